@@ -1,0 +1,15 @@
+# Writes a C++ file holding every migration of one dialect as a raw string.
+# Inputs: OUT (file to write), DIALECT (name), FILES (sorted list of .sql files).
+set(body "// Generated from src/store/migrations/${DIALECT}/*.sql; do not edit.\n")
+string(APPEND body "#include \"store/migrations.hpp\"\n\nnamespace parley::store {\n\n")
+string(APPEND body "const std::vector<Migration>& ${DIALECT}_migrations() {\n")
+string(APPEND body "  static const std::vector<Migration> kMigrations = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version ${name})
+  math(EXPR version "${version}")
+  file(READ ${f} sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"parley_sql(${sql})parley_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace parley::store\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,109 @@
+// `parley` command line: serve, migrate, version, config check, config table.
+#include "app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "app/config.hpp"
+#include "app/server.hpp"
+#include "core/build_info.hpp"
+
+namespace parley::app {
+
+namespace {
+
+struct Options {
+  std::string config_file;
+  std::vector<std::string> sets;
+  std::string host;
+  int port = -1;
+  std::string data_dir;
+};
+
+ConfigSources sources_from(const Options& o) {
+  ConfigSources s;
+  if (!o.config_file.empty()) s.file = o.config_file;
+  if (!o.host.empty()) s.flags.emplace_back("server.host", o.host);
+  if (o.port >= 0) s.flags.emplace_back("server.port", std::to_string(o.port));
+  if (!o.data_dir.empty()) s.flags.emplace_back("server.data_dir", o.data_dir);
+  for (const auto& kv : o.sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("--set expects key=value, got '" + kv + "'");
+    }
+    s.flags.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return s;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App cli{"Parley: a self-hosted real-time chat server"};
+  cli.require_subcommand(1);
+  Options o;
+  auto add_config_opts = [&o](CLI::App* cmd) {
+    cmd->add_option("-c,--config", o.config_file, "TOML configuration file (default ./parley.toml)");
+    cmd->add_option("--set", o.sets, "override a config key: --set http.max_body_bytes=2097152");
+  };
+
+  auto* serve = cli.add_subcommand("serve", "run the server until SIGTERM/SIGINT");
+  add_config_opts(serve);
+  serve->add_option("--host", o.host, "listen address (server.host)");
+  serve->add_option("--port", o.port, "listen port, 0 for any (server.port)");
+  serve->add_option("--data-dir", o.data_dir, "data directory (server.data_dir)");
+
+  auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations and exit");
+  add_config_opts(migrate);
+  migrate->add_option("--data-dir", o.data_dir, "data directory (server.data_dir)");
+
+  auto* version = cli.add_subcommand("version", "print the version and exit");
+
+  auto* config = cli.add_subcommand("config", "inspect configuration");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand("check", "validate the configuration and print it");
+  add_config_opts(check);
+  auto* table = config->add_subcommand("table", "print every key as a Markdown table");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+
+  if (version->parsed()) {
+    std::printf("parley %s (commit %s, %s build)\n", std::string(build::kVersion).c_str(),
+                std::string(build::kCommit).c_str(), std::string(build::kBuildType).c_str());
+    return 0;
+  }
+  if (table->parsed()) {
+    std::fputs(markdown_table().c_str(), stdout);
+    return 0;
+  }
+
+  std::vector<std::string> warnings;
+  Config cfg;
+  try {
+    cfg = load_config(sources_from(o), &warnings);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "parley: configuration error: %s\n", e.what());
+    return 2;
+  }
+
+  if (check->parsed()) {
+    std::fputs(describe(cfg).c_str(), stdout);
+    for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    std::fprintf(stderr, "configuration OK\n");
+    return 0;
+  }
+  try {
+    if (migrate->parsed()) return run_migrate(cfg);
+    return run_server(std::move(cfg), warnings);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "parley: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace parley::app

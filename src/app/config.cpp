@@ -1,0 +1,375 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+namespace parley {
+
+namespace {
+
+std::string env_name(const std::string& key) {
+  std::string out = "PARLEY_";
+  for (char c : key) out += c == '.' ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+std::string kind_of(const KeyBinding::Target& t) {
+  switch (t.index()) {
+    case 0: return "string";
+    case 1: return "integer";
+    case 2: return "boolean";
+    default: return "list of strings";
+  }
+}
+
+std::string current_value(const KeyBinding& b, bool redact) {
+  if (redact && b.secret) return "<redacted>";
+  return std::visit(
+      [](auto* p) -> std::string {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return "\"" + *p + "\"";
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(*p);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return *p ? "true" : "false";
+        } else {
+          std::string s = "[";
+          for (std::size_t i = 0; i < p->size(); ++i) {
+            if (i) s += ", ";
+            s += "\"" + (*p)[i] + "\"";
+          }
+          return s + "]";
+        }
+      },
+      b.target);
+}
+
+// Sets a binding from text (environment variables and --set flags).
+void set_from_text(const KeyBinding& b, const std::string& text, const std::string& source) {
+  auto bad = [&](const std::string& why) {
+    throw ConfigError("config key '" + b.key + "' (from " + source + "): " + why);
+  };
+  std::visit(
+      [&](auto* p) {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          *p = text;
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          std::int64_t v = 0;
+          auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
+            bad("expected an integer, got '" + text + "'");
+          }
+          *p = v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (text == "true" || text == "1" || text == "yes" || text == "on") {
+            *p = true;
+          } else if (text == "false" || text == "0" || text == "no" || text == "off") {
+            *p = false;
+          } else {
+            bad("expected true or false, got '" + text + "'");
+          }
+        } else {
+          p->clear();
+          std::stringstream ss(text);
+          std::string item;
+          while (std::getline(ss, item, ',')) {
+            auto first = item.find_first_not_of(' ');
+            auto last = item.find_last_not_of(' ');
+            if (first != std::string::npos) p->push_back(item.substr(first, last - first + 1));
+          }
+        }
+      },
+      b.target);
+}
+
+void set_from_toml(const KeyBinding& b, const toml::node& node, const std::string& file) {
+  auto bad = [&]() {
+    throw ConfigError("config key '" + b.key + "' in " + file + ": expected " + kind_of(b.target));
+  };
+  std::visit(
+      [&](auto* p) {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          if (!node.is_string()) bad();
+          *p = *node.value<std::string>();
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          if (!node.is_integer()) bad();
+          *p = *node.value<std::int64_t>();
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (!node.is_boolean()) bad();
+          *p = *node.value<bool>();
+        } else {
+          const auto* arr = node.as_array();
+          if (!arr) bad();
+          p->clear();
+          for (const auto& item : *arr) {
+            if (!item.is_string()) bad();
+            p->push_back(*item.value<std::string>());
+          }
+        }
+      },
+      b.target);
+}
+
+void collect_keys(const toml::table& tbl, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& [k, v] : tbl) {
+    std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* sub = v.as_table()) {
+      collect_keys(*sub, name, out);
+    } else {
+      out.push_back(name);
+    }
+  }
+}
+
+void load_file(Config& cfg, const std::string& path) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "cannot parse " << path << ": " << e.description() << " at line "
+        << e.source().begin.line;
+    throw ConfigError(msg.str());
+  }
+  auto table = bindings(cfg);
+  std::vector<std::string> keys;
+  collect_keys(tbl, "", keys);
+  for (const auto& key : keys) {
+    auto it = std::find_if(table.begin(), table.end(), [&](const auto& b) { return b.key == key; });
+    if (it == table.end()) throw ConfigError("unknown config key '" + key + "' in " + path);
+    set_from_toml(*it, *tbl.at_path(key).node(), path);
+  }
+}
+
+}  // namespace
+
+std::string Config::sqlite_path() const {
+  if (database.url.empty()) return (std::filesystem::path(server.data_dir) / "parley.db").string();
+  constexpr std::string_view kPrefix = "sqlite://";
+  return database.url.substr(kPrefix.size());
+}
+
+std::vector<KeyBinding> bindings(Config& c) {
+  constexpr std::int64_t kMax = INT64_MAX;
+  return {
+      {"mode", "development or production; production refuses insecure settings", &c.mode, 0, kMax,
+       {"development", "production"}},
+      {"server.host", "address to listen on", &c.server.host},
+      {"server.port", "TCP port to listen on (0: any free port, printed at start)", &c.server.port, 0,
+       65535},
+      {"server.workers", "I/O worker threads, each with its own event loop (0: one per core)",
+       &c.server.workers, 0, 256},
+      {"server.handler_threads",
+       "threads that run REST handlers and store calls off the I/O threads (0: 2 x cores, min 4)",
+       &c.server.handler_threads, 0, 512},
+      {"server.node_id", "this node's id in a cluster (0-1023), part of every generated id",
+       &c.server.node_id, 0, 1023},
+      {"server.data_dir", "directory for the embedded database and other state", &c.server.data_dir},
+      {"server.shutdown_timeout_ms",
+       "on SIGTERM, how long to wait for in-flight requests before closing", &c.server.shutdown_timeout_ms,
+       0, 600000},
+      {"server.max_connections", "open client connections accepted at once; more are refused",
+       &c.server.max_connections, 1, 1000000},
+      {"server.trusted_proxies",
+       "peer addresses whose X-Forwarded-For / X-Forwarded-Proto are believed",
+       &c.server.trusted_proxies},
+      {"http.max_body_bytes", "largest request body accepted (413 beyond)", &c.http.max_body_bytes,
+       1024, 1LL << 30},
+      {"http.max_header_bytes", "largest request head accepted (431 beyond)",
+       &c.http.max_header_bytes, 1024, 1 << 20},
+      {"http.header_timeout_ms", "time allowed to receive a request head (slowloris guard)",
+       &c.http.header_timeout_ms, 100, 600000},
+      {"http.body_timeout_ms", "time allowed to receive a request body", &c.http.body_timeout_ms, 100,
+       3600000},
+      {"http.idle_timeout_ms", "keep-alive connections idle this long are closed",
+       &c.http.idle_timeout_ms, 100, 3600000},
+      {"http.write_timeout_ms", "time allowed to send a response", &c.http.write_timeout_ms, 100,
+       3600000},
+      {"http.max_json_depth", "deepest JSON nesting accepted in a request body",
+       &c.http.max_json_depth, 2, 256},
+      {"http.max_pending_requests",
+       "requests queued for handler threads at once; more get 503", &c.http.max_pending_requests, 1,
+       1000000},
+      {"cors.allowed_origins",
+       "origins allowed by CORS (exact, e.g. https://app.example.com); '*' refused in production",
+       &c.cors.allowed_origins},
+      {"cors.max_age_s", "how long browsers may cache a CORS preflight", &c.cors.max_age_s, 0,
+       86400},
+      {"database.url",
+       "sqlite://PATH (default: sqlite://<server.data_dir>/parley.db); postgres:// comes later",
+       &c.database.url},
+      {"database.synchronous",
+       "SQLite durability: full (an acknowledged write survives power loss) or normal",
+       &c.database.synchronous, 0, kMax, {"full", "normal"}},
+      {"database.busy_timeout_ms", "how long a store call waits for a lock",
+       &c.database.busy_timeout_ms, 0, 600000},
+      {"database.read_connections", "read-only connections for concurrent queries",
+       &c.database.read_connections, 1, 64},
+      {"database.max_batch", "most writes committed in one group-commit transaction",
+       &c.database.max_batch, 1, 100000},
+      {"database.max_queue", "writes waiting for the store at once; more fail with 503",
+       &c.database.max_queue, 1, 10000000},
+      {"auth.jwt_secret",
+       "HMAC-SHA256 key for access tokens, at least 32 bytes; the development default is refused "
+       "in production",
+       &c.auth.jwt_secret, 0, kMax, {}, true},
+      {"auth.jwt_kid", "key id written to and required in the JWT header", &c.auth.jwt_kid},
+      {"auth.issuer", "JWT iss claim", &c.auth.issuer},
+      {"auth.audience", "JWT aud claim", &c.auth.audience},
+      {"auth.access_ttl_s", "access token lifetime", &c.auth.access_ttl_s, 60, 86400},
+      {"auth.refresh_ttl_s", "refresh token lifetime", &c.auth.refresh_ttl_s, 300, 366 * 86400},
+      {"auth.leeway_s", "clock skew tolerated when checking exp/nbf/iat", &c.auth.leeway_s, 0, 300},
+      {"auth.password_memlimit_kib", "argon2id memory cost (min 19456 = 19 MiB)",
+       &c.auth.password_memlimit_kib, 19456, 4 * 1024 * 1024},
+      {"auth.password_opslimit", "argon2id passes (min 2)", &c.auth.password_opslimit, 2, 32},
+      {"auth.password_min_bytes", "shortest password accepted at registration",
+       &c.auth.password_min_bytes, 8, 1024},
+      {"auth.password_max_bytes", "longest password accepted (refused before hashing)",
+       &c.auth.password_max_bytes, 16, 4096},
+      {"auth.hash_threads", "most password hashes computed at once", &c.auth.hash_threads, 1, 64},
+      {"auth.registration_open", "whether anyone may register an account",
+       &c.auth.registration_open},
+      {"auth.login_account_max_failures", "failed logins allowed per account per window",
+       &c.auth.login_account_max_failures, 1, 1000},
+      {"auth.login_account_window_s", "window for the per-account failure limit",
+       &c.auth.login_account_window_s, 1, 86400},
+      {"auth.login_ip_max_attempts", "login/register attempts allowed per client IP per window",
+       &c.auth.login_ip_max_attempts, 1, 100000},
+      {"auth.login_ip_window_s", "window for the per-IP limit", &c.auth.login_ip_window_s, 1,
+       86400},
+      {"limits.max_message_bytes", "largest message body", &c.limits.max_message_bytes, 1,
+       16 << 20},
+      {"limits.max_title_bytes", "longest conversation title", &c.limits.max_title_bytes, 1, 4096},
+      {"limits.max_display_name_bytes", "longest display name", &c.limits.max_display_name_bytes,
+       1, 1024},
+      {"limits.max_client_id_bytes", "longest client_id on a message",
+       &c.limits.max_client_id_bytes, 8, 256},
+      {"limits.max_members", "most members in one conversation", &c.limits.max_members, 2,
+       1000000},
+      {"limits.max_page_size", "most items returned by one list call", &c.limits.max_page_size, 1,
+       10000},
+      {"log.level", "debug, info, warn or error", &c.log.level, 0, kMax,
+       {"debug", "info", "warn", "error"}},
+      {"log.format", "json (one object per line) or text", &c.log.format, 0, kMax,
+       {"json", "text"}},
+      {"log.access_log", "log one line per HTTP request", &c.log.access_log},
+  };
+}
+
+void validate_config(Config& cfg, std::vector<std::string>* warnings) {
+  for (const auto& b : bindings(cfg)) {
+    if (auto* p = std::get_if<std::int64_t*>(&b.target)) {
+      if (**p < b.min || **p > b.max) {
+        throw ConfigError("config key '" + b.key + "' must be between " + std::to_string(b.min) +
+                          " and " + std::to_string(b.max) + ", got " + std::to_string(**p));
+      }
+    }
+    if (auto* p = std::get_if<std::string*>(&b.target); p && !b.choices.empty()) {
+      if (std::find(b.choices.begin(), b.choices.end(), **p) == b.choices.end()) {
+        std::string list;
+        for (const auto& c : b.choices) list += (list.empty() ? "" : ", ") + c;
+        throw ConfigError("config key '" + b.key + "' must be one of " + list + ", got '" + **p +
+                          "'");
+      }
+    }
+  }
+  if (!cfg.database.url.empty() && cfg.database.url.rfind("sqlite://", 0) != 0) {
+    throw ConfigError("config key 'database.url' must start with sqlite:// (got '" +
+                      cfg.database.url.substr(0, cfg.database.url.find(':')) +
+                      "://...'); PostgreSQL support is not built yet");
+  }
+  if (cfg.database.url == "sqlite://") {
+    throw ConfigError("config key 'database.url' names no file");
+  }
+  if (cfg.auth.password_min_bytes > cfg.auth.password_max_bytes) {
+    throw ConfigError("config key 'auth.password_min_bytes' exceeds auth.password_max_bytes");
+  }
+  if (cfg.server.host.empty()) throw ConfigError("config key 'server.host' is empty");
+  for (const auto& origin : cfg.cors.allowed_origins) {
+    if (origin != "*" && origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) {
+      throw ConfigError("config key 'cors.allowed_origins': '" + origin +
+                        "' is not an origin (scheme://host[:port])");
+    }
+  }
+  bool wildcard = std::find(cfg.cors.allowed_origins.begin(), cfg.cors.allowed_origins.end(),
+                            "*") != cfg.cors.allowed_origins.end();
+  if (cfg.production()) {
+    if (cfg.auth.jwt_secret == kDevJwtSecret) {
+      throw ConfigError(
+          "config key 'auth.jwt_secret' is the development default; production needs its own "
+          "secret (e.g. PARLEY_AUTH_JWT_SECRET=$(openssl rand -base64 48))");
+    }
+    if (cfg.auth.jwt_secret.size() < 32) {
+      throw ConfigError("config key 'auth.jwt_secret' must be at least 32 bytes in production (got " +
+                        std::to_string(cfg.auth.jwt_secret.size()) + ")");
+    }
+    if (wildcard) {
+      throw ConfigError("config key 'cors.allowed_origins' may not contain '*' in production");
+    }
+  } else if (warnings) {
+    if (cfg.auth.jwt_secret == kDevJwtSecret) {
+      warnings->push_back("auth.jwt_secret is the development default: tokens are forgeable; "
+                          "set mode = \"production\" and a secret before exposing this server");
+    } else if (cfg.auth.jwt_secret.size() < 32) {
+      warnings->push_back("auth.jwt_secret is shorter than 32 bytes (refused in production)");
+    }
+  }
+  if (cfg.auth.jwt_secret.empty()) throw ConfigError("config key 'auth.jwt_secret' is empty");
+}
+
+Config load_config(const ConfigSources& sources, std::vector<std::string>* warnings) {
+  Config cfg;
+  std::optional<std::string> file = sources.file;
+  if (!file && sources.read_environment) {
+    if (const char* env = std::getenv("PARLEY_CONFIG"); env && *env) file = env;
+  }
+  if (file) {
+    if (!std::filesystem::exists(*file)) throw ConfigError("config file not found: " + *file);
+    load_file(cfg, *file);
+  } else if (sources.read_default_file && std::filesystem::exists("parley.toml")) {
+    load_file(cfg, "parley.toml");
+  }
+  auto table = bindings(cfg);
+  if (sources.read_environment) {
+    for (const auto& b : table) {
+      std::string name = env_name(b.key);
+      if (const char* v = std::getenv(name.c_str())) set_from_text(b, v, "environment " + name);
+    }
+  }
+  for (const auto& [key, value] : sources.flags) {
+    auto it = std::find_if(table.begin(), table.end(), [&](const auto& b) { return b.key == key; });
+    if (it == table.end()) throw ConfigError("unknown config key '" + key + "' (from --set)");
+    set_from_text(*it, value, "--set");
+  }
+  validate_config(cfg, warnings);
+  return cfg;
+}
+
+std::string describe(Config& cfg) {
+  std::string out;
+  for (const auto& b : bindings(cfg)) out += b.key + " = " + current_value(b, true) + "\n";
+  return out;
+}
+
+std::string markdown_table() {
+  Config defaults;
+  std::string out = "| key | environment | default | description |\n| --- | --- | --- | --- |\n";
+  for (const auto& b : bindings(defaults)) {
+    std::string def = b.secret ? "(development value)" : current_value(b, false);
+    if (def == "\"\"") def = "(empty)";
+    out += "| `" + b.key + "` | `" + env_name(b.key) + "` | `" + def + "` | " + b.doc + " |\n";
+  }
+  return out;
+}
+
+}  // namespace parley

@@ -1,0 +1,142 @@
+#include "app/server.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
+#include "core/build_info.hpp"
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/process_stats.hpp"
+#include "http/api.hpp"
+#include "net/http_server.hpp"
+#include "store/database.hpp"
+
+namespace parley::app {
+
+namespace {
+
+store::DatabaseOptions database_options(const Config& cfg) {
+  store::DatabaseOptions o;
+  o.sqlite_path = cfg.sqlite_path();
+  o.synchronous = cfg.database.synchronous;
+  o.busy_timeout_ms = static_cast<int>(cfg.database.busy_timeout_ms);
+  o.read_connections = static_cast<int>(cfg.database.read_connections);
+  o.max_batch = static_cast<std::size_t>(cfg.database.max_batch);
+  o.max_queue = static_cast<std::size_t>(cfg.database.max_queue);
+  return o;
+}
+
+void register_process_metrics(metrics::Registry& m) {
+  m.gauge("parley_build_info", "Build of this binary",
+          {{"version", std::string(build::kVersion)}, {"commit", std::string(build::kCommit)}})
+      .set(1);
+  m.on_collect([&m] {
+    ProcessStats p = read_process_stats();
+    m.gauge("process_resident_memory_bytes", "Resident memory size in bytes")
+        .set(static_cast<double>(p.rss_bytes));
+    m.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes")
+        .set(static_cast<double>(p.virtual_bytes));
+    m.gauge("process_cpu_seconds_total", "User and system CPU time spent, in seconds")
+        .set(p.cpu_seconds);
+    m.gauge("process_open_fds", "Open file descriptors").set(static_cast<double>(p.open_fds));
+    m.gauge("process_max_fds", "Limit on open file descriptors").set(static_cast<double>(p.max_fds));
+    m.gauge("process_start_time_seconds", "Start time since the Unix epoch, in seconds")
+        .set(p.start_time_seconds);
+    m.gauge("process_threads", "Threads in this process").set(static_cast<double>(p.threads));
+  });
+}
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+void block_signals() {
+  sigset_t set = stop_signals();
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_migrate(const Config& cfg) {
+  log::Level level = log::Level::info;
+  log::parse_level(cfg.log.level, level);
+  log::init(level, cfg.log.format);
+  metrics::Registry registry;
+  store::Database db(database_options(cfg), registry);
+  int applied = db.migrate();
+  std::printf("database %s: %d migration(s) applied, schema version %lld\n",
+              cfg.sqlite_path().c_str(), applied,
+              static_cast<long long>(db.latest_schema_version()));
+  log::flush();
+  return 0;
+}
+
+int run_server(Config cfg, const std::vector<std::string>& warnings) {
+  log::Level level = log::Level::info;
+  log::parse_level(cfg.log.level, level);
+  log::init(level, cfg.log.format);
+  for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
+
+  metrics::Registry registry;
+  register_process_metrics(registry);
+  http::ServerState state;
+  state.started_at_ms = now_ms();
+
+  store::Database db(database_options(cfg), registry);
+  int applied = db.migrate();
+  log::info("store_ready", {{"path", cfg.sqlite_path()},
+                            {"migrations_applied", applied},
+                            {"schema_version", db.latest_schema_version()},
+                            {"synchronous", cfg.database.synchronous}});
+  db.start();
+
+  IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
+  auth::AuthService auth(cfg, db, ids, registry);
+  chat::ChatService chat(cfg, db, ids, registry);
+  http::Api api(http::Services{cfg, auth, chat, db, registry, state});
+  net::HttpServer server(cfg, api, state, registry);
+  server.start();
+  state.serving = true;
+
+  std::string url = "http://" + cfg.server.host + ":" + std::to_string(server.port());
+  log::info("listening", {{"url", url}, {"port", server.port()}, {"mode", cfg.mode}});
+  if (!cfg.production()) {
+    std::fprintf(stderr,
+                 "\nParley %s is running at %s (development mode, data in %s)\n"
+                 "  health:   curl %s/api/health\n"
+                 "  register: curl -X POST %s/api/auth/register -H 'Content-Type: "
+                 "application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse "
+                 "battery\"}'\n"
+                 "  The first account registered becomes admin. Stop with Ctrl-C.\n\n",
+                 std::string(build::kVersion).c_str(), url.c_str(), cfg.server.data_dir.c_str(),
+                 url.c_str(), url.c_str());
+  }
+
+  sigset_t set = stop_signals();
+  int sig = 0;
+  sigwait(&set, &sig);
+
+  log::info("shutdown_started", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  state.draining = true;
+  state.serving = false;
+  server.begin_drain();
+  bool idle = server.wait_idle(std::chrono::milliseconds(cfg.server.shutdown_timeout_ms));
+  if (!idle) log::warn("shutdown_timeout", {{"detail", "requests still in flight were cut off"}});
+  server.stop();
+  db.stop();
+  log::info("shutdown_complete", {{"clean", idle}});
+  log::flush();
+  return 0;
+}
+
+}  // namespace parley::app

@@ -1,0 +1,279 @@
+#include "auth/auth_service.hpp"
+
+#include <cmath>
+
+#include "app/config.hpp"
+#include "auth/tokens.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/validate.hpp"
+#include "store/database.hpp"
+
+namespace parley::auth {
+
+namespace {
+JwtSettings jwt_settings(const Config& c) {
+  JwtSettings s;
+  s.secret = c.auth.jwt_secret;
+  s.kid = c.auth.jwt_kid;
+  s.issuer = c.auth.issuer;
+  s.audience = c.auth.audience;
+  s.ttl_s = c.auth.access_ttl_s;
+  s.leeway_s = c.auth.leeway_s;
+  return s;
+}
+
+[[noreturn]] void throttled(double retry_after) {
+  int seconds = static_cast<int>(std::ceil(retry_after));
+  throw Error(Errc::too_many_requests,
+              "too many attempts; retry after " + std::to_string(seconds) + " s", seconds);
+}
+}  // namespace
+
+void AuthService::HashSlots::acquire() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return free_ > 0; });
+  --free_;
+}
+
+void AuthService::HashSlots::release() {
+  {
+    std::lock_guard lock(mu_);
+    ++free_;
+  }
+  cv_.notify_one();
+}
+
+AuthService::AuthService(const Config& cfg, store::Database& db, IdGenerator& ids,
+                         metrics::Registry& m)
+    : cfg_(cfg),
+      db_(db),
+      ids_(ids),
+      jwt_(jwt_settings(cfg)),
+      hasher_(cfg.auth.password_memlimit_kib, cfg.auth.password_opslimit),
+      dummy_hash_(hasher_.hash(random_token(16))),
+      slots_(static_cast<int>(cfg.auth.hash_threads)),
+      ip_limiter_(static_cast<double>(cfg.auth.login_ip_max_attempts) /
+                      static_cast<double>(cfg.auth.login_ip_window_s),
+                  static_cast<double>(cfg.auth.login_ip_max_attempts), 100000),
+      account_limiter_(static_cast<double>(cfg.auth.login_account_max_failures) /
+                           static_cast<double>(cfg.auth.login_account_window_s),
+                       static_cast<double>(cfg.auth.login_account_max_failures), 100000),
+      logins_ok_(m.counter("parley_auth_logins_total", "Login attempts by outcome",
+                           {{"outcome", "success"}})),
+      logins_failed_(m.counter("parley_auth_logins_total", "Login attempts by outcome",
+                               {{"outcome", "failure"}})),
+      throttled_(m.counter("parley_auth_throttled_total",
+                           "Login and registration attempts refused by rate limits")),
+      refresh_reuse_(m.counter("parley_auth_refresh_reuse_total",
+                               "Rotated refresh tokens presented again (family revoked)")) {}
+
+std::string AuthService::hash_password(std::string_view password) {
+  slots_.acquire();
+  try {
+    auto h = hasher_.hash(password);
+    slots_.release();
+    return h;
+  } catch (...) {
+    slots_.release();
+    throw;
+  }
+}
+
+bool AuthService::verify_password(std::string_view hash, std::string_view password) {
+  slots_.acquire();
+  bool ok = hasher_.verify(hash, password);
+  slots_.release();
+  return ok;
+}
+
+void AuthService::throttle_ip(std::string_view ip) {
+  double wait = ip_limiter_.acquire(ip, now_seconds_f());
+  if (wait > 0) {
+    throttled_.inc();
+    throttled(wait);
+  }
+}
+
+void AuthService::check_password_shape(std::string_view password, bool registering) const {
+  if (password.size() > static_cast<std::size_t>(cfg_.auth.password_max_bytes)) {
+    // Refused before hashing: a megabyte password must cost us nothing.
+    fail(Errc::bad_request, "'password' is longer than " +
+                                std::to_string(cfg_.auth.password_max_bytes) + " bytes");
+  }
+  if (registering && password.size() < static_cast<std::size_t>(cfg_.auth.password_min_bytes)) {
+    fail(Errc::bad_request, "'password' must be at least " +
+                                std::to_string(cfg_.auth.password_min_bytes) + " bytes long");
+  }
+}
+
+Session AuthService::register_user(std::string_view username, std::string_view display_name,
+                                   std::string_view password, std::string_view client_ip) {
+  if (!cfg_.auth.registration_open) fail(Errc::forbidden, "registration is closed on this server");
+  validate::username("username", username);
+  validate::single_line_text("display_name", display_name);
+  check_password_shape(password, true);
+  throttle_ip(client_ip);
+
+  store::User user;
+  user.id = ids_.next();
+  user.username = std::string(username);
+  user.display_name = display_name.empty() ? user.username : std::string(display_name);
+  user.password_hash = hash_password(password);
+  user.created_at = now_ms();
+
+  std::string refresh = random_token();
+  Id family = ids_.next();
+  store::RefreshToken rt;
+  rt.id = ids_.next();
+  rt.family_id = family;
+  rt.user_id = user.id;
+  rt.created_at = user.created_at;
+  rt.expires_at = user.created_at + cfg_.auth.refresh_ttl_s * 1000;
+  std::string refresh_hash = sha256_hex(refresh);
+
+  user = db_.write([&](store::Store& s) {
+    store::User u = user;
+    u.role = s.count_users() == 0 ? "admin" : "user";
+    if (s.user_by_username(u.username)) fail(Errc::conflict, "username is already taken");
+    s.insert_user(u);
+    s.insert_refresh_token(rt, refresh_hash);
+    return u;
+  });
+  log::info("user_registered", {{"user_id", user.id}, {"role", user.role}});
+
+  Session out;
+  out.user = user;
+  out.access_token = jwt_.issue(user.id, user.role, now_s(), random_token(12));
+  out.access_expires_in = jwt_.ttl_s();
+  out.refresh_token = std::move(refresh);
+  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
+  return out;
+}
+
+Session AuthService::login(std::string_view username, std::string_view password,
+                           std::string_view client_ip) {
+  check_password_shape(password, false);
+  if (username.size() > 64) fail(Errc::unauthorized, "invalid username or password");
+  throttle_ip(client_ip);
+  std::string account_key(username);
+  if (double wait = account_limiter_.peek(account_key, now_seconds_f()); wait > 0) {
+    throttled_.inc();
+    throttled(wait);
+  }
+
+  auto user = db_.read([&](store::Store& s) { return s.user_by_username(username); });
+  // Verify against a dummy hash for unknown users so both paths cost the same.
+  bool ok = verify_password(user ? user->password_hash : dummy_hash_, password);
+  if (!user || !ok || user->disabled) {
+    account_limiter_.acquire(account_key, now_seconds_f());
+    logins_failed_.inc();
+    fail(Errc::unauthorized, "invalid username or password");
+  }
+  account_limiter_.reset(account_key);
+  logins_ok_.inc();
+
+  std::string refresh = random_token();
+  store::RefreshToken rt;
+  rt.id = ids_.next();
+  rt.family_id = ids_.next();
+  rt.user_id = user->id;
+  rt.created_at = now_ms();
+  rt.expires_at = rt.created_at + cfg_.auth.refresh_ttl_s * 1000;
+  std::string refresh_hash = sha256_hex(refresh);
+  db_.write([&](store::Store& s) { s.insert_refresh_token(rt, refresh_hash); });
+
+  Session out;
+  out.user = *user;
+  out.access_token = jwt_.issue(user->id, user->role, now_s(), random_token(12));
+  out.access_expires_in = jwt_.ttl_s();
+  out.refresh_token = std::move(refresh);
+  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
+  return out;
+}
+
+Session AuthService::refresh(std::string_view token) {
+  if (token.empty() || token.size() > 256) fail(Errc::unauthorized, "invalid refresh token");
+  enum class Outcome { ok, unknown, revoked, reused, expired, disabled };
+  std::string presented_hash = sha256_hex(token);
+  std::string next = random_token();
+  std::string next_hash = sha256_hex(next);
+  std::int64_t now = now_ms();
+
+  // The job never throws for a bad token: a detected reuse must commit the
+  // family's revocation, so the verdict is returned and thrown afterwards.
+  struct Result {
+    Outcome outcome = Outcome::unknown;
+    store::User user;
+  };
+  Result r = db_.write([&](store::Store& s) {
+    Result res;
+    auto t = s.refresh_token_by_hash(presented_hash);
+    if (!t) return res;
+    if (t->revoked_at != 0) {
+      res.outcome = Outcome::revoked;
+      return res;
+    }
+    if (t->used_at != 0) {
+      s.revoke_refresh_family(t->family_id, now);
+      res.outcome = Outcome::reused;
+      return res;
+    }
+    if (t->expires_at <= now) {
+      res.outcome = Outcome::expired;
+      return res;
+    }
+    auto u = s.user_by_id(t->user_id);
+    if (!u || u->disabled) {
+      s.revoke_refresh_family(t->family_id, now);
+      res.outcome = Outcome::disabled;
+      return res;
+    }
+    s.mark_refresh_token_used(t->id, now);
+    store::RefreshToken rt;
+    rt.id = ids_.next();
+    rt.family_id = t->family_id;
+    rt.user_id = t->user_id;
+    rt.created_at = now;
+    rt.expires_at = now + cfg_.auth.refresh_ttl_s * 1000;
+    s.insert_refresh_token(rt, next_hash);
+    res.outcome = Outcome::ok;
+    res.user = *u;
+    return res;
+  });
+
+  switch (r.outcome) {
+    case Outcome::ok: break;
+    case Outcome::reused:
+      refresh_reuse_.inc();
+      log::warn("refresh_token_reuse", {{"detail", "family revoked"}});
+      fail(Errc::unauthorized, "refresh token was already used; all sessions of this login revoked");
+    case Outcome::expired: fail(Errc::unauthorized, "refresh token expired");
+    default: fail(Errc::unauthorized, "invalid refresh token");
+  }
+  Session out;
+  out.user = r.user;
+  out.access_token = jwt_.issue(r.user.id, r.user.role, now_s(), random_token(12));
+  out.access_expires_in = jwt_.ttl_s();
+  out.refresh_token = std::move(next);
+  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
+  return out;
+}
+
+void AuthService::logout(std::string_view token) {
+  if (token.empty() || token.size() > 256) return;
+  std::string hash = sha256_hex(token);
+  std::int64_t now = now_ms();
+  db_.write([&](store::Store& s) {
+    if (auto t = s.refresh_token_by_hash(hash)) s.revoke_refresh_family(t->family_id, now);
+  });
+}
+
+Claims AuthService::authenticate(std::string_view bearer) const {
+  return jwt_.verify(bearer, now_s());
+}
+
+}  // namespace parley::auth

@@ -1,0 +1,91 @@
+// Accounts and sessions: registration, login, refresh-token rotation, logout.
+//
+// Threading: any thread except I/O workers (hashes passwords, blocks on the
+// store). Internally synchronised.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "auth/jwt.hpp"
+#include "auth/password.hpp"
+#include "core/rate_limiter.hpp"
+#include "store/types.hpp"
+
+namespace parley {
+struct Config;
+class IdGenerator;
+namespace metrics {
+class Registry;
+class Counter;
+}  // namespace metrics
+namespace store {
+class Database;
+}
+}  // namespace parley
+
+namespace parley::auth {
+
+struct Session {
+  store::User user;
+  std::string access_token;
+  std::int64_t access_expires_in = 0;
+  std::string refresh_token;
+  std::int64_t refresh_expires_in = 0;
+};
+
+class AuthService {
+ public:
+  AuthService(const Config& cfg, store::Database& db, IdGenerator& ids, metrics::Registry& m);
+
+  // Creates an account and signs it in. The first account becomes admin.
+  Session register_user(std::string_view username, std::string_view display_name,
+                        std::string_view password, std::string_view client_ip);
+  // Unknown user and wrong password throw the same Error(unauthorized).
+  Session login(std::string_view username, std::string_view password, std::string_view client_ip);
+  // Rotates a refresh token. Reuse of a rotated token revokes its family.
+  Session refresh(std::string_view refresh_token);
+  // Revokes the family of refresh_token (idempotent).
+  void logout(std::string_view refresh_token);
+
+  // Verifies an access token. Throws Error(unauthorized).
+  Claims authenticate(std::string_view bearer_token) const;
+  const JwtCodec& jwt() const { return jwt_; }
+
+ private:
+  void check_password_shape(std::string_view password, bool registering) const;
+  std::string hash_password(std::string_view password);
+  bool verify_password(std::string_view hash, std::string_view password);
+  void throttle_ip(std::string_view ip);
+
+  class HashSlots {
+   public:
+    explicit HashSlots(int n) : free_(n) {}
+    void acquire();
+    void release();
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int free_;
+  };
+
+  const Config& cfg_;
+  store::Database& db_;
+  IdGenerator& ids_;
+  JwtCodec jwt_;
+  PasswordHasher hasher_;
+  std::string dummy_hash_;  // verified against when the user is unknown
+  HashSlots slots_;
+  RateLimiter ip_limiter_;
+  RateLimiter account_limiter_;
+  metrics::Counter& logins_ok_;
+  metrics::Counter& logins_failed_;
+  metrics::Counter& throttled_;
+  metrics::Counter& refresh_reuse_;
+};
+
+}  // namespace parley::auth

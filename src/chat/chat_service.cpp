@@ -1,0 +1,370 @@
+#include "chat/chat_service.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "app/config.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/metrics.hpp"
+#include "core/validate.hpp"
+#include "store/database.hpp"
+
+namespace parley::chat {
+
+namespace {
+
+[[noreturn]] void not_found() { fail(Errc::not_found, "conversation not found"); }
+
+// A conversation the actor may see: a member of it, or any channel.
+struct Access {
+  store::Conversation conversation;
+  std::optional<store::Member> me;
+};
+
+Access visible(store::Store& s, Id actor, Id conversation_id) {
+  auto c = s.conversation(conversation_id);
+  if (!c) not_found();
+  auto me = s.member(conversation_id, actor);
+  if (!me && c->kind != "channel") not_found();  // do not reveal private conversations
+  return {*c, me};
+}
+
+store::Member require_member(store::Store& s, Id actor, Id conversation_id) {
+  Access a = visible(s, actor, conversation_id);
+  if (!a.me) fail(Errc::forbidden, "join this channel first");
+  return *a.me;
+}
+
+bool is_manager(const store::Member& m) { return m.role == "owner" || m.role == "admin"; }
+
+void check_client_id(std::string_view id, std::size_t max) {
+  if (id.empty() || id.size() > max) {
+    fail(Errc::bad_request, "'client_id' must be 1 to " + std::to_string(max) + " bytes");
+  }
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7E) fail(Errc::bad_request, "'client_id' must be printable ASCII");
+  }
+}
+
+}  // namespace
+
+ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& ids,
+                         metrics::Registry& m)
+    : cfg_(cfg),
+      db_(db),
+      ids_(ids),
+      messages_sent_(m.counter("parley_messages_total", "Messages committed to the store")),
+      send_retries_(m.counter("parley_message_retries_total",
+                              "Sends answered with an earlier message (same client_id)")) {}
+
+int ChatService::max_page_size() const { return static_cast<int>(cfg_.limits.max_page_size); }
+
+std::optional<store::User> ChatService::find_user(std::string_view username) {
+  return db_.read([&](store::Store& s) { return s.user_by_username(username); });
+}
+
+std::optional<store::User> ChatService::user(Id id) {
+  return db_.read([&](store::Store& s) { return s.user_by_id(id); });
+}
+
+void ChatService::check_body(std::string_view body) const {
+  if (body.empty()) fail(Errc::bad_request, "'body' must not be empty");
+  if (body.size() > static_cast<std::size_t>(cfg_.limits.max_message_bytes)) {
+    fail(Errc::payload_too_large, "'body' is longer than " +
+                                      std::to_string(cfg_.limits.max_message_bytes) + " bytes");
+  }
+  validate::multi_line_text("body", body);
+}
+
+Created ChatService::create_conversation(Id actor, std::string_view kind, std::string_view title,
+                                         const std::vector<Id>& member_ids) {
+  if (kind != "direct" && kind != "group" && kind != "channel") {
+    fail(Errc::bad_request, "'kind' must be direct, group or channel");
+  }
+  std::set<Id> others(member_ids.begin(), member_ids.end());
+  others.erase(actor);
+  if (static_cast<std::int64_t>(others.size()) + 1 > cfg_.limits.max_members) {
+    fail(Errc::bad_request,
+         "a conversation has at most " + std::to_string(cfg_.limits.max_members) + " members");
+  }
+  if (title.size() > static_cast<std::size_t>(cfg_.limits.max_title_bytes)) {
+    fail(Errc::bad_request,
+         "'title' is longer than " + std::to_string(cfg_.limits.max_title_bytes) + " bytes");
+  }
+  validate::single_line_text("title", title);
+  std::string direct_key;
+  if (kind == "direct") {
+    if (others.size() != 1) {
+      fail(Errc::bad_request, "a direct conversation needs exactly one other member");
+    }
+    if (!title.empty()) fail(Errc::bad_request, "direct conversations have no title");
+    Id a = std::min(actor, *others.begin());
+    Id b = std::max(actor, *others.begin());
+    direct_key = std::to_string(a) + ":" + std::to_string(b);
+  } else if (title.empty()) {
+    fail(Errc::bad_request, "missing required field 'title'");
+  }
+
+  std::int64_t now = now_ms();
+  store::Conversation conv;
+  conv.id = ids_.next();
+  conv.kind = std::string(kind);
+  conv.title = std::string(title);
+  conv.created_by = actor;
+  conv.created_at = conv.updated_at = conv.activity_at = now;
+  conv.direct_key = direct_key;
+
+  return db_.write([&](store::Store& s) {
+    if (!direct_key.empty()) {
+      if (auto existing = s.conversation_by_direct_key(direct_key)) return Created{*existing, false};
+    }
+    for (Id id : others) {
+      auto u = s.user_by_id(id);
+      if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(id));
+    }
+    s.insert_conversation(conv);
+    store::Member m;
+    m.conversation_id = conv.id;
+    m.joined_at = now;
+    m.user_id = actor;
+    m.role = kind == "direct" ? "member" : "owner";
+    s.insert_member(m);
+    for (Id id : others) {
+      m.user_id = id;
+      m.role = "member";
+      s.insert_member(m);
+    }
+    return Created{conv, true};
+  });
+}
+
+std::vector<store::ConversationSummary> ChatService::list_conversations(
+    Id actor, const std::optional<store::ConversationCursor>& after, int limit) {
+  return db_.read([&](store::Store& s) { return s.conversations_for_user(actor, after, limit); });
+}
+
+ConversationView ChatService::get_conversation(Id actor, Id conversation_id) {
+  return db_.read([&](store::Store& s) {
+    Access a = visible(s, actor, conversation_id);
+    ConversationView v{a.conversation, a.me, s.member_count(conversation_id), 0};
+    if (a.me) v.unread = s.unread_count(conversation_id, actor, a.me->last_read_seq);
+    return v;
+  });
+}
+
+store::Conversation ChatService::rename(Id actor, Id conversation_id, std::string_view title) {
+  if (title.empty()) fail(Errc::bad_request, "'title' must not be empty");
+  if (title.size() > static_cast<std::size_t>(cfg_.limits.max_title_bytes)) {
+    fail(Errc::bad_request,
+         "'title' is longer than " + std::to_string(cfg_.limits.max_title_bytes) + " bytes");
+  }
+  validate::single_line_text("title", title);
+  std::int64_t now = now_ms();
+  return db_.write([&](store::Store& s) {
+    auto me = require_member(s, actor, conversation_id);
+    auto c = s.conversation(conversation_id);
+    if (c->kind == "direct") fail(Errc::bad_request, "direct conversations have no title");
+    if (!is_manager(me)) fail(Errc::forbidden, "only owners and admins may rename");
+    s.set_conversation_title(conversation_id, title, now);
+    c->title = std::string(title);
+    c->updated_at = now;
+    return *c;
+  });
+}
+
+std::vector<MemberView> ChatService::members(Id actor, Id conversation_id) {
+  return db_.read([&](store::Store& s) {
+    visible(s, actor, conversation_id);
+    std::vector<MemberView> out;
+    for (auto& m : s.members(conversation_id)) {
+      MemberView v{m, {}, {}};
+      if (auto u = s.user_by_id(m.user_id)) {
+        v.username = u->username;
+        v.display_name = u->display_name;
+      }
+      out.push_back(std::move(v));
+    }
+    return out;
+  });
+}
+
+store::Member ChatService::add_member(Id actor, Id conversation_id, Id user_id,
+                                      std::string_view role) {
+  if (role != "member" && role != "admin") fail(Errc::bad_request, "'role' must be member or admin");
+  std::int64_t now = now_ms();
+  return db_.write([&](store::Store& s) {
+    Access a = visible(s, actor, conversation_id);
+    if (a.conversation.kind == "direct") {
+      fail(Errc::bad_request, "direct conversations cannot gain members");
+    }
+    bool self_join = actor == user_id && a.conversation.kind == "channel" && role == "member";
+    if (!self_join) {
+      if (!a.me) fail(Errc::forbidden, "join this channel first");
+      if (!is_manager(*a.me)) fail(Errc::forbidden, "only owners and admins may add members");
+      if (role == "admin" && a.me->role != "owner") {
+        fail(Errc::forbidden, "only the owner may make admins");
+      }
+    }
+    if (auto existing = s.member(conversation_id, user_id)) return *existing;
+    auto u = s.user_by_id(user_id);
+    if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(user_id));
+    if (s.member_count(conversation_id) >= cfg_.limits.max_members) {
+      fail(Errc::conflict, "the conversation is full (" +
+                               std::to_string(cfg_.limits.max_members) + " members)");
+    }
+    store::Member m;
+    m.conversation_id = conversation_id;
+    m.user_id = user_id;
+    m.role = std::string(role);
+    m.joined_at = now;
+    // A new member starts with everything read: history is there, not unread.
+    m.last_read_seq = a.conversation.last_seq;
+    s.insert_member(m);
+    return m;
+  });
+}
+
+void ChatService::remove_member(Id actor, Id conversation_id, Id user_id) {
+  db_.write([&](store::Store& s) {
+    auto me = require_member(s, actor, conversation_id);
+    auto c = s.conversation(conversation_id);
+    if (c->kind == "direct") fail(Errc::bad_request, "direct conversations cannot lose members");
+    auto target = s.member(conversation_id, user_id);
+    if (!target) fail(Errc::not_found, "not a member");
+    if (actor != user_id) {
+      bool allowed = me.role == "owner" || (me.role == "admin" && target->role == "member");
+      if (!allowed) fail(Errc::forbidden, "not allowed to remove this member");
+    }
+    s.delete_member(conversation_id, user_id);
+    if (target->role == "owner") {
+      // Hand over: the longest-standing admin, else the longest-standing member.
+      auto rest = s.members(conversation_id);
+      auto heir = std::find_if(rest.begin(), rest.end(), [](auto& m) { return m.role == "admin"; });
+      if (heir == rest.end() && !rest.empty()) heir = rest.begin();
+      if (heir != rest.end()) s.set_member_role(conversation_id, heir->user_id, "owner");
+    }
+  });
+}
+
+store::Member ChatService::set_member_role(Id actor, Id conversation_id, Id user_id,
+                                           std::string_view role) {
+  if (role != "member" && role != "admin" && role != "owner") {
+    fail(Errc::bad_request, "'role' must be owner, admin or member");
+  }
+  return db_.write([&](store::Store& s) {
+    auto me = require_member(s, actor, conversation_id);
+    if (me.role != "owner") fail(Errc::forbidden, "only the owner may change roles");
+    auto target = s.member(conversation_id, user_id);
+    if (!target) fail(Errc::not_found, "not a member");
+    if (user_id == actor) fail(Errc::bad_request, "transfer ownership to someone else instead");
+    if (role == "owner") s.set_member_role(conversation_id, actor, "admin");
+    s.set_member_role(conversation_id, user_id, role);
+    target->role = std::string(role);
+    return *target;
+  });
+}
+
+SendResult ChatService::send(Id actor, Id conversation_id, std::string_view client_id,
+                             std::string_view body) {
+  check_client_id(client_id, static_cast<std::size_t>(cfg_.limits.max_client_id_bytes));
+  check_body(body);
+  store::Message msg;
+  msg.id = ids_.next();
+  msg.conversation_id = conversation_id;
+  msg.sender_id = actor;
+  msg.client_id = std::string(client_id);
+  msg.body = std::string(body);
+  msg.created_at = now_ms();
+
+  SendResult r = db_.write([&](store::Store& s) {
+    if (auto earlier = s.message_by_client_id(actor, client_id)) {
+      if (earlier->conversation_id != conversation_id) {
+        fail(Errc::conflict, "client_id was already used for a message in another conversation");
+      }
+      return SendResult{*earlier, false};
+    }
+    require_member(s, actor, conversation_id);
+    store::Message m = msg;
+    m.seq = s.next_seq(conversation_id, m.created_at);
+    s.insert_message(m);
+    s.set_last_read(conversation_id, actor, m.seq);  // one's own message is read
+    return SendResult{m, true};
+  });
+  if (r.created) {
+    messages_sent_.inc();
+  } else {
+    send_retries_.inc();
+  }
+  return r;
+}
+
+std::vector<store::Message> ChatService::list_messages(Id actor, Id conversation_id,
+                                                       std::optional<std::int64_t> after,
+                                                       std::optional<std::int64_t> before,
+                                                       int limit) {
+  if (after && before) fail(Errc::bad_request, "use either 'after' or 'before', not both");
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    if (after) return s.messages_after(conversation_id, *after, limit);
+    return s.messages_before(conversation_id, before ? *before : INT64_MAX, limit);
+  });
+}
+
+store::Message ChatService::get_message(Id actor, Id conversation_id, std::int64_t seq) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    auto m = s.message(conversation_id, seq);
+    if (!m) fail(Errc::not_found, "message not found");
+    return *m;
+  });
+}
+
+store::Message ChatService::edit_message(Id actor, Id conversation_id, std::int64_t seq,
+                                         std::string_view body) {
+  check_body(body);
+  std::int64_t now = now_ms();
+  return db_.write([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    auto m = s.message(conversation_id, seq);
+    if (!m) fail(Errc::not_found, "message not found");
+    if (m->sender_id != actor) fail(Errc::forbidden, "only the sender may edit a message");
+    if (m->deleted_at != 0) fail(Errc::conflict, "the message was deleted");
+    s.update_message_body(conversation_id, seq, body, now);
+    m->body = std::string(body);
+    m->edited_at = now;
+    return *m;
+  });
+}
+
+store::Message ChatService::delete_message(Id actor, Id conversation_id, std::int64_t seq) {
+  std::int64_t now = now_ms();
+  return db_.write([&](store::Store& s) {
+    auto me = require_member(s, actor, conversation_id);
+    auto m = s.message(conversation_id, seq);
+    if (!m) fail(Errc::not_found, "message not found");
+    if (m->sender_id != actor && !is_manager(me)) {
+      fail(Errc::forbidden, "only the sender or a conversation admin may delete a message");
+    }
+    if (m->deleted_at == 0) {
+      s.tombstone_message(conversation_id, seq, now);
+      m->body.clear();
+      m->deleted_at = now;
+    }
+    return *m;
+  });
+}
+
+ConversationView ChatService::mark_read(Id actor, Id conversation_id, std::int64_t seq) {
+  return db_.write([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    auto c = s.conversation(conversation_id);
+    s.set_last_read(conversation_id, actor, std::min(seq, c->last_seq));
+    auto me = s.member(conversation_id, actor);
+    return ConversationView{*c, me, s.member_count(conversation_id),
+                            s.unread_count(conversation_id, actor, me->last_read_seq)};
+  });
+}
+
+}  // namespace parley::chat

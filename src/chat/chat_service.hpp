@@ -1,0 +1,103 @@
+// Conversations, members and messages: the rules (who may do what, limits,
+// idempotent sends) on top of the store. Permission checks that guard a
+// write run inside the write's transaction, so they cannot race it.
+//
+// Threading: any thread except I/O workers (blocks on the store).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/types.hpp"
+
+namespace parley {
+struct Config;
+class IdGenerator;
+namespace metrics {
+class Registry;
+class Counter;
+}  // namespace metrics
+namespace store {
+class Database;
+}
+}  // namespace parley
+
+namespace parley::chat {
+
+struct ConversationView {
+  store::Conversation conversation;
+  std::optional<store::Member> me;  // empty when viewing a channel one has not joined
+  std::int64_t member_count = 0;
+  std::int64_t unread = 0;
+};
+
+struct MemberView {
+  store::Member member;
+  std::string username;
+  std::string display_name;
+};
+
+struct SendResult {
+  store::Message message;
+  bool created = false;  // false: a retry of an earlier client_id
+};
+
+struct Created {
+  store::Conversation conversation;
+  bool created = false;  // false: the direct conversation already existed
+};
+
+class ChatService {
+ public:
+  ChatService(const Config& cfg, store::Database& db, IdGenerator& ids, metrics::Registry& m);
+
+  std::optional<store::User> find_user(std::string_view username);
+  std::optional<store::User> user(Id id);
+
+  // kind: direct (members: exactly one other user; returns the existing one
+  // if any), group or channel (title required; actor becomes owner).
+  Created create_conversation(Id actor, std::string_view kind, std::string_view title,
+                              const std::vector<Id>& member_ids);
+  std::vector<store::ConversationSummary> list_conversations(
+      Id actor, const std::optional<store::ConversationCursor>& after, int limit);
+  ConversationView get_conversation(Id actor, Id conversation_id);
+  store::Conversation rename(Id actor, Id conversation_id, std::string_view title);
+
+  std::vector<MemberView> members(Id actor, Id conversation_id);
+  // Adds user with role ("member" or "admin"). Joining a channel oneself is
+  // allowed to anyone; otherwise owner/admin only, and only owners make admins.
+  store::Member add_member(Id actor, Id conversation_id, Id user_id, std::string_view role);
+  // Removes user; actor == user is leaving. An owner who leaves hands the
+  // conversation to the longest-standing admin, or else member.
+  void remove_member(Id actor, Id conversation_id, Id user_id);
+  // Owner only. Setting "owner" transfers ownership; the old owner becomes admin.
+  store::Member set_member_role(Id actor, Id conversation_id, Id user_id, std::string_view role);
+
+  SendResult send(Id actor, Id conversation_id, std::string_view client_id, std::string_view body);
+  // after: ascending seq > after; before: descending seq < before; neither:
+  // the newest page, descending.
+  std::vector<store::Message> list_messages(Id actor, Id conversation_id,
+                                            std::optional<std::int64_t> after,
+                                            std::optional<std::int64_t> before, int limit);
+  store::Message get_message(Id actor, Id conversation_id, std::int64_t seq);
+  store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq, std::string_view body);
+  store::Message delete_message(Id actor, Id conversation_id, std::int64_t seq);
+  // Moves the read marker forward to seq (clamped to the newest message).
+  ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);
+
+  int max_page_size() const;
+
+ private:
+  void check_body(std::string_view body) const;
+
+  const Config& cfg_;
+  store::Database& db_;
+  IdGenerator& ids_;
+  metrics::Counter& messages_sent_;
+  metrics::Counter& send_retries_;
+};
+
+}  // namespace parley::chat

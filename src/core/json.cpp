@@ -1,0 +1,104 @@
+#include "core/json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include "core/error.hpp"
+
+namespace parley::json {
+
+namespace {
+std::string field(std::string_view key) { return "'" + std::string(key) + "'"; }
+}  // namespace
+
+bj::object parse_object(std::string_view text, std::size_t max_depth) {
+  if (text.empty()) fail(Errc::bad_request, "request body must be a JSON object");
+  bj::parse_options opts;
+  opts.max_depth = max_depth;
+  bj::stream_parser parser({}, opts);
+  boost::system::error_code ec;
+  parser.write(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    if (ec == bj::error::too_deep) {
+      fail(Errc::bad_request, "JSON nesting deeper than " + std::to_string(max_depth) + " levels");
+    }
+    fail(Errc::bad_request, "invalid JSON: " + ec.message());
+  }
+  bj::value v = parser.release();
+  if (!v.is_object()) fail(Errc::bad_request, "request body must be a JSON object");
+  return std::move(v.as_object());
+}
+
+std::optional<std::string_view> optional_string(const bj::object& o, std::string_view key,
+                                                std::size_t max_bytes, std::size_t min_bytes) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::nullopt;
+  if (!it->value().is_string()) fail(Errc::bad_request, field(key) + " must be a string");
+  const auto& s = it->value().get_string();
+  if (s.size() > max_bytes) {
+    fail(Errc::bad_request, field(key) + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (s.size() < min_bytes) {
+    fail(Errc::bad_request,
+         field(key) + " must be at least " + std::to_string(min_bytes) + " bytes long");
+  }
+  return std::string_view(s.data(), s.size());
+}
+
+std::string_view require_string(const bj::object& o, std::string_view key, std::size_t max_bytes,
+                                std::size_t min_bytes) {
+  auto v = optional_string(o, key, max_bytes, min_bytes);
+  if (!v) fail(Errc::bad_request, "missing required field " + field(key));
+  return *v;
+}
+
+std::optional<std::int64_t> optional_int(const bj::object& o, std::string_view key,
+                                         std::int64_t min, std::int64_t max) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::nullopt;
+  const auto& v = it->value();
+  std::int64_t n = 0;
+  if (v.is_int64()) {
+    n = v.get_int64();
+  } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    n = static_cast<std::int64_t>(v.get_uint64());
+  } else {
+    fail(Errc::bad_request, field(key) + " must be an integer");
+  }
+  if (n < min || n > max) {
+    fail(Errc::bad_request, field(key) + " must be between " + std::to_string(min) + " and " +
+                                std::to_string(max));
+  }
+  return n;
+}
+
+std::int64_t require_int(const bj::object& o, std::string_view key, std::int64_t min,
+                         std::int64_t max) {
+  auto v = optional_int(o, key, min, max);
+  if (!v) fail(Errc::bad_request, "missing required field " + field(key));
+  return *v;
+}
+
+const bj::array* optional_array(const bj::object& o, std::string_view key, std::size_t max_items) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return nullptr;
+  if (!it->value().is_array()) fail(Errc::bad_request, field(key) + " must be an array");
+  const auto& a = it->value().get_array();
+  if (a.size() > max_items) {
+    fail(Errc::bad_request,
+         field(key) + " has more than " + std::to_string(max_items) + " items");
+  }
+  return &a;
+}
+
+const bj::array& require_array(const bj::object& o, std::string_view key, std::size_t max_items) {
+  const auto* a = optional_array(o, key, max_items);
+  if (!a) fail(Errc::bad_request, "missing required field " + field(key));
+  return *a;
+}
+
+std::string to_string(const bj::value& v) { return bj::serialize(v); }
+
+}  // namespace parley::json

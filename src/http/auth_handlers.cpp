@@ -1,0 +1,75 @@
+// /api/auth/* and /api/users/*.
+#include "app/config.hpp"
+#include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
+#include "core/json.hpp"
+#include "http/handler_util.hpp"
+#include "http/views.hpp"
+
+namespace parley::http {
+
+namespace bj = boost::json;
+
+void register_auth_routes(Router& r, Services& s) {
+  r.add("POST", "/api/auth/register", [&s](Context& ctx) {
+    auto body = body_object(ctx, s);
+    auto username = json::require_string(body, "username", 64);
+    auto password =
+        json::require_string(body, "password", static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
+    auto display = json::optional_string(body, "display_name",
+                                         static_cast<std::size_t>(s.cfg.limits.max_display_name_bytes));
+    auto session = s.auth.register_user(username, display.value_or(""), password, ctx.client_ip);
+    ctx.claims = auth::Claims{session.user.id, session.user.role, "", 0, 0, 0};
+    return json_reply(201, session_json(session));
+  });
+
+  r.add("POST", "/api/auth/login", [&s](Context& ctx) {
+    auto body = body_object(ctx, s);
+    auto username = json::require_string(body, "username", 256);
+    auto password =
+        json::require_string(body, "password", static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
+    auto session = s.auth.login(username, password, ctx.client_ip);
+    ctx.claims = auth::Claims{session.user.id, session.user.role, "", 0, 0, 0};
+    return json_reply(200, session_json(session));
+  });
+
+  r.add("POST", "/api/auth/refresh", [&s](Context& ctx) {
+    auto body = body_object(ctx, s);
+    auto token = json::require_string(body, "refresh_token", 256);
+    return json_reply(200, session_json(s.auth.refresh(token)));
+  });
+
+  r.add("POST", "/api/auth/logout", [&s](Context& ctx) {
+    auto body = body_object(ctx, s);
+    auto token = json::require_string(body, "refresh_token", 256);
+    s.auth.logout(token);
+    return Response::no_content();
+  });
+
+  r.add("GET", "/api/auth/me", [&s](Context& ctx) {
+    const auto& claims = require_auth(ctx, s);
+    auto user = s.chat.user(claims.user_id);
+    if (!user || user->disabled) fail(Errc::unauthorized, "account no longer exists");
+    return json_reply(200, user_json(*user));
+  });
+
+  r.add("GET", "/api/users", [&s](Context& ctx) {
+    require_auth(ctx, s);
+    auto name = ctx.req.query_param("username");
+    if (!name || name->empty() || name->size() > 64) {
+      fail(Errc::bad_request, "query parameter 'username' is required");
+    }
+    auto user = s.chat.find_user(*name);
+    if (!user || user->disabled) fail(Errc::not_found, "user not found");
+    return json_reply(200, user_json(*user));
+  });
+
+  r.add("GET", "/api/users/{id}", [&s](Context& ctx) {
+    require_auth(ctx, s);
+    auto user = s.chat.user(path_id(ctx, "id", "user"));
+    if (!user || user->disabled) fail(Errc::not_found, "user not found");
+    return json_reply(200, user_json(*user));
+  });
+}
+
+}  // namespace parley::http

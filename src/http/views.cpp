@@ -1,0 +1,90 @@
+#include "http/views.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace parley::http {
+
+namespace bj = boost::json;
+
+bj::object user_json(const store::User& u) {
+  return {{"id", id_to_string(u.id)},
+          {"username", u.username},
+          {"display_name", u.display_name},
+          {"role", u.role},
+          {"created_at", u.created_at}};
+}
+
+bj::object session_json(const auth::Session& s) {
+  return {{"user", user_json(s.user)},
+          {"access_token", s.access_token},
+          {"token_type", "Bearer"},
+          {"expires_in", s.access_expires_in},
+          {"refresh_token", s.refresh_token},
+          {"refresh_expires_in", s.refresh_expires_in}};
+}
+
+bj::object message_json(const store::Message& m) {
+  bj::object o{{"id", id_to_string(m.id)},
+               {"conversation_id", id_to_string(m.conversation_id)},
+               {"seq", m.seq},
+               {"sender_id", id_to_string(m.sender_id)},
+               {"client_id", m.client_id},
+               {"body", m.body},
+               {"created_at", m.created_at},
+               {"deleted", m.deleted_at != 0}};
+  o["edited_at"] = m.edited_at ? bj::value(m.edited_at) : bj::value(nullptr);
+  o["deleted_at"] = m.deleted_at ? bj::value(m.deleted_at) : bj::value(nullptr);
+  return o;
+}
+
+bj::object conversation_json(const store::Conversation& c) {
+  return {{"id", id_to_string(c.id)},
+          {"kind", c.kind},
+          {"title", c.title},
+          {"created_by", id_to_string(c.created_by)},
+          {"created_at", c.created_at},
+          {"updated_at", c.updated_at},
+          {"last_seq", c.last_seq},
+          {"activity_at", c.activity_at}};
+}
+
+bj::object conversation_view_json(const chat::ConversationView& v) {
+  bj::object o = conversation_json(v.conversation);
+  o["member_count"] = v.member_count;
+  o["unread"] = v.unread;
+  if (v.me) {
+    o["my_role"] = v.me->role;
+    o["last_read_seq"] = v.me->last_read_seq;
+  } else {
+    o["my_role"] = nullptr;
+    o["last_read_seq"] = nullptr;
+  }
+  return o;
+}
+
+bj::object summary_json(const store::ConversationSummary& s) {
+  bj::object o = conversation_json(s.conversation);
+  o["member_count"] = s.member_count;
+  o["unread"] = s.unread;
+  o["my_role"] = s.me.role;
+  o["last_read_seq"] = s.me.last_read_seq;
+  o["last_message"] = s.last_message ? bj::value(message_json(*s.last_message)) : bj::value(nullptr);
+  return o;
+}
+
+bj::object member_json(const store::Member& m) {
+  return {{"user_id", id_to_string(m.user_id)},
+          {"conversation_id", id_to_string(m.conversation_id)},
+          {"role", m.role},
+          {"joined_at", m.joined_at},
+          {"last_read_seq", m.last_read_seq}};
+}
+
+bj::object member_view_json(const chat::MemberView& m) {
+  bj::object o = member_json(m.member);
+  o["username"] = m.username;
+  o["display_name"] = m.display_name;
+  return o;
+}
+
+}  // namespace parley::http

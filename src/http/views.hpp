@@ -1,0 +1,22 @@
+// JSON shapes of domain objects in the REST API (see docs/openapi.yaml).
+// Ids are decimal strings; times are UTC milliseconds.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
+#include "store/types.hpp"
+
+namespace parley::http {
+
+boost::json::object user_json(const store::User& u);
+boost::json::object session_json(const auth::Session& s);
+boost::json::object message_json(const store::Message& m);
+boost::json::object conversation_json(const store::Conversation& c);
+boost::json::object conversation_view_json(const chat::ConversationView& v);
+boost::json::object summary_json(const store::ConversationSummary& s);
+boost::json::object member_json(const store::Member& m);
+boost::json::object member_view_json(const chat::MemberView& m);
+
+}  // namespace parley::http

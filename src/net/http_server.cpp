@@ -1,0 +1,195 @@
+#include "net/http_server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <atomic>
+#include <future>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "app/config.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "http/api.hpp"
+#include "net/session_env.hpp"
+
+namespace parley::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct HttpServer::Impl {
+  using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
+
+  const Config& cfg;
+  http::ServerState& state;
+  SessionEnv env;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<Guard> guards;
+  std::vector<std::thread> threads;
+  std::unique_ptr<asio::thread_pool> handlers;
+  std::unique_ptr<tcp::acceptor> acceptor;  // lives on workers[0]
+  std::size_t next = 0;
+  unsigned short port = 0;
+  bool stopped = false;
+
+  Impl(const Config& c, http::ServerState& s) : cfg(c), state(s) {}
+
+  void accept_loop() {
+    Worker& target = *workers[next];
+    next = (next + 1) % workers.size();
+    acceptor->async_accept(target.ioc, [this, &target](boost::system::error_code ec,
+                                                       tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+        // EMFILE and friends: log, back off by simply trying again.
+        log::warn("accept_failed", {{"error", ec.message()}});
+      } else {
+        bool reject = env.connections.load() >= cfg.server.max_connections;
+        // Hand the socket to its worker's thread; the session lives there.
+        asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
+          start_session(target, env, std::move(s), reject);
+        });
+      }
+      accept_loop();
+    });
+  }
+
+  // Runs fn on every worker's thread and waits for all of them.
+  template <class F>
+  void on_each_worker(F fn) {
+    std::vector<std::future<void>> done;
+    for (auto& w : workers) {
+      auto p = std::make_shared<std::promise<void>>();
+      done.push_back(p->get_future());
+      asio::post(w->ioc, [p, fn, &w] {
+        fn(*w);
+        p->set_value();
+      });
+    }
+    for (auto& f : done) f.wait_for(std::chrono::seconds(5));
+  }
+};
+
+HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& state,
+                       metrics::Registry& m)
+    : impl_(std::make_unique<Impl>(cfg, state)) {
+  auto& env = impl_->env;
+  env.api = &api;
+  env.state = &state;
+  env.limits.max_header_bytes = static_cast<std::uint32_t>(cfg.http.max_header_bytes);
+  env.limits.max_body_bytes = static_cast<std::uint64_t>(cfg.http.max_body_bytes);
+  env.limits.header_timeout = std::chrono::milliseconds(cfg.http.header_timeout_ms);
+  env.limits.body_timeout = std::chrono::milliseconds(cfg.http.body_timeout_ms);
+  env.limits.idle_timeout = std::chrono::milliseconds(cfg.http.idle_timeout_ms);
+  env.limits.write_timeout = std::chrono::milliseconds(cfg.http.write_timeout_ms);
+  env.limits.max_pending = cfg.http.max_pending_requests;
+  const std::string errors = "parley_http_transport_errors_total";
+  const std::string errors_help = "Requests answered by the transport before reaching a handler";
+  env.metrics.active = &m.gauge("parley_http_connections_active", "Open HTTP connections");
+  env.metrics.accepted = &m.counter("parley_http_connections_total", "HTTP connections accepted");
+  env.metrics.rejected = &m.counter("parley_http_connections_rejected_total",
+                                    "Connections refused because server.max_connections was reached");
+  env.metrics.timeouts = &m.counter(errors, errors_help, {{"kind", "timeout"}});
+  env.metrics.header_too_large = &m.counter(errors, errors_help, {{"kind", "header_too_large"}});
+  env.metrics.body_too_large = &m.counter(errors, errors_help, {{"kind", "body_too_large"}});
+  env.metrics.bad_requests = &m.counter(errors, errors_help, {{"kind", "malformed"}});
+  env.metrics.overloaded = &m.counter(errors, errors_help, {{"kind", "overloaded"}});
+  m.on_collect([this, &m] {
+    m.gauge("parley_http_requests_pending", "Requests queued for or running on handler threads")
+        .set(static_cast<double>(impl_->env.pending.load()));
+  });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  auto& d = *impl_;
+  const auto& cfg = d.cfg;
+  unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  std::size_t nworkers = cfg.server.workers > 0 ? static_cast<std::size_t>(cfg.server.workers) : cores;
+  std::size_t nhandlers = cfg.server.handler_threads > 0
+                              ? static_cast<std::size_t>(cfg.server.handler_threads)
+                              : std::max<std::size_t>(4, 2 * cores);
+  for (std::size_t i = 0; i < nworkers; ++i) {
+    d.workers.push_back(std::make_unique<Worker>());
+    d.guards.emplace_back(d.workers.back()->ioc.get_executor());
+  }
+  d.handlers = std::make_unique<asio::thread_pool>(nhandlers);
+  d.env.handlers = d.handlers.get();
+
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(cfg.server.host, ec);
+  if (ec) throw std::runtime_error("server.host '" + cfg.server.host + "' is not an IP address");
+  tcp::endpoint ep(address, static_cast<unsigned short>(cfg.server.port));
+  d.acceptor = std::make_unique<tcp::acceptor>(d.workers[0]->ioc);
+  d.acceptor->open(ep.protocol(), ec);
+  if (!ec) d.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) d.acceptor->bind(ep, ec);
+  if (!ec) d.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + cfg.server.host + ":" +
+                             std::to_string(cfg.server.port) + ": " + ec.message());
+  }
+  d.port = d.acceptor->local_endpoint().port();
+  asio::post(d.workers[0]->ioc, [&d] { d.accept_loop(); });
+  for (auto& w : d.workers) {
+    d.threads.emplace_back([&ioc = w->ioc] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("worker_exception", {{"error", e.what()}});
+        }
+      }
+    });
+  }
+  log::info("http_listening", {{"host", cfg.server.host},
+                               {"port", d.port},
+                               {"workers", d.workers.size()},
+                               {"handler_threads", nhandlers}});
+}
+
+unsigned short HttpServer::port() const { return impl_->port; }
+
+void HttpServer::begin_drain() {
+  auto& d = *impl_;
+  if (d.workers.empty()) return;
+  std::promise<void> closed;
+  asio::post(d.workers[0]->ioc, [&] {
+    boost::system::error_code ec;
+    d.acceptor->close(ec);
+    closed.set_value();
+  });
+  closed.get_future().wait_for(std::chrono::seconds(5));
+  d.on_each_worker([](Worker& w) { close_sessions(w, false); });
+}
+
+bool HttpServer::wait_idle(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->env.in_flight.load() > 0 || impl_->env.pending.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+void HttpServer::stop() {
+  auto& d = *impl_;
+  if (d.stopped || d.workers.empty()) return;
+  d.stopped = true;
+  d.on_each_worker([](Worker& w) { close_sessions(w, true); });
+  if (d.handlers) d.handlers->join();
+  d.guards.clear();
+  for (auto& w : d.workers) w->ioc.stop();
+  for (auto& t : d.threads) t.join();
+  d.threads.clear();
+  d.acceptor.reset();
+  d.workers.clear();
+}
+
+}  // namespace parley::net

@@ -1,0 +1,254 @@
+// One HTTP/1.1 connection: read a request head (bounded, timed), then its
+// body (bounded, timed), hand it to a handler thread, write the response,
+// repeat while keep-alive. Transport errors get a problem+json answer with
+// the right status before the connection closes: 431 head too large, 413 body
+// too large, 400 malformed, 408 too slow, 503 overloaded.
+//
+// Threading: a session lives on one worker; every member is touched only on
+// that worker's thread. The request itself runs on a handler thread and the
+// result is posted back.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cctype>
+#include <memory>
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "http/api.hpp"
+#include "net/session_env.hpp"
+
+namespace parley::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// Runs api.handle(req) on a handler thread; completes on the caller's executor.
+template <class Token>
+auto async_handle(http::Api& api, asio::thread_pool& pool, http::Request req, Token&& token) {
+  return asio::async_initiate<Token, void(http::Response)>(
+      [&api, &pool](auto handler, http::Request r) {
+        auto ex = asio::get_associated_executor(handler);
+        asio::post(pool, [&api, ex, r = std::move(r), handler = std::move(handler)]() mutable {
+          http::Response res = api.handle(r);
+          asio::post(ex, [handler = std::move(handler), res = std::move(res)]() mutable {
+            handler(std::move(res));
+          });
+        });
+      },
+      token, std::move(req));
+}
+
+http::Request to_request(bhttp::request<bhttp::string_body>&& msg, const std::string& remote) {
+  http::Request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  for (const auto& field : msg) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  req.body = std::move(msg.body());
+  req.remote_addr = remote;
+  http::split_target(req);
+  return req;
+}
+
+bhttp::response<bhttp::string_body> to_beast(http::Response&& res, bool keep_alive) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), 11};
+  for (auto& [name, value] : res.headers) out.set(name, value);
+  out.body() = std::move(res.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+}  // namespace
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(Worker& w, SessionEnv& env, tcp::socket socket)
+      : worker_(w), env_(env), stream_(std::move(socket)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    worker_.sessions.insert(this);
+    env_.connections.fetch_add(1);
+    env_.metrics.active->inc();
+  }
+  ~HttpSession() {
+    worker_.sessions.erase(this);
+    env_.connections.fetch_sub(1);
+    env_.metrics.active->dec();
+  }
+
+  static asio::awaitable<void> run(std::shared_ptr<HttpSession> self, bool reject);
+
+  bool idle() const { return idle_; }
+  void close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  asio::awaitable<void> serve();
+  asio::awaitable<void> send_error(const http::Request* req, Errc code, std::string_view detail);
+  asio::awaitable<bool> send(http::Response res, bool keep_alive);
+
+  Worker& worker_;
+  SessionEnv& env_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string remote_;
+  bool idle_ = true;
+};
+
+asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self, bool reject) {
+  try {
+    if (reject) {
+      self->env_.metrics.rejected->inc();
+      co_await self->send_error(nullptr, Errc::unavailable, "too many connections");
+    } else {
+      co_await self->serve();
+    }
+  } catch (const std::exception& e) {
+    log::error("http_session_failed", {{"error", e.what()}});
+  }
+  self->close();
+}
+
+asio::awaitable<bool> HttpSession::send(http::Response res, bool keep_alive) {
+  auto msg = to_beast(std::move(res), keep_alive);
+  stream_.expires_after(env_.limits.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream_, msg, kTuple);
+  if (ec == beast::error::timeout) env_.metrics.timeouts->inc();
+  co_return !ec;
+}
+
+asio::awaitable<void> HttpSession::send_error(const http::Request* req, Errc code,
+                                              std::string_view detail) {
+  co_await send(env_.api->transport_error(req, code, detail), false);
+}
+
+asio::awaitable<void> HttpSession::serve() {
+  const auto& lim = env_.limits;
+  bool first = true;
+  for (;;) {
+    idle_ = true;
+    if (env_.state->draining.load()) co_return;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(lim.max_header_bytes);
+    parser.body_limit(lim.max_body_bytes);
+    stream_.expires_after(first ? lim.header_timeout : lim.idle_timeout);
+    first = false;
+    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, kTuple);
+    idle_ = false;
+    if (ec) {
+      if (ec == bhttp::error::header_limit) {
+        env_.metrics.header_too_large->inc();
+        co_await send_error(nullptr, Errc::header_too_large, "request head is too large");
+      } else if (ec == beast::error::timeout) {
+        // Idle keep-alive connections time out silently; a partial head is slowloris.
+        env_.metrics.timeouts->inc();
+      } else if (ec.category() == bhttp::make_error_code(bhttp::error::header_limit).category() &&
+                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        env_.metrics.bad_requests->inc();
+        co_await send_error(nullptr, Errc::bad_request, "malformed request: " + ec.message());
+      }
+      co_return;
+    }
+
+    env_.in_flight.fetch_add(1);
+    struct InFlight {
+      std::atomic<std::int64_t>& n;
+      ~InFlight() { n.fetch_sub(1); }
+    } in_flight{env_.in_flight};
+
+    auto& head = parser.get();
+    if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
+      env_.metrics.body_too_large->inc();
+      co_await send_error(nullptr, Errc::payload_too_large,
+                          "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+      co_return;
+    }
+    if (head[bhttp::field::expect] == "100-continue") {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+      stream_.expires_after(lim.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(stream_, cont, kTuple);
+      if (wec) co_return;
+    }
+    if (!parser.is_done()) {
+      stream_.expires_after(lim.body_timeout);
+      auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, kTuple);
+      if (bec) {
+        if (bec == bhttp::error::body_limit) {
+          env_.metrics.body_too_large->inc();
+          co_await send_error(nullptr, Errc::payload_too_large,
+                              "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+        } else if (bec == beast::error::timeout) {
+          env_.metrics.timeouts->inc();
+          co_await send_error(nullptr, Errc::bad_request, "request body not received in time");
+        } else if (bec.category() == bhttp::make_error_code(bhttp::error::body_limit).category() &&
+                   bec != bhttp::error::partial_message) {
+          env_.metrics.bad_requests->inc();
+          co_await send_error(nullptr, Errc::bad_request, "malformed request: " + bec.message());
+        }
+        co_return;
+      }
+    }
+
+    bool keep_alive = parser.get().keep_alive();
+    http::Request req = to_request(parser.release(), remote_);
+    http::Response res;
+    if (env_.pending.fetch_add(1) >= lim.max_pending) {
+      env_.pending.fetch_sub(1);
+      env_.metrics.overloaded->inc();
+      res = env_.api->transport_error(&req, Errc::unavailable, "server is overloaded; retry");
+    } else {
+      stream_.expires_never();
+      res = co_await async_handle(*env_.api, *env_.handlers, std::move(req), asio::use_awaitable);
+      env_.pending.fetch_sub(1);
+    }
+    keep_alive = keep_alive && !res.close && !env_.state->draining.load();
+    if (!co_await send(std::move(res), keep_alive) || !keep_alive) {
+      boost::system::error_code sec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, sec);
+      co_return;
+    }
+  }
+}
+
+void start_session(Worker& w, SessionEnv& env, tcp::socket socket, bool reject) {
+  env.metrics.accepted->inc();
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto session = std::make_shared<HttpSession>(w, env, std::move(socket));
+  asio::co_spawn(w.ioc, HttpSession::run(std::move(session), reject), asio::detached);
+}
+
+void close_sessions(Worker& w, bool all) {
+  std::vector<HttpSession*> victims;
+  for (auto* s : w.sessions) {
+    if (all || s->idle()) victims.push_back(s);
+  }
+  for (auto* s : victims) s->close();
+}
+
+}  // namespace parley::net

@@ -1,0 +1,195 @@
+#include "store/database.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "store/migrations.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace parley::store {
+
+Database::Database(DatabaseOptions options, metrics::Registry& m)
+    : options_(std::move(options)),
+      queue_gauge_(m.gauge("parley_store_queue_depth", "Writes waiting for the store writer")),
+      commit_seconds_(m.histogram("parley_store_commit_seconds",
+                                  "Time to run and commit one group-commit batch")),
+      batch_size_(m.histogram("parley_store_batch_size", "Writes per committed batch", {},
+                              {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),
+      commits_(m.counter("parley_store_commits_total", "Group-commit transactions committed")),
+      commit_errors_(m.counter("parley_store_commit_errors_total",
+                               "Group-commit transactions that failed as a whole")),
+      rejected_(m.counter("parley_store_rejected_total",
+                          "Writes refused because the queue was full or the store stopping")) {
+  writer_ = open(false);
+}
+
+Database::~Database() { stop(); }
+
+std::unique_ptr<Store> Database::open(bool read_only) const {
+  SqliteOptions o;
+  o.path = options_.sqlite_path;
+  o.synchronous = options_.synchronous;
+  o.busy_timeout_ms = options_.busy_timeout_ms;
+  o.read_only = read_only;
+  return std::make_unique<SqliteStore>(o);
+}
+
+int Database::migrate() { return apply_migrations(*writer_, sqlite_migrations()); }
+
+std::int64_t Database::schema_version() {
+  return read([](Store& s) { return s.schema_version(); });
+}
+
+std::int64_t Database::latest_schema_version() const {
+  return latest_version(sqlite_migrations());
+}
+
+void Database::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  accepting_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { writer_loop(); });
+}
+
+void Database::stop() {
+  {
+    std::lock_guard lock(mu_);
+    accepting_ = false;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t Database::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void Database::submit(Job job, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!accepting_) {
+      rejected_.inc();
+      fail(Errc::unavailable, "the store is shutting down");
+    }
+    if (queue_.size() >= options_.max_queue) {
+      rejected_.inc();
+      fail(Errc::unavailable, "the store is overloaded; try again");
+    }
+    queue_.push_back({std::move(job), std::move(done)});
+    queue_gauge_.set(static_cast<double>(queue_.size()));
+  }
+  cv_.notify_one();
+}
+
+void Database::writer_loop() {
+  std::vector<Pending> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queue_gauge_.set(static_cast<double>(queue_.size()));
+    }
+    run_batch(batch);
+    batch.clear();
+  }
+}
+
+void Database::run_batch(std::vector<Pending>& batch) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::exception_ptr> errors(batch.size());
+  Store& s = *writer_;
+  try {
+    s.begin(true);
+    if (batch.size() == 1) {
+      // A lone job needs no savepoint: if it throws, the whole transaction goes.
+      try {
+        batch[0].job(s);
+      } catch (...) {
+        errors[0] = std::current_exception();
+      }
+      if (errors[0]) {
+        s.rollback();
+      } else {
+        s.commit();
+      }
+    } else {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        s.savepoint();
+        try {
+          batch[i].job(s);
+          s.release();
+        } catch (...) {
+          errors[i] = std::current_exception();
+          s.rollback_to();
+          s.release();
+        }
+      }
+      s.commit();
+    }
+    commits_.inc();
+  } catch (...) {
+    // BEGIN, a savepoint or COMMIT failed: nothing of this batch is durable.
+    auto e = std::current_exception();
+    try {
+      s.rollback();
+    } catch (...) {
+    }
+    commit_errors_.inc();
+    for (auto& err : errors) {
+      if (!err) err = e;
+    }
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  commit_seconds_.observe(seconds);
+  batch_size_.observe(static_cast<double>(batch.size()));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    try {
+      batch[i].done(errors[i]);
+    } catch (const std::exception& e) {
+      log::error("store_completion_failed", {{"error", e.what()}});
+    }
+  }
+}
+
+std::unique_ptr<Store> Database::acquire_reader() {
+  std::unique_lock lock(readers_mu_);
+  for (;;) {
+    if (!readers_.empty()) {
+      auto s = std::move(readers_.back());
+      readers_.pop_back();
+      return s;
+    }
+    if (readers_open_ < options_.read_connections) {
+      ++readers_open_;
+      lock.unlock();
+      try {
+        return open(true);
+      } catch (...) {
+        lock.lock();
+        --readers_open_;
+        throw;
+      }
+    }
+    readers_cv_.wait(lock);
+  }
+}
+
+void Database::release_reader(std::unique_ptr<Store> s) {
+  {
+    std::lock_guard lock(readers_mu_);
+    readers_.push_back(std::move(s));
+  }
+  readers_cv_.notify_one();
+}
+
+}  // namespace parley::store

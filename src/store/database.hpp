@@ -1,0 +1,173 @@
+// Database: owns the store connections and the store writer thread.
+//
+// Writes go through one writer thread that takes every pending job at once
+// and runs them in a single transaction (group commit): each job inside its
+// own savepoint, so one failing job does not undo the others, and one fsync
+// covers the batch. A job's completion runs only after COMMIT returned, so an
+// acknowledgement always means "durable".
+//
+// Reads run on the calling thread with a pooled read-only connection inside
+// a read transaction (a consistent snapshot).
+//
+// Threading: any thread except I/O workers (write() and read() block).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.hpp"
+#include "store/store.hpp"
+
+namespace parley::metrics {
+class Registry;
+class Gauge;
+class Histogram;
+class Counter;
+}  // namespace parley::metrics
+
+namespace parley::store {
+
+struct DatabaseOptions {
+  std::string sqlite_path;
+  std::string synchronous = "full";
+  int busy_timeout_ms = 5000;
+  int read_connections = 4;
+  std::size_t max_batch = 512;
+  std::size_t max_queue = 10000;
+};
+
+class Database {
+ public:
+  using Job = std::function<void(Store&)>;
+  using Done = std::function<void(std::exception_ptr)>;
+
+  Database(DatabaseOptions options, metrics::Registry& metrics);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Applies pending migrations on the writer connection (before start()).
+  int migrate();
+  std::int64_t schema_version();
+  std::int64_t latest_schema_version() const;
+
+  void start();
+  // Refuses new writes, runs every queued one, joins the writer.
+  void stop();
+
+  // Queues job; done(nullptr) runs on the writer thread after the batch
+  // commits, done(error) if the job threw or the commit failed. Throws
+  // Error(unavailable) when stopped or when max_queue jobs are waiting.
+  void submit(Job job, Done done);
+
+  // Runs fn(Store&) as a group-committed write and returns its result once
+  // durable; rethrows what fn threw or the commit error.
+  template <class F>
+  auto write(F fn) -> std::invoke_result_t<F&, Store&>;
+
+  // Runs fn(Store&) on a read connection inside a read transaction.
+  template <class F>
+  auto read(F fn) -> std::invoke_result_t<F&, Store&>;
+
+  std::size_t queue_depth() const;
+
+ private:
+  struct Pending {
+    Job job;
+    Done done;
+  };
+  class ReadLease;
+
+  void writer_loop();
+  void run_batch(std::vector<Pending>& batch);
+  std::unique_ptr<Store> open(bool read_only) const;
+  std::unique_ptr<Store> acquire_reader();
+  void release_reader(std::unique_ptr<Store> s);
+
+  DatabaseOptions options_;
+  std::unique_ptr<Store> writer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool accepting_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Store>> readers_;
+  int readers_open_ = 0;
+
+  metrics::Gauge& queue_gauge_;
+  metrics::Histogram& commit_seconds_;
+  metrics::Histogram& batch_size_;
+  metrics::Counter& commits_;
+  metrics::Counter& commit_errors_;
+  metrics::Counter& rejected_;
+};
+
+template <class F>
+auto Database::write(F fn) -> std::invoke_result_t<F&, Store&> {
+  using R = std::invoke_result_t<F&, Store&>;
+  std::promise<void> promise;
+  auto future = promise.get_future();
+  if constexpr (std::is_void_v<R>) {
+    submit([&](Store& s) { fn(s); },
+           [&](std::exception_ptr e) { e ? promise.set_exception(e) : promise.set_value(); });
+    future.get();
+  } else {
+    std::optional<R> result;
+    submit([&](Store& s) { result.emplace(fn(s)); },
+           [&](std::exception_ptr e) { e ? promise.set_exception(e) : promise.set_value(); });
+    future.get();
+    return std::move(*result);
+  }
+}
+
+class Database::ReadLease {
+ public:
+  explicit ReadLease(Database& db) : db_(db), store_(db.acquire_reader()) {}
+  ~ReadLease() { db_.release_reader(std::move(store_)); }
+  Store& operator*() { return *store_; }
+  Store* operator->() { return store_.get(); }
+
+ private:
+  Database& db_;
+  std::unique_ptr<Store> store_;
+};
+
+template <class F>
+auto Database::read(F fn) -> std::invoke_result_t<F&, Store&> {
+  ReadLease lease(*this);
+  lease->begin(false);
+  try {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, Store&>>) {
+      fn(*lease);
+      lease->commit();
+    } else {
+      auto r = fn(*lease);
+      lease->commit();
+      return r;
+    }
+  } catch (...) {
+    try {
+      lease->rollback();
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+}  // namespace parley::store

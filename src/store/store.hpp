@@ -1,0 +1,89 @@
+// The Store interface: one connection to the database, blocking. Each
+// implementation (sqlite/, later postgres/) keeps its SQL per dialect.
+//
+// Threading: a Store is used by one thread at a time. Never call it on an
+// I/O worker: go through Database (database.hpp), which runs writes on the
+// store writer thread with group commit and reads on handler threads.
+//
+// Errors: methods throw parley::Error: conflict for unique violations the
+// caller may expect (usernames), unavailable when the database is busy, full
+// or gone, internal for anything else.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/types.hpp"
+
+namespace parley::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Transactions. begin() takes the write lock up front (BEGIN IMMEDIATE) when
+  // `write` is set, so a batch never fails half-way on lock upgrade.
+  virtual void begin(bool write) = 0;
+  virtual void commit() = 0;
+  virtual void rollback() = 0;
+  virtual void savepoint() = 0;     // one level: the group-commit job boundary
+  virtual void release() = 0;
+  virtual void rollback_to() = 0;
+
+  // Health and schema.
+  virtual void ping() = 0;
+  virtual void exec_script(std::string_view sql) = 0;
+  virtual std::int64_t schema_version() = 0;  // 0 before the first migration
+  virtual void record_migration(std::int64_t version, std::string_view name, std::int64_t now) = 0;
+
+  // Users.
+  virtual void insert_user(const User& u) = 0;  // Errc::conflict if the username is taken
+  virtual std::optional<User> user_by_id(Id id) = 0;
+  virtual std::optional<User> user_by_username(std::string_view username) = 0;
+  virtual std::int64_t count_users() = 0;
+
+  // Refresh tokens, found by the SHA-256 of the opaque token.
+  virtual void insert_refresh_token(const RefreshToken& t, std::string_view token_hash) = 0;
+  virtual std::optional<RefreshToken> refresh_token_by_hash(std::string_view token_hash) = 0;
+  virtual void mark_refresh_token_used(Id id, std::int64_t now) = 0;
+  virtual void revoke_refresh_family(Id family_id, std::int64_t now) = 0;
+
+  // Conversations and members.
+  virtual void insert_conversation(const Conversation& c) = 0;
+  virtual std::optional<Conversation> conversation(Id id) = 0;
+  virtual std::optional<Conversation> conversation_by_direct_key(std::string_view key) = 0;
+  virtual void set_conversation_title(Id id, std::string_view title, std::int64_t now) = 0;
+  virtual void insert_member(const Member& m) = 0;
+  virtual std::optional<Member> member(Id conversation_id, Id user_id) = 0;
+  virtual std::vector<Member> members(Id conversation_id) = 0;
+  virtual std::int64_t member_count(Id conversation_id) = 0;
+  virtual void delete_member(Id conversation_id, Id user_id) = 0;
+  virtual void set_member_role(Id conversation_id, Id user_id, std::string_view role) = 0;
+  // A user's conversations, newest activity first, strictly after `after`.
+  virtual std::vector<ConversationSummary> conversations_for_user(
+      Id user_id, const std::optional<ConversationCursor>& after, int limit) = 0;
+
+  // Messages.
+  // Increments the conversation's last_seq and activity time; returns the new
+  // seq. Must run in the transaction that inserts the message.
+  virtual std::int64_t next_seq(Id conversation_id, std::int64_t now) = 0;
+  virtual void insert_message(const Message& m) = 0;
+  virtual std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) = 0;
+  virtual std::optional<Message> message(Id conversation_id, std::int64_t seq) = 0;
+  // Ascending by seq: seq > after_seq. Descending: seq < before_seq.
+  virtual std::vector<Message> messages_after(Id conversation_id, std::int64_t after_seq,
+                                              int limit) = 0;
+  virtual std::vector<Message> messages_before(Id conversation_id, std::int64_t before_seq,
+                                               int limit) = 0;
+  virtual void update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
+                                   std::int64_t now) = 0;
+  virtual void tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) = 0;
+  virtual void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) = 0;
+  // Messages after after_seq not sent by user_id and not deleted.
+  virtual std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) = 0;
+};
+
+}  // namespace parley::store

@@ -1,0 +1,79 @@
+// Rows of the chat domain as the store returns them. Times are UTC
+// milliseconds since the Unix epoch; 0 means "not set".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/ids.hpp"
+
+namespace parley::store {
+
+struct User {
+  Id id = 0;
+  std::string username;
+  std::string display_name;
+  std::string role;  // "user" | "admin"
+  std::string password_hash;
+  std::int64_t created_at = 0;
+  bool disabled = false;
+};
+
+struct RefreshToken {
+  Id id = 0;
+  Id user_id = 0;
+  Id family_id = 0;  // every rotation of one login shares a family
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t used_at = 0;     // set when rotated; a second use is theft
+  std::int64_t revoked_at = 0;  // set on logout or detected reuse
+};
+
+struct Conversation {
+  Id id = 0;
+  std::string kind;  // "direct" | "group" | "channel"
+  std::string title;
+  Id created_by = 0;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+  std::int64_t last_seq = 0;     // seq of the newest message, 0 when none
+  std::int64_t activity_at = 0;  // newest message time, or creation time
+  std::string direct_key;        // "lo:hi" user ids for direct conversations
+};
+
+struct Member {
+  Id conversation_id = 0;
+  Id user_id = 0;
+  std::string role;  // "owner" | "admin" | "member"
+  std::int64_t joined_at = 0;
+  std::int64_t last_read_seq = 0;
+};
+
+struct Message {
+  Id id = 0;
+  Id conversation_id = 0;
+  std::int64_t seq = 0;
+  Id sender_id = 0;
+  std::string client_id;
+  std::string body;
+  std::int64_t created_at = 0;
+  std::int64_t edited_at = 0;
+  std::int64_t deleted_at = 0;  // tombstone: body is emptied
+};
+
+struct ConversationSummary {
+  Conversation conversation;
+  Member me;
+  std::int64_t unread = 0;
+  std::int64_t member_count = 0;
+  std::optional<Message> last_message;
+};
+
+// Keyset cursor over a user's conversations, newest activity first.
+struct ConversationCursor {
+  std::int64_t activity_at = 0;
+  Id id = 0;
+};
+
+}  // namespace parley::store
