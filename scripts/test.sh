@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the test suite and runs it: unit tests
+# (GoogleTest) and integration tests that drive the real binary over HTTP.
+#   scripts/test.sh            dev build, then the same suite under ASan+UBSan
+#   scripts/test.sh dev        dev build only
+#   scripts/test.sh asan       sanitizer build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+presets=("$@")
+if [ ${#presets[@]} -eq 0 ]; then presets=(dev asan); fi
+
+jobs=$(nproc)
+status=0
+for preset in "${presets[@]}"; do
+  echo "=== ${preset}: configure and build ==="
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "=== ${preset}: test ==="
+  if ! ctest --preset "$preset" -j "$jobs" --timeout 600; then status=1; fi
+done
+exit $status

@@ -1,0 +1,146 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../test_util.hpp"
+
+namespace parley {
+namespace {
+
+using testing::ScopedEnv;
+using testing::TempDir;
+
+ConfigSources isolated() {
+  ConfigSources s;
+  s.read_default_file = false;
+  return s;
+}
+
+std::string error_of(const ConfigSources& s) {
+  try {
+    load_config(s);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError";
+  return {};
+}
+
+TEST(Config, DefaultsAreValidForDevelopmentAndWarnAboutTheSecret) {
+  std::vector<std::string> warnings;
+  Config c = load_config(isolated(), &warnings);
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.database.synchronous, "full");
+  EXPECT_EQ(c.sqlite_path(), "./data/parley.db");
+  ASSERT_EQ(warnings.size(), 1U);
+  EXPECT_NE(warnings[0].find("jwt_secret"), std::string::npos);
+}
+
+TEST(Config, PrecedenceIsDefaultsFileEnvironmentFlags) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.file("p.toml"));
+    f << "[server]\nport = 9001\nhost = \"127.0.0.2\"\n[http]\nmax_body_bytes = 4096\n";
+  }
+  auto s = isolated();
+  s.file = dir.file("p.toml");
+  EXPECT_EQ(load_config(s).server.port, 9001);
+  ScopedEnv env("PARLEY_SERVER_PORT", "9002");
+  EXPECT_EQ(load_config(s).server.port, 9002);
+  EXPECT_EQ(load_config(s).server.host, "127.0.0.2");  // file value survives
+  s.flags.emplace_back("server.port", "9003");
+  Config c = load_config(s);
+  EXPECT_EQ(c.server.port, 9003);
+  EXPECT_EQ(c.http.max_body_bytes, 4096);
+}
+
+TEST(Config, BadValuesAreRefusedNamingTheKey) {
+  auto s = isolated();
+  s.flags = {{"server.port", "eighty"}};
+  EXPECT_NE(error_of(s).find("'server.port'"), std::string::npos);
+  s.flags = {{"server.port", "70000"}};
+  EXPECT_NE(error_of(s).find("'server.port' must be between 0 and 65535"), std::string::npos);
+  s.flags = {{"database.synchronous", "off"}};
+  EXPECT_NE(error_of(s).find("'database.synchronous' must be one of full, normal"),
+            std::string::npos);
+  s.flags = {{"no.such_key", "1"}};
+  EXPECT_NE(error_of(s).find("unknown config key 'no.such_key'"), std::string::npos);
+  s.flags = {{"auth.password_memlimit_kib", "1024"}};
+  EXPECT_NE(error_of(s).find("'auth.password_memlimit_kib'"), std::string::npos);
+  s.flags = {{"cors.allowed_origins", "example.com"}};
+  EXPECT_NE(error_of(s).find("'cors.allowed_origins'"), std::string::npos);
+}
+
+TEST(Config, BadEnvironmentValueNamesTheKeyAndTheVariable) {
+  ScopedEnv env("PARLEY_HTTP_MAX_BODY_BYTES", "lots");
+  std::string e = error_of(isolated());
+  EXPECT_NE(e.find("'http.max_body_bytes'"), std::string::npos);
+  EXPECT_NE(e.find("PARLEY_HTTP_MAX_BODY_BYTES"), std::string::npos);
+}
+
+TEST(Config, FileErrorsNameTheKeyOrLine) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.file("typo.toml"));
+    f << "[server]\nprot = 1\n";
+  }
+  {
+    std::ofstream f(dir.file("type.toml"));
+    f << "[server]\nport = \"80\"\n";
+  }
+  {
+    std::ofstream f(dir.file("syntax.toml"));
+    f << "[server\nport = 1\n";
+  }
+  auto s = isolated();
+  s.file = dir.file("typo.toml");
+  EXPECT_NE(error_of(s).find("unknown config key 'server.prot'"), std::string::npos);
+  s.file = dir.file("type.toml");
+  EXPECT_NE(error_of(s).find("'server.port'"), std::string::npos);
+  s.file = dir.file("syntax.toml");
+  EXPECT_NE(error_of(s).find("line 1"), std::string::npos);
+  s.file = dir.file("missing.toml");
+  EXPECT_NE(error_of(s).find("not found"), std::string::npos);
+}
+
+TEST(Config, ProductionRefusesInsecureSettings) {
+  auto s = isolated();
+  s.flags = {{"mode", "production"}};
+  EXPECT_NE(error_of(s).find("'auth.jwt_secret' is the development default"), std::string::npos);
+  s.flags.emplace_back("auth.jwt_secret", "too-short-secret");
+  EXPECT_NE(error_of(s).find("at least 32 bytes"), std::string::npos);
+  s.flags.emplace_back("auth.jwt_secret", std::string(40, 'k'));
+  s.flags.emplace_back("cors.allowed_origins", "https://app.example.com, *");
+  EXPECT_NE(error_of(s).find("'*'"), std::string::npos);
+  s.flags.emplace_back("cors.allowed_origins", "https://app.example.com");
+  Config c = load_config(s);
+  EXPECT_TRUE(c.production());
+  ASSERT_EQ(c.cors.allowed_origins.size(), 1U);
+}
+
+TEST(Config, DescribeRedactsSecrets) {
+  auto s = isolated();
+  s.flags = {{"auth.jwt_secret", std::string(40, 'z')}};
+  Config c = load_config(s);
+  std::string text = describe(c);
+  EXPECT_EQ(text.find(std::string(40, 'z')), std::string::npos);
+  EXPECT_NE(text.find("auth.jwt_secret = <redacted>"), std::string::npos);
+}
+
+TEST(Config, ReadmeDocumentsEveryKey) {
+  std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in) << "README.md not found";
+  std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Config c;
+  for (const auto& b : bindings(c)) {
+    EXPECT_NE(readme.find("| `" + b.key + "` |"), std::string::npos)
+        << "README.md configuration table lacks " << b.key
+        << " (regenerate it with `parley config table`)";
+  }
+}
+
+}  // namespace
+}  // namespace parley

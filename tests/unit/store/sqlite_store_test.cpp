@@ -1,0 +1,207 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "../test_util.hpp"
+#include "core/error.hpp"
+#include "store/migrations.hpp"
+
+namespace parley::store {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::make_unique<SqliteStore>(SqliteOptions{dir_.file("db/parley.db")});
+    apply_migrations(*store_, sqlite_migrations());
+  }
+
+  User user(Id id, const std::string& name) {
+    User u;
+    u.id = id;
+    u.username = name;
+    u.display_name = name;
+    u.role = "user";
+    u.password_hash = "h";
+    u.created_at = 1;
+    store_->insert_user(u);
+    return u;
+  }
+
+  Conversation conversation(Id id, Id creator, std::int64_t at) {
+    Conversation c;
+    c.id = id;
+    c.kind = "group";
+    c.title = "t";
+    c.created_by = creator;
+    c.created_at = c.updated_at = c.activity_at = at;
+    store_->insert_conversation(c);
+    return c;
+  }
+
+  void join(Id conv, Id user, const std::string& role = "member") {
+    Member m;
+    m.conversation_id = conv;
+    m.user_id = user;
+    m.role = role;
+    m.joined_at = 1;
+    store_->insert_member(m);
+  }
+
+  Message post(Id conv, Id sender, const std::string& client_id, std::int64_t at = 10) {
+    Message m;
+    m.id = next_id_++;
+    m.conversation_id = conv;
+    m.sender_id = sender;
+    m.client_id = client_id;
+    m.body = "body " + client_id;
+    m.created_at = at;
+    m.seq = store_->next_seq(conv, at);
+    store_->insert_message(m);
+    return m;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<SqliteStore> store_;
+  Id next_id_ = 1000;
+};
+
+TEST_F(SqliteStoreTest, MigrationsAreRecordedAndIdempotent) {
+  EXPECT_EQ(store_->schema_version(), latest_version(sqlite_migrations()));
+  EXPECT_EQ(apply_migrations(*store_, sqlite_migrations()), 0);
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseNewerThanTheBinary) {
+  store_->record_migration(999, "future", 1);
+  EXPECT_THROW(apply_migrations(*store_, sqlite_migrations()), Error);
+}
+
+TEST_F(SqliteStoreTest, UsernamesAreUnique) {
+  user(1, "alice");
+  try {
+    user(2, "alice");
+    FAIL() << "duplicate accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::conflict);
+  }
+  EXPECT_EQ(store_->user_by_username("alice")->id, 1);
+  EXPECT_FALSE(store_->user_by_username("bob").has_value());
+}
+
+TEST_F(SqliteStoreTest, SqlLookingStringsAreStoredVerbatim) {
+  user(1, "alice");
+  conversation(10, 1, 5);
+  join(10, 1);
+  Message m;
+  m.id = 77;
+  m.conversation_id = 10;
+  m.sender_id = 1;
+  m.client_id = "x'); DROP TABLE messages;--";
+  m.body = "'; DELETE FROM users; --";
+  m.created_at = 1;
+  m.seq = store_->next_seq(10, 1);
+  store_->insert_message(m);
+  auto got = store_->message(10, m.seq);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->body, m.body);
+  EXPECT_EQ(store_->message_by_client_id(1, m.client_id)->id, 77);
+  EXPECT_EQ(store_->count_users(), 1);
+}
+
+TEST_F(SqliteStoreTest, SeqIsPerConversationAndGapless) {
+  user(1, "alice");
+  conversation(10, 1, 5);
+  conversation(11, 1, 5);
+  EXPECT_EQ(post(10, 1, "a").seq, 1);
+  EXPECT_EQ(post(10, 1, "b").seq, 2);
+  EXPECT_EQ(post(11, 1, "c").seq, 1);
+  EXPECT_EQ(post(10, 1, "d").seq, 3);
+  EXPECT_EQ(store_->conversation(10)->last_seq, 3);
+  EXPECT_THROW(store_->next_seq(999, 1), Error);
+}
+
+TEST_F(SqliteStoreTest, ClientIdIsUniquePerSender) {
+  user(1, "alice");
+  conversation(10, 1, 5);
+  post(10, 1, "same");
+  EXPECT_THROW(post(10, 1, "same"), Error);
+}
+
+TEST_F(SqliteStoreTest, PagesMessagesBothWays) {
+  user(1, "alice");
+  conversation(10, 1, 5);
+  for (int i = 0; i < 10; ++i) post(10, 1, "m" + std::to_string(i));
+  auto asc = store_->messages_after(10, 3, 4);
+  ASSERT_EQ(asc.size(), 4U);
+  EXPECT_EQ(asc.front().seq, 4);
+  EXPECT_EQ(asc.back().seq, 7);
+  auto desc = store_->messages_before(10, 3, 10);
+  ASSERT_EQ(desc.size(), 2U);
+  EXPECT_EQ(desc[0].seq, 2);
+  EXPECT_EQ(desc[1].seq, 1);
+}
+
+TEST_F(SqliteStoreTest, TombstoneEmptiesBodyAndKeepsSeq) {
+  user(1, "alice");
+  conversation(10, 1, 5);
+  auto m = post(10, 1, "a");
+  store_->tombstone_message(10, m.seq, 99);
+  auto got = store_->message(10, m.seq);
+  EXPECT_EQ(got->body, "");
+  EXPECT_EQ(got->deleted_at, 99);
+}
+
+TEST_F(SqliteStoreTest, ConversationListHasUnreadLastMessageAndKeysetCursor) {
+  user(1, "alice");
+  user(2, "bob");
+  conversation(10, 1, 100);
+  conversation(11, 1, 200);
+  conversation(12, 1, 300);
+  for (Id c : {10, 11, 12}) {
+    join(c, 1, "owner");
+    join(c, 2);
+  }
+  post(10, 1, "x", 400);  // conversation 10 becomes the most active
+  post(10, 1, "y", 401);
+  post(10, 2, "z", 402);
+  auto page = store_->conversations_for_user(2, std::nullopt, 2);
+  ASSERT_EQ(page.size(), 2U);
+  EXPECT_EQ(page[0].conversation.id, 10);
+  EXPECT_EQ(page[0].unread, 2);  // bob's own message is not unread for bob
+  EXPECT_EQ(page[0].member_count, 2);
+  ASSERT_TRUE(page[0].last_message.has_value());
+  EXPECT_EQ(page[0].last_message->client_id, "z");
+  EXPECT_EQ(page[1].conversation.id, 12);
+  EXPECT_FALSE(page[1].last_message.has_value());
+  ConversationCursor cur{page[1].conversation.activity_at, page[1].conversation.id};
+  auto rest = store_->conversations_for_user(2, cur, 2);
+  ASSERT_EQ(rest.size(), 1U);
+  EXPECT_EQ(rest[0].conversation.id, 11);
+  store_->set_last_read(10, 2, 2);
+  EXPECT_EQ(store_->unread_count(10, 2, store_->member(10, 2)->last_read_seq), 0);
+  store_->set_last_read(10, 2, 1);  // never moves backwards
+  EXPECT_EQ(store_->member(10, 2)->last_read_seq, 2);
+}
+
+TEST_F(SqliteStoreTest, RefreshTokensRotateAndFamiliesRevoke) {
+  user(1, "alice");
+  RefreshToken t;
+  t.id = 5;
+  t.user_id = 1;
+  t.family_id = 50;
+  t.created_at = 1;
+  t.expires_at = 100;
+  store_->insert_refresh_token(t, "hash-a");
+  t.id = 6;
+  store_->insert_refresh_token(t, "hash-b");
+  store_->mark_refresh_token_used(5, 10);
+  EXPECT_EQ(store_->refresh_token_by_hash("hash-a")->used_at, 10);
+  store_->revoke_refresh_family(50, 20);
+  EXPECT_EQ(store_->refresh_token_by_hash("hash-b")->revoked_at, 20);
+  EXPECT_FALSE(store_->refresh_token_by_hash("nope").has_value());
+}
+
+TEST_F(SqliteStoreTest, IntegrityCheckPasses) { EXPECT_TRUE(store_->integrity_ok()); }
+
+}  // namespace
+}  // namespace parley::store
