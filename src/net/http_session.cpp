@@ -164,6 +164,11 @@ asio::awaitable<void> HttpSession::serve() {
       if (ec == bhttp::error::header_limit) {
         env_.metrics.header_too_large->inc();
         co_await send_error(nullptr, Errc::header_too_large, "request head is too large");
+      } else if (ec == bhttp::error::body_limit) {
+        // A declared Content-Length past the limit fails here, before any body is read.
+        env_.metrics.body_too_large->inc();
+        co_await send_error(nullptr, Errc::payload_too_large,
+                            "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
       } else if (ec == beast::error::timeout) {
         // Idle keep-alive connections time out silently; a partial head is slowloris.
         env_.metrics.timeouts->inc();
@@ -203,8 +208,8 @@ asio::awaitable<void> HttpSession::serve() {
           co_await send_error(nullptr, Errc::payload_too_large,
                               "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
         } else if (bec == beast::error::timeout) {
+          // tcp_stream has already closed the socket: nothing can be sent.
           env_.metrics.timeouts->inc();
-          co_await send_error(nullptr, Errc::bad_request, "request body not received in time");
         } else if (bec.category() == bhttp::make_error_code(bhttp::error::body_limit).category() &&
                    bec != bhttp::error::partial_message) {
           env_.metrics.bad_requests->inc();

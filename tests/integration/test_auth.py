@@ -1,0 +1,157 @@
+"""Accounts, tokens, refresh rotation, throttling."""
+
+import hashlib
+import time
+import unittest
+
+from harness import PASSWORD, Server, ServerTest, claims, forge_jwt, b64url
+import json
+
+
+class AuthTest(ServerTest):
+    def test_register_login_me(self):
+        reg = self.server.register("alice_auth", display_name="Alice A.")
+        self.assertEqual(reg["token_type"], "Bearer")
+        self.assertEqual(reg["expires_in"], 900)
+        self.assertEqual(reg["user"]["display_name"], "Alice A.")
+        status, _, me = self.server.request("GET", "/api/auth/me", token=reg["access_token"])
+        self.assertEqual(status, 200)
+        self.assertEqual(me["username"], "alice_auth")
+        status, _, body = self.server.login("alice_auth")
+        self.assertEqual(status, 200)
+        self.assertNotEqual(body["refresh_token"], reg["refresh_token"])
+        header = json.loads(__import__("base64").urlsafe_b64decode(body["access_token"].split(".")[0] + "=="))
+        self.assertEqual(header, {"alg": "HS256", "typ": "JWT", "kid": "k1"})
+
+    def test_duplicate_and_invalid_registrations(self):
+        self.server.register("dup_user")
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": "dup_user", "password": PASSWORD}), 409)
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": "Bad Name", "password": PASSWORD}), 400, "'username'")
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": "shorty", "password": "short"}), 400, "'password'")
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": "x" * 100, "password": PASSWORD}), 400, "'username'")
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": 5, "password": PASSWORD}), 400, "'username' must be a string")
+        self.assertProblem(self.server.request("POST", "/api/auth/register", {"username": "nopass"}), 400, "'password'")
+
+    def test_huge_password_is_refused_before_hashing(self):
+        started = time.time()
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": "bigpw", "password": "p" * 1_000_000}), 400, "'password'")
+        self.assertProblem(self.server.login("bigpw", "p" * 1_000_000), 400, "'password'")
+
+    def test_unknown_user_and_wrong_password_answer_alike(self):
+        self.server.register("carol_auth")
+        wrong = self.server.login("carol_auth", "wrong password!")
+        unknown = self.server.login("nobody_here", "wrong password!")
+        self.assertEqual(wrong[0], 401)
+        self.assertEqual(unknown[0], 401)
+        strip = lambda b: {k: v for k, v in b.items() if k not in ("request_id",)}
+        self.assertEqual(strip(wrong[2]), strip(unknown[2]))
+        self.assertEqual(wrong[1]["www-authenticate"], "Bearer")
+
+    def test_refresh_rotates_and_reuse_revokes_the_family(self):
+        reg = self.server.register("dave_auth")
+        first = reg["refresh_token"]
+        status, _, rotated = self.server.request("POST", "/api/auth/refresh", {"refresh_token": first})
+        self.assertEqual(status, 200)
+        second = rotated["refresh_token"]
+        self.assertNotEqual(first, second)
+        self.assertEqual(self.server.request("GET", "/api/auth/me", token=rotated["access_token"])[0], 200)
+        # Someone replays the first token: refused, and the live one dies with it.
+        self.assertProblem(self.server.request("POST", "/api/auth/refresh", {"refresh_token": first}), 401, "already used")
+        self.assertProblem(self.server.request("POST", "/api/auth/refresh", {"refresh_token": second}), 401)
+        # Another login (another family) is unaffected.
+        status, _, other = self.server.login("dave_auth")
+        self.assertEqual(self.server.request("POST", "/api/auth/refresh",
+                                             {"refresh_token": other["refresh_token"]})[0], 200)
+
+    def test_logout_revokes_refresh(self):
+        reg = self.server.register("erin_auth")
+        status, _, _ = self.server.request("POST", "/api/auth/logout", {"refresh_token": reg["refresh_token"]})
+        self.assertEqual(status, 204)
+        self.assertProblem(self.server.request("POST", "/api/auth/refresh",
+                                               {"refresh_token": reg["refresh_token"]}), 401)
+        self.assertEqual(self.server.request("POST", "/api/auth/logout", {"refresh_token": "unknown"})[0], 204)
+        self.assertProblem(self.server.request("POST", "/api/auth/refresh", {"refresh_token": "garbage"}), 401)
+
+    def test_forged_and_broken_tokens_get_401(self):
+        uid = self.server.register("frank_auth")["user"]["id"]
+        good = forge_jwt({"alg": "HS256", "typ": "JWT", "kid": "k1"}, claims(uid))
+        self.assertEqual(self.server.request("GET", "/api/auth/me", token=good)[0], 200)  # the forge helper is right
+        now = int(time.time())
+        bad_tokens = {
+            "alg none": b64url(json.dumps({"alg": "none", "kid": "k1"})) + "." + b64url(json.dumps(claims(uid))) + ".",
+            "wrong key": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid), key="x" * 40),
+            "unknown kid": forge_jwt({"alg": "HS256", "kid": "k9"}, claims(uid)),
+            "HS512": forge_jwt({"alg": "HS512", "kid": "k1"}, claims(uid), alg=hashlib.sha512),
+            "expired": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, iat=now - 2000, nbf=now - 2000, exp=now - 1000)),
+            "future nbf": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, nbf=now + 600)),
+            "wrong aud": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, aud="other")),
+            "wrong iss": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, iss="evil")),
+            "empty signature": good.rsplit(".", 1)[0] + ".",
+            "tampered": good.split(".")[0] + "." + b64url(json.dumps(claims(uid, role="admin"))) + "." + good.split(".")[2],
+            "over the token size cap": "a" * 8000,
+            "garbage": "not.a.jwt",
+        }
+        for name, token in bad_tokens.items():
+            with self.subTest(name):
+                self.assertProblem(self.server.request("GET", "/api/auth/me", token=token), 401)
+        self.assertProblem(self.server.request("GET", "/api/auth/me"), 401, "missing bearer token")
+        # A megabyte token never reaches the JWT parser: the request head is capped.
+        self.assertProblem(self.server.request("GET", "/api/auth/me", token="a" * 1_000_000), 431)
+        self.assertProblem(self.server.request("GET", "/api/auth/me", headers={"Authorization": "Basic abc"}), 401)
+
+    def test_user_lookup(self):
+        token = self.server.register("gina_auth")["access_token"]
+        status, _, user = self.server.request("GET", "/api/users?username=gina_auth", token=token)
+        self.assertEqual(status, 200)
+        self.assertNotIn("password_hash", user)
+        self.assertEqual(self.server.request("GET", f"/api/users/{user['id']}", token=token)[2]["username"], "gina_auth")
+        self.assertProblem(self.server.request("GET", "/api/users?username=nobody_x", token=token), 404)
+        self.assertProblem(self.server.request("GET", "/api/users/abc", token=token), 404)
+        self.assertProblem(self.server.request("GET", "/api/users?username=gina_auth"), 401)
+
+
+class ThrottleTest(ServerTest):
+    SETTINGS = {"auth.login_account_max_failures": "3", "auth.login_account_window_s": "600"}
+
+    def test_login_failures_throttle_the_account(self):
+        self.server.register("henry_auth")
+        for _ in range(3):
+            self.assertEqual(self.server.login("henry_auth", "wrong password!")[0], 401)
+        response = self.server.login("henry_auth", "wrong password!")
+        self.assertProblem(response, 429)
+        self.assertGreater(int(response[1]["retry-after"]), 0)
+        # Even the right password waits: the account is cooling down.
+        self.assertProblem(self.server.login("henry_auth"), 429)
+        # An unknown account behaves the same way (no user enumeration).
+        for _ in range(3):
+            self.assertEqual(self.server.login("ghost_user", "wrong password!")[0], 401)
+        self.assertProblem(self.server.login("ghost_user", "wrong password!"), 429)
+        status, _, text = self.server.request("GET", "/metrics")
+        self.assertRegex(text, r"parley_auth_throttled_total [1-9]")
+
+
+class IpThrottleTest(ServerTest):
+    SETTINGS = {"auth.login_ip_max_attempts": "5", "auth.login_ip_window_s": "600"}
+
+    def test_attempts_per_ip_are_limited(self):
+        codes = [self.server.login(f"user{i}", "wrong password!")[0] for i in range(7)]
+        self.assertEqual(codes[:5], [401] * 5)
+        self.assertEqual(codes[5:], [429, 429])
+
+
+class RegistrationClosedTest(ServerTest):
+    SETTINGS = {"auth.registration_open": "false"}
+
+    def test_registration_can_be_closed(self):
+        self.assertProblem(self.server.request("POST", "/api/auth/register",
+                                               {"username": "late", "password": PASSWORD}), 403, "closed")
+
+
+if __name__ == "__main__":
+    unittest.main()
