@@ -44,7 +44,8 @@ int run_cli(int argc, char** argv) {
   cli.require_subcommand(1);
   Options o;
   auto add_config_opts = [&o](CLI::App* cmd) {
-    cmd->add_option("-c,--config", o.config_file, "TOML configuration file (default ./parley.toml)");
+    cmd->add_option("-c,--config", o.config_file,
+                    "TOML configuration file (default ./parley.toml)");
     cmd->add_option("--set", o.sets, "override a config key: --set http.max_body_bytes=2097152");
   };
 

@@ -22,10 +22,14 @@ std::string env_name(const std::string& key) {
 
 std::string kind_of(const KeyBinding::Target& t) {
   switch (t.index()) {
-    case 0: return "string";
-    case 1: return "integer";
-    case 2: return "boolean";
-    default: return "list of strings";
+    case 0:
+      return "string";
+    case 1:
+      return "integer";
+    case 2:
+      return "boolean";
+    default:
+      return "list of strings";
   }
 }
 
@@ -120,7 +124,8 @@ void set_from_toml(const KeyBinding& b, const toml::node& node, const std::strin
       b.target);
 }
 
-void collect_keys(const toml::table& tbl, const std::string& prefix, std::vector<std::string>& out) {
+void collect_keys(const toml::table& tbl, const std::string& prefix,
+                  std::vector<std::string>& out) {
   for (const auto& [k, v] : tbl) {
     std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const auto* sub = v.as_table()) {
@@ -162,11 +167,15 @@ std::string Config::sqlite_path() const {
 std::vector<KeyBinding> bindings(Config& c) {
   constexpr std::int64_t kMax = INT64_MAX;
   return {
-      {"mode", "development or production; production refuses insecure settings", &c.mode, 0, kMax,
+      {"mode",
+       "development or production; production refuses insecure settings",
+       &c.mode,
+       0,
+       kMax,
        {"development", "production"}},
       {"server.host", "address to listen on", &c.server.host},
-      {"server.port", "TCP port to listen on (0: any free port, printed at start)", &c.server.port, 0,
-       65535},
+      {"server.port", "TCP port to listen on (0: any free port, printed at start)", &c.server.port,
+       0, 65535},
       {"server.workers", "I/O worker threads, each with its own event loop (0: one per core)",
        &c.server.workers, 0, 256},
       {"server.handler_threads",
@@ -174,10 +183,11 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.server.handler_threads, 0, 512},
       {"server.node_id", "this node's id in a cluster (0-1023), part of every generated id",
        &c.server.node_id, 0, 1023},
-      {"server.data_dir", "directory for the embedded database and other state", &c.server.data_dir},
+      {"server.data_dir", "directory for the embedded database and other state",
+       &c.server.data_dir},
       {"server.shutdown_timeout_ms",
-       "on SIGTERM, how long to wait for in-flight requests before closing", &c.server.shutdown_timeout_ms,
-       0, 600000},
+       "on SIGTERM, how long to wait for in-flight requests before closing",
+       &c.server.shutdown_timeout_ms, 0, 600000},
       {"server.max_connections", "open client connections accepted at once; more are refused",
        &c.server.max_connections, 1, 1000000},
       {"server.trusted_proxies",
@@ -189,17 +199,16 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.http.max_header_bytes, 1024, 1 << 20},
       {"http.header_timeout_ms", "time allowed to receive a request head (slowloris guard)",
        &c.http.header_timeout_ms, 100, 600000},
-      {"http.body_timeout_ms", "time allowed to receive a request body", &c.http.body_timeout_ms, 100,
-       3600000},
+      {"http.body_timeout_ms", "time allowed to receive a request body", &c.http.body_timeout_ms,
+       100, 3600000},
       {"http.idle_timeout_ms", "keep-alive connections idle this long are closed",
        &c.http.idle_timeout_ms, 100, 3600000},
       {"http.write_timeout_ms", "time allowed to send a response", &c.http.write_timeout_ms, 100,
        3600000},
       {"http.max_json_depth", "deepest JSON nesting accepted in a request body",
        &c.http.max_json_depth, 2, 256},
-      {"http.max_pending_requests",
-       "requests queued for handler threads at once; more get 503", &c.http.max_pending_requests, 1,
-       1000000},
+      {"http.max_pending_requests", "requests queued for handler threads at once; more get 503",
+       &c.http.max_pending_requests, 1, 1000000},
       {"cors.allowed_origins",
        "origins allowed by CORS (exact, e.g. https://app.example.com); '*' refused in production",
        &c.cors.allowed_origins},
@@ -210,7 +219,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.database.url},
       {"database.synchronous",
        "SQLite durability: full (an acknowledged write survives power loss) or normal",
-       &c.database.synchronous, 0, kMax, {"full", "normal"}},
+       &c.database.synchronous,
+       0,
+       kMax,
+       {"full", "normal"}},
       {"database.busy_timeout_ms", "how long a store call waits for a lock",
        &c.database.busy_timeout_ms, 0, 600000},
       {"database.read_connections", "read-only connections for concurrent queries",
@@ -222,7 +234,11 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"auth.jwt_secret",
        "HMAC-SHA256 key for access tokens, at least 32 bytes; the development default is refused "
        "in production",
-       &c.auth.jwt_secret, 0, kMax, {}, true},
+       &c.auth.jwt_secret,
+       0,
+       kMax,
+       {},
+       true},
       {"auth.jwt_kid", "key id written to and required in the JWT header", &c.auth.jwt_kid},
       {"auth.issuer", "JWT iss claim", &c.auth.issuer},
       {"auth.audience", "JWT aud claim", &c.auth.audience},
@@ -250,17 +266,24 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"limits.max_message_bytes", "largest message body", &c.limits.max_message_bytes, 1,
        16 << 20},
       {"limits.max_title_bytes", "longest conversation title", &c.limits.max_title_bytes, 1, 4096},
-      {"limits.max_display_name_bytes", "longest display name", &c.limits.max_display_name_bytes,
-       1, 1024},
+      {"limits.max_display_name_bytes", "longest display name", &c.limits.max_display_name_bytes, 1,
+       1024},
       {"limits.max_client_id_bytes", "longest client_id on a message",
        &c.limits.max_client_id_bytes, 8, 256},
-      {"limits.max_members", "most members in one conversation", &c.limits.max_members, 2,
-       1000000},
+      {"limits.max_members", "most members in one conversation", &c.limits.max_members, 2, 1000000},
       {"limits.max_page_size", "most items returned by one list call", &c.limits.max_page_size, 1,
        10000},
-      {"log.level", "debug, info, warn or error", &c.log.level, 0, kMax,
+      {"log.level",
+       "debug, info, warn or error",
+       &c.log.level,
+       0,
+       kMax,
        {"debug", "info", "warn", "error"}},
-      {"log.format", "json (one object per line) or text", &c.log.format, 0, kMax,
+      {"log.format",
+       "json (one object per line) or text",
+       &c.log.format,
+       0,
+       kMax,
        {"json", "text"}},
       {"log.access_log", "log one line per HTTP request", &c.log.access_log},
   };
@@ -310,16 +333,18 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
           "secret (e.g. PARLEY_AUTH_JWT_SECRET=$(openssl rand -base64 48))");
     }
     if (cfg.auth.jwt_secret.size() < 32) {
-      throw ConfigError("config key 'auth.jwt_secret' must be at least 32 bytes in production (got " +
-                        std::to_string(cfg.auth.jwt_secret.size()) + ")");
+      throw ConfigError(
+          "config key 'auth.jwt_secret' must be at least 32 bytes in production (got " +
+          std::to_string(cfg.auth.jwt_secret.size()) + ")");
     }
     if (wildcard) {
       throw ConfigError("config key 'cors.allowed_origins' may not contain '*' in production");
     }
   } else if (warnings) {
     if (cfg.auth.jwt_secret == kDevJwtSecret) {
-      warnings->push_back("auth.jwt_secret is the development default: tokens are forgeable; "
-                          "set mode = \"production\" and a secret before exposing this server");
+      warnings->push_back(
+          "auth.jwt_secret is the development default: tokens are forgeable; "
+          "set mode = \"production\" and a secret before exposing this server");
     } else if (cfg.auth.jwt_secret.size() < 32) {
       warnings->push_back("auth.jwt_secret is shorter than 32 bytes (refused in production)");
     }

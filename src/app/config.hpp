@@ -105,9 +105,8 @@ class ConfigError : public std::runtime_error {
 };
 
 struct KeyBinding {
-  using Target =
-      std::variant<std::string*, std::int64_t*, bool*, std::vector<std::string>*>;
-  std::string key;   // dotted, e.g. "http.max_body_bytes"
+  using Target = std::variant<std::string*, std::int64_t*, bool*, std::vector<std::string>*>;
+  std::string key;  // dotted, e.g. "http.max_body_bytes"
   std::string doc;
   Target target;
   std::int64_t min = 0;

@@ -44,7 +44,8 @@ void register_process_metrics(metrics::Registry& m) {
     m.gauge("process_cpu_seconds_total", "User and system CPU time spent, in seconds")
         .set(p.cpu_seconds);
     m.gauge("process_open_fds", "Open file descriptors").set(static_cast<double>(p.open_fds));
-    m.gauge("process_max_fds", "Limit on open file descriptors").set(static_cast<double>(p.max_fds));
+    m.gauge("process_max_fds", "Limit on open file descriptors")
+        .set(static_cast<double>(p.max_fds));
     m.gauge("process_start_time_seconds", "Start time since the Unix epoch, in seconds")
         .set(p.start_time_seconds);
     m.gauge("process_threads", "Threads in this process").set(static_cast<double>(p.threads));

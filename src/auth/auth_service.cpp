@@ -101,8 +101,8 @@ void AuthService::throttle_ip(std::string_view ip) {
 void AuthService::check_password_shape(std::string_view password, bool registering) const {
   if (password.size() > static_cast<std::size_t>(cfg_.auth.password_max_bytes)) {
     // Refused before hashing: a megabyte password must cost us nothing.
-    fail(Errc::bad_request, "'password' is longer than " +
-                                std::to_string(cfg_.auth.password_max_bytes) + " bytes");
+    fail(Errc::bad_request,
+         "'password' is longer than " + std::to_string(cfg_.auth.password_max_bytes) + " bytes");
   }
   if (registering && password.size() < static_cast<std::size_t>(cfg_.auth.password_min_bytes)) {
     fail(Errc::bad_request, "'password' must be at least " +
@@ -246,13 +246,17 @@ Session AuthService::refresh(std::string_view token) {
   });
 
   switch (r.outcome) {
-    case Outcome::ok: break;
+    case Outcome::ok:
+      break;
     case Outcome::reused:
       refresh_reuse_.inc();
       log::warn("refresh_token_reuse", {{"detail", "family revoked"}});
-      fail(Errc::unauthorized, "refresh token was already used; all sessions of this login revoked");
-    case Outcome::expired: fail(Errc::unauthorized, "refresh token expired");
-    default: fail(Errc::unauthorized, "invalid refresh token");
+      fail(Errc::unauthorized,
+           "refresh token was already used; all sessions of this login revoked");
+    case Outcome::expired:
+      fail(Errc::unauthorized, "refresh token expired");
+    default:
+      fail(Errc::unauthorized, "invalid refresh token");
   }
   Session out;
   out.user = r.user;
@@ -274,6 +278,50 @@ void AuthService::logout(std::string_view token) {
 
 Claims AuthService::authenticate(std::string_view bearer) const {
   return jwt_.verify(bearer, now_s());
+}
+
+store::User AuthService::current_user(const Claims& claims) {
+  auto user = db_.read([&](store::Store& s) { return s.user_by_id(claims.user_id); });
+  if (!user) fail(Errc::unauthorized, "account no longer exists");
+  if (user->disabled) fail(Errc::unauthorized, "account is disabled");
+  return *user;
+}
+
+std::vector<store::User> AuthService::list_users(const store::User& actor, Id after_id, int limit) {
+  if (actor.role != "admin") fail(Errc::forbidden, "administrators only");
+  return db_.read([&](store::Store& s) { return s.list_users(after_id, limit); });
+}
+
+store::User AuthService::update_user(const store::User& actor, Id user_id,
+                                     const std::optional<std::string>& role,
+                                     std::optional<bool> disabled) {
+  if (actor.role != "admin") fail(Errc::forbidden, "administrators only");
+  if (role && *role != "user" && *role != "admin") {
+    fail(Errc::bad_request, "'role' must be user or admin");
+  }
+  if (user_id == actor.id && ((role && *role != "admin") || (disabled && *disabled))) {
+    fail(Errc::bad_request, "administrators cannot demote or disable themselves");
+  }
+  std::int64_t now = now_ms();
+  auto updated = db_.write([&](store::Store& s) {
+    auto u = s.user_by_id(user_id);
+    if (!u) fail(Errc::not_found, "user not found");
+    if (role) {
+      s.set_user_role(user_id, *role);
+      u->role = *role;
+    }
+    if (disabled) {
+      s.set_user_disabled(user_id, *disabled);
+      if (*disabled) s.revoke_user_refresh_tokens(user_id, now);
+      u->disabled = *disabled;
+    }
+    return *u;
+  });
+  log::info("user_updated", {{"actor_id", actor.id},
+                             {"user_id", user_id},
+                             {"role", updated.role},
+                             {"disabled", updated.disabled}});
+  return updated;
 }
 
 }  // namespace parley::auth

@@ -7,8 +7,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
@@ -53,6 +55,16 @@ class AuthService {
 
   // Verifies an access token. Throws Error(unauthorized).
   Claims authenticate(std::string_view bearer_token) const;
+  // The account behind verified claims, re-read from the store so that a
+  // disabled or deleted account loses access at once. Throws unauthorized.
+  store::User current_user(const Claims& claims);
+
+  // Administration (actor must be an admin; checked here).
+  std::vector<store::User> list_users(const store::User& actor, Id after_id, int limit);
+  // Changes role and/or disabled state. Disabling revokes every refresh token
+  // of the user. An admin cannot demote or disable themselves.
+  store::User update_user(const store::User& actor, Id user_id,
+                          const std::optional<std::string>& role, std::optional<bool> disabled);
   const JwtCodec& jwt() const { return jwt_; }
 
  private:

@@ -95,7 +95,8 @@ Claims JwtCodec::verify(std::string_view token, std::int64_t now_s) const {
   }
   if (header.contains("crit")) reject("unsupported token header");
   auto kid = header.find("kid");
-  if (kid == header.end() || !kid->value().is_string() || kid->value().get_string() != settings_.kid) {
+  if (kid == header.end() || !kid->value().is_string() ||
+      kid->value().get_string() != settings_.kid) {
     reject("unknown token key");
   }
 

@@ -72,8 +72,8 @@ std::optional<store::User> ChatService::user(Id id) {
 void ChatService::check_body(std::string_view body) const {
   if (body.empty()) fail(Errc::bad_request, "'body' must not be empty");
   if (body.size() > static_cast<std::size_t>(cfg_.limits.max_message_bytes)) {
-    fail(Errc::payload_too_large, "'body' is longer than " +
-                                      std::to_string(cfg_.limits.max_message_bytes) + " bytes");
+    fail(Errc::payload_too_large,
+         "'body' is longer than " + std::to_string(cfg_.limits.max_message_bytes) + " bytes");
   }
   validate::multi_line_text("body", body);
 }
@@ -118,7 +118,8 @@ Created ChatService::create_conversation(Id actor, std::string_view kind, std::s
 
   return db_.write([&](store::Store& s) {
     if (!direct_key.empty()) {
-      if (auto existing = s.conversation_by_direct_key(direct_key)) return Created{*existing, false};
+      if (auto existing = s.conversation_by_direct_key(direct_key))
+        return Created{*existing, false};
     }
     for (Id id : others) {
       auto u = s.user_by_id(id);
@@ -192,7 +193,8 @@ std::vector<MemberView> ChatService::members(Id actor, Id conversation_id) {
 
 store::Member ChatService::add_member(Id actor, Id conversation_id, Id user_id,
                                       std::string_view role) {
-  if (role != "member" && role != "admin") fail(Errc::bad_request, "'role' must be member or admin");
+  if (role != "member" && role != "admin")
+    fail(Errc::bad_request, "'role' must be member or admin");
   std::int64_t now = now_ms();
   return db_.write([&](store::Store& s) {
     Access a = visible(s, actor, conversation_id);
@@ -211,8 +213,8 @@ store::Member ChatService::add_member(Id actor, Id conversation_id, Id user_id,
     auto u = s.user_by_id(user_id);
     if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(user_id));
     if (s.member_count(conversation_id) >= cfg_.limits.max_members) {
-      fail(Errc::conflict, "the conversation is full (" +
-                               std::to_string(cfg_.limits.max_members) + " members)");
+      fail(Errc::conflict,
+           "the conversation is full (" + std::to_string(cfg_.limits.max_members) + " members)");
     }
     store::Member m;
     m.conversation_id = conversation_id;

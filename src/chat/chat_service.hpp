@@ -83,7 +83,8 @@ class ChatService {
                                             std::optional<std::int64_t> after,
                                             std::optional<std::int64_t> before, int limit);
   store::Message get_message(Id actor, Id conversation_id, std::int64_t seq);
-  store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq, std::string_view body);
+  store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq,
+                              std::string_view body);
   store::Message delete_message(Id actor, Id conversation_id, std::int64_t seq);
   // Moves the read marker forward to seq (clamped to the newest message).
   ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);

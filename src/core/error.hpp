@@ -9,18 +9,18 @@
 namespace parley {
 
 enum class Errc {
-  bad_request,        // 400: malformed or invalid input
-  unauthorized,       // 401: missing, invalid or expired credentials
-  forbidden,          // 403: authenticated but not allowed
-  not_found,          // 404
-  method_not_allowed, // 405
-  conflict,           // 409: unique constraint, state conflict
-  payload_too_large,  // 413
-  unsupported_media,  // 415
-  too_many_requests,  // 429
-  header_too_large,   // 431
-  internal,           // 500
-  unavailable,        // 503: draining, overloaded, store down
+  bad_request,         // 400: malformed or invalid input
+  unauthorized,        // 401: missing, invalid or expired credentials
+  forbidden,           // 403: authenticated but not allowed
+  not_found,           // 404
+  method_not_allowed,  // 405
+  conflict,            // 409: unique constraint, state conflict
+  payload_too_large,   // 413
+  unsupported_media,   // 415
+  too_many_requests,   // 429
+  header_too_large,    // 431
+  internal,            // 500
+  unavailable,         // 503: draining, overloaded, store down
 };
 
 // HTTP status for an error class.
@@ -45,6 +45,8 @@ class Error : public std::runtime_error {
   int retry_after_s_ = 0;
 };
 
-[[noreturn]] inline void fail(Errc code, std::string detail) { throw Error(code, std::move(detail)); }
+[[noreturn]] inline void fail(Errc code, std::string detail) {
+  throw Error(code, std::move(detail));
+}
 
 }  // namespace parley

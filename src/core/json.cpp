@@ -68,8 +68,8 @@ std::optional<std::int64_t> optional_int(const bj::object& o, std::string_view k
     fail(Errc::bad_request, field(key) + " must be an integer");
   }
   if (n < min || n > max) {
-    fail(Errc::bad_request, field(key) + " must be between " + std::to_string(min) + " and " +
-                                std::to_string(max));
+    fail(Errc::bad_request,
+         field(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return n;
 }
@@ -87,8 +87,7 @@ const bj::array* optional_array(const bj::object& o, std::string_view key, std::
   if (!it->value().is_array()) fail(Errc::bad_request, field(key) + " must be an array");
   const auto& a = it->value().get_array();
   if (a.size() > max_items) {
-    fail(Errc::bad_request,
-         field(key) + " has more than " + std::to_string(max_items) + " items");
+    fail(Errc::bad_request, field(key) + " has more than " + std::to_string(max_items) + " items");
   }
   return &a;
 }

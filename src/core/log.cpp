@@ -20,10 +20,14 @@ std::shared_ptr<spdlog::logger> g_logger;
 
 constexpr std::string_view level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -71,11 +75,21 @@ void append_json_string(std::string& out, std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           char buf[8];
@@ -107,8 +121,8 @@ void init(Level level, std::string_view format) {
   if (!g_logger) {
     spdlog::init_thread_pool(8192, 1);
     auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-    g_logger = std::make_shared<spdlog::async_logger>(
-        "parley", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+    g_logger = std::make_shared<spdlog::async_logger>("parley", sink, spdlog::thread_pool(),
+                                                      spdlog::async_overflow_policy::block);
     g_logger->set_pattern("%v");
     g_logger->set_level(spdlog::level::trace);
     g_logger->flush_on(spdlog::level::trace);

@@ -35,10 +35,18 @@ bool enabled(Level level) noexcept;
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
 void flush();
 
-inline void debug(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::debug, e, f); }
-inline void info(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::info, e, f); }
-inline void warn(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::warn, e, f); }
-inline void error(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::error, e, f); }
+inline void debug(std::string_view e, std::initializer_list<Field> f = {}) {
+  write(Level::debug, e, f);
+}
+inline void info(std::string_view e, std::initializer_list<Field> f = {}) {
+  write(Level::info, e, f);
+}
+inline void warn(std::string_view e, std::initializer_list<Field> f = {}) {
+  write(Level::warn, e, f);
+}
+inline void error(std::string_view e, std::initializer_list<Field> f = {}) {
+  write(Level::error, e, f);
+}
 
 // Appends s to out as a JSON string literal (quotes included); invalid UTF-8
 // bytes become U+FFFD so every line stays valid JSON.

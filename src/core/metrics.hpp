@@ -47,7 +47,9 @@ class Histogram {
   void observe(double v) noexcept;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
   // Non-cumulative count of bucket i (i == bounds().size() is +Inf).
-  std::uint64_t bucket(std::size_t i) const noexcept { return counts_[i].load(std::memory_order_relaxed); }
+  std::uint64_t bucket(std::size_t i) const noexcept {
+    return counts_[i].load(std::memory_order_relaxed);
+  }
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
   double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
 

@@ -14,12 +14,13 @@ namespace parley::http {
 Api::Api(Services services)
     : s_(services),
       cors_(s_.cfg.cors.allowed_origins, static_cast<long>(s_.cfg.cors.max_age_s)),
-      in_flight_(s_.metrics.gauge("parley_http_requests_in_flight",
-                                  "HTTP requests being handled")) {
+      in_flight_(
+          s_.metrics.gauge("parley_http_requests_in_flight", "HTTP requests being handled")) {
   register_ops_routes(router_, s_);
   register_auth_routes(router_, s_);
   register_conversation_routes(router_, s_);
   register_message_routes(router_, s_);
+  register_admin_routes(router_, s_);
 }
 
 Response Api::handle(Request& req) {

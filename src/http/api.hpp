@@ -75,5 +75,6 @@ void register_auth_routes(Router& r, Services& s);
 void register_conversation_routes(Router& r, Services& s);
 void register_message_routes(Router& r, Services& s);
 void register_ops_routes(Router& r, Services& s);
+void register_admin_routes(Router& r, Services& s);
 
 }  // namespace parley::http

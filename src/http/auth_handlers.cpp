@@ -14,10 +14,10 @@ void register_auth_routes(Router& r, Services& s) {
   r.add("POST", "/api/auth/register", [&s](Context& ctx) {
     auto body = body_object(ctx, s);
     auto username = json::require_string(body, "username", 64);
-    auto password =
-        json::require_string(body, "password", static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
-    auto display = json::optional_string(body, "display_name",
-                                         static_cast<std::size_t>(s.cfg.limits.max_display_name_bytes));
+    auto password = json::require_string(body, "password",
+                                         static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
+    auto display = json::optional_string(
+        body, "display_name", static_cast<std::size_t>(s.cfg.limits.max_display_name_bytes));
     auto session = s.auth.register_user(username, display.value_or(""), password, ctx.client_ip);
     ctx.claims = auth::Claims{session.user.id, session.user.role, "", 0, 0, 0};
     return json_reply(201, session_json(session));
@@ -26,8 +26,8 @@ void register_auth_routes(Router& r, Services& s) {
   r.add("POST", "/api/auth/login", [&s](Context& ctx) {
     auto body = body_object(ctx, s);
     auto username = json::require_string(body, "username", 256);
-    auto password =
-        json::require_string(body, "password", static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
+    auto password = json::require_string(body, "password",
+                                         static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
     auto session = s.auth.login(username, password, ctx.client_ip);
     ctx.claims = auth::Claims{session.user.id, session.user.role, "", 0, 0, 0};
     return json_reply(200, session_json(session));
@@ -46,12 +46,8 @@ void register_auth_routes(Router& r, Services& s) {
     return Response::no_content();
   });
 
-  r.add("GET", "/api/auth/me", [&s](Context& ctx) {
-    const auto& claims = require_auth(ctx, s);
-    auto user = s.chat.user(claims.user_id);
-    if (!user || user->disabled) fail(Errc::unauthorized, "account no longer exists");
-    return json_reply(200, user_json(*user));
-  });
+  r.add("GET", "/api/auth/me",
+        [&s](Context& ctx) { return json_reply(200, user_json(require_user(ctx, s))); });
 
   r.add("GET", "/api/users", [&s](Context& ctx) {
     require_auth(ctx, s);

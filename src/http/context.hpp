@@ -9,6 +9,7 @@
 #include "auth/jwt.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "store/types.hpp"
 
 namespace parley::http {
 
@@ -22,6 +23,7 @@ struct Context {
   std::string route = "unmatched";  // pattern of the matched route, for metrics
   bool https = false;
   std::optional<auth::Claims> claims;
+  std::optional<store::User> user;  // the authenticated account, as stored now
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::string_view param(std::string_view name) const {

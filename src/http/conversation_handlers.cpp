@@ -38,11 +38,11 @@ void register_conversation_routes(Router& r, Services& s) {
     Id me = require_auth(ctx, s).user_id;
     auto body = body_object(ctx, s);
     auto kind = json::require_string(body, "kind", 16);
-    auto title =
-        json::optional_string(body, "title", static_cast<std::size_t>(s.cfg.limits.max_title_bytes));
+    auto title = json::optional_string(body, "title",
+                                       static_cast<std::size_t>(s.cfg.limits.max_title_bytes));
     std::vector<Id> members;
-    if (const auto* arr = json::optional_array(body, "members",
-                                               static_cast<std::size_t>(s.cfg.limits.max_members))) {
+    if (const auto* arr = json::optional_array(
+            body, "members", static_cast<std::size_t>(s.cfg.limits.max_members))) {
       for (const auto& v : *arr) members.push_back(json_id_value(v, "members[]"));
     }
     auto created = s.chat.create_conversation(me, kind, title.value_or(""), members);
@@ -113,8 +113,7 @@ void register_conversation_routes(Router& r, Services& s) {
 
   r.add("DELETE", "/api/conversations/{id}/members/{user_id}", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;
-    s.chat.remove_member(me, path_id(ctx, "id", "conversation"),
-                         path_id(ctx, "user_id", "member"));
+    s.chat.remove_member(me, path_id(ctx, "id", "conversation"), path_id(ctx, "user_id", "member"));
     return Response::no_content();
   });
 

@@ -18,8 +18,15 @@ const auth::Claims& require_auth(Context& ctx, Services& s) {
   if (h.size() <= kBearer.size() || h.substr(0, kBearer.size()) != kBearer) {
     fail(Errc::unauthorized, "missing bearer token");
   }
-  ctx.claims = s.auth.authenticate(h.substr(kBearer.size()));
+  auto claims = s.auth.authenticate(h.substr(kBearer.size()));
+  ctx.user = s.auth.current_user(claims);
+  ctx.claims = std::move(claims);
   return *ctx.claims;
+}
+
+const store::User& require_user(Context& ctx, Services& s) {
+  require_auth(ctx, s);
+  return *ctx.user;
 }
 
 bj::object body_object(Context& ctx, Services& s) {

@@ -15,8 +15,10 @@
 
 namespace parley::http {
 
-// Verifies the Bearer token; caches the claims on ctx.
+// Verifies the Bearer token and that its account still exists and is not
+// disabled; caches claims and user on ctx.
 const auth::Claims& require_auth(Context& ctx, Services& s);
+const store::User& require_user(Context& ctx, Services& s);
 // Parses a request body that must be a JSON object (415 unless JSON).
 boost::json::object body_object(Context& ctx, Services& s);
 // A path placeholder holding an id; 404 naming what when it is not one.

@@ -21,8 +21,8 @@ std::string trim(std::string_view s) {
 std::string request_id_for(const Request& req) {
   auto id = req.header("x-request-id");
   bool ok = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
   return ok ? std::string(id) : auth::random_token(12);
 }

@@ -33,9 +33,9 @@ Probe probe_read(store::Database& db) {
   } catch (const std::exception& e) {
     p.error = e.what();
   }
-  p.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::steady_clock::now() - t0)
-                     .count();
+  p.latency_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   return p;
 }
 
@@ -63,9 +63,9 @@ Probe probe_write(store::Database& db) {
   } catch (const std::exception& e) {
     p.error = e.what();
   }
-  p.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::steady_clock::now() - t0)
-                     .count();
+  p.latency_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   return p;
 }
 
@@ -78,9 +78,7 @@ bj::object probe_json(const Probe& p) {
 }  // namespace
 
 void register_ops_routes(Router& r, Services& s) {
-  r.add("GET", "/api/live", [](Context&) {
-    return json_reply(200, bj::object{{"status", "ok"}});
-  });
+  r.add("GET", "/api/live", [](Context&) { return json_reply(200, bj::object{{"status", "ok"}}); });
 
   r.add("GET", "/api/health", [&s](Context&) {
     Probe read = probe_read(s.db);
@@ -101,10 +99,13 @@ void register_ops_routes(Router& r, Services& s) {
                      {"queue_depth", s.db.queue_depth()}};
     bj::object server{{"status", draining ? "draining" : "ok"},
                       {"uptime_s", (now_ms() - s.state.started_at_ms) / 1000}};
-    bj::object out{{"status", !healthy ? "down" : draining ? "draining" : "ok"},
-                   {"version", std::string(build::kVersion)},
-                   {"commit", std::string(build::kCommit)},
-                   {"components", bj::object{{"store", std::move(store)}, {"server", std::move(server)}}}};
+    bj::object out{
+        {"status", !healthy   ? "down"
+                   : draining ? "draining"
+                              : "ok"},
+        {"version", std::string(build::kVersion)},
+        {"commit", std::string(build::kCommit)},
+        {"components", bj::object{{"store", std::move(store)}, {"server", std::move(server)}}}};
     return json_reply(healthy ? 200 : 503, out);
   });
 

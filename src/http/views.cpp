@@ -15,12 +15,9 @@ bj::object user_json(const store::User& u) {
 }
 
 bj::object session_json(const auth::Session& s) {
-  return {{"user", user_json(s.user)},
-          {"access_token", s.access_token},
-          {"token_type", "Bearer"},
-          {"expires_in", s.access_expires_in},
-          {"refresh_token", s.refresh_token},
-          {"refresh_expires_in", s.refresh_expires_in}};
+  return {{"user", user_json(s.user)},        {"access_token", s.access_token},
+          {"token_type", "Bearer"},           {"expires_in", s.access_expires_in},
+          {"refresh_token", s.refresh_token}, {"refresh_expires_in", s.refresh_expires_in}};
 }
 
 bj::object message_json(const store::Message& m) {
@@ -38,14 +35,10 @@ bj::object message_json(const store::Message& m) {
 }
 
 bj::object conversation_json(const store::Conversation& c) {
-  return {{"id", id_to_string(c.id)},
-          {"kind", c.kind},
-          {"title", c.title},
-          {"created_by", id_to_string(c.created_by)},
-          {"created_at", c.created_at},
-          {"updated_at", c.updated_at},
-          {"last_seq", c.last_seq},
-          {"activity_at", c.activity_at}};
+  return {{"id", id_to_string(c.id)},   {"kind", c.kind},
+          {"title", c.title},           {"created_by", id_to_string(c.created_by)},
+          {"created_at", c.created_at}, {"updated_at", c.updated_at},
+          {"last_seq", c.last_seq},     {"activity_at", c.activity_at}};
 }
 
 bj::object conversation_view_json(const chat::ConversationView& v) {
@@ -68,7 +61,8 @@ bj::object summary_json(const store::ConversationSummary& s) {
   o["unread"] = s.unread;
   o["my_role"] = s.me.role;
   o["last_read_seq"] = s.me.last_read_seq;
-  o["last_message"] = s.last_message ? bj::value(message_json(*s.last_message)) : bj::value(nullptr);
+  o["last_message"] =
+      s.last_message ? bj::value(message_json(*s.last_message)) : bj::value(nullptr);
   return o;
 }
 

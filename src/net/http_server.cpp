@@ -1,10 +1,10 @@
 #include "net/http_server.hpp"
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -41,21 +41,21 @@ struct HttpServer::Impl {
   void accept_loop() {
     Worker& target = *workers[next];
     next = (next + 1) % workers.size();
-    acceptor->async_accept(target.ioc, [this, &target](boost::system::error_code ec,
-                                                       tcp::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-        // EMFILE and friends: log, back off by simply trying again.
-        log::warn("accept_failed", {{"error", ec.message()}});
-      } else {
-        bool reject = env.connections.load() >= cfg.server.max_connections;
-        // Hand the socket to its worker's thread; the session lives there.
-        asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
-          start_session(target, env, std::move(s), reject);
+    acceptor->async_accept(
+        target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+          if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+            // EMFILE and friends: log, back off by simply trying again.
+            log::warn("accept_failed", {{"error", ec.message()}});
+          } else {
+            bool reject = env.connections.load() >= cfg.server.max_connections;
+            // Hand the socket to its worker's thread; the session lives there.
+            asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
+              start_session(target, env, std::move(s), reject);
+            });
+          }
+          accept_loop();
         });
-      }
-      accept_loop();
-    });
   }
 
   // Runs fn on every worker's thread and waits for all of them.
@@ -91,8 +91,9 @@ HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& sta
   const std::string errors_help = "Requests answered by the transport before reaching a handler";
   env.metrics.active = &m.gauge("parley_http_connections_active", "Open HTTP connections");
   env.metrics.accepted = &m.counter("parley_http_connections_total", "HTTP connections accepted");
-  env.metrics.rejected = &m.counter("parley_http_connections_rejected_total",
-                                    "Connections refused because server.max_connections was reached");
+  env.metrics.rejected =
+      &m.counter("parley_http_connections_rejected_total",
+                 "Connections refused because server.max_connections was reached");
   env.metrics.timeouts = &m.counter(errors, errors_help, {{"kind", "timeout"}});
   env.metrics.header_too_large = &m.counter(errors, errors_help, {{"kind", "header_too_large"}});
   env.metrics.body_too_large = &m.counter(errors, errors_help, {{"kind", "body_too_large"}});
@@ -110,7 +111,8 @@ void HttpServer::start() {
   auto& d = *impl_;
   const auto& cfg = d.cfg;
   unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  std::size_t nworkers = cfg.server.workers > 0 ? static_cast<std::size_t>(cfg.server.workers) : cores;
+  std::size_t nworkers =
+      cfg.server.workers > 0 ? static_cast<std::size_t>(cfg.server.workers) : cores;
   std::size_t nhandlers = cfg.server.handler_threads > 0
                               ? static_cast<std::size_t>(cfg.server.handler_threads)
                               : std::max<std::size_t>(4, 2 * cores);

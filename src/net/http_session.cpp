@@ -167,8 +167,9 @@ asio::awaitable<void> HttpSession::serve() {
       } else if (ec == bhttp::error::body_limit) {
         // A declared Content-Length past the limit fails here, before any body is read.
         env_.metrics.body_too_large->inc();
-        co_await send_error(nullptr, Errc::payload_too_large,
-                            "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+        co_await send_error(
+            nullptr, Errc::payload_too_large,
+            "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
       } else if (ec == beast::error::timeout) {
         // Idle keep-alive connections time out silently; a partial head is slowloris.
         env_.metrics.timeouts->inc();
@@ -205,8 +206,9 @@ asio::awaitable<void> HttpSession::serve() {
       if (bec) {
         if (bec == bhttp::error::body_limit) {
           env_.metrics.body_too_large->inc();
-          co_await send_error(nullptr, Errc::payload_too_large,
-                              "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+          co_await send_error(
+              nullptr, Errc::payload_too_large,
+              "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
         } else if (bec == beast::error::timeout) {
           // tcp_stream has already closed the socket: nothing can be sent.
           env_.metrics.timeouts->inc();

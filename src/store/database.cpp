@@ -41,9 +41,7 @@ std::int64_t Database::schema_version() {
   return read([](Store& s) { return s.schema_version(); });
 }
 
-std::int64_t Database::latest_schema_version() const {
-  return latest_version(sqlite_migrations());
-}
+std::int64_t Database::latest_schema_version() const { return latest_version(sqlite_migrations()); }
 
 void Database::start() {
   std::lock_guard lock(mu_);
@@ -148,8 +146,7 @@ void Database::run_batch(std::vector<Pending>& batch) {
       if (!err) err = e;
     }
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   commit_seconds_.observe(seconds);
   batch_size_.observe(static_cast<double>(batch.size()));
   for (std::size_t i = 0; i < batch.size(); ++i) {

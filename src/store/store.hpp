@@ -29,7 +29,7 @@ class Store {
   virtual void begin(bool write) = 0;
   virtual void commit() = 0;
   virtual void rollback() = 0;
-  virtual void savepoint() = 0;     // one level: the group-commit job boundary
+  virtual void savepoint() = 0;  // one level: the group-commit job boundary
   virtual void release() = 0;
   virtual void rollback_to() = 0;
 
@@ -44,12 +44,17 @@ class Store {
   virtual std::optional<User> user_by_id(Id id) = 0;
   virtual std::optional<User> user_by_username(std::string_view username) = 0;
   virtual std::int64_t count_users() = 0;
+  // Users with id > after_id, ascending.
+  virtual std::vector<User> list_users(Id after_id, int limit) = 0;
+  virtual void set_user_role(Id id, std::string_view role) = 0;
+  virtual void set_user_disabled(Id id, bool disabled) = 0;
 
   // Refresh tokens, found by the SHA-256 of the opaque token.
   virtual void insert_refresh_token(const RefreshToken& t, std::string_view token_hash) = 0;
   virtual std::optional<RefreshToken> refresh_token_by_hash(std::string_view token_hash) = 0;
   virtual void mark_refresh_token_used(Id id, std::int64_t now) = 0;
   virtual void revoke_refresh_family(Id family_id, std::int64_t now) = 0;
+  virtual void revoke_user_refresh_tokens(Id user_id, std::int64_t now) = 0;
 
   // Conversations and members.
   virtual void insert_conversation(const Conversation& c) = 0;

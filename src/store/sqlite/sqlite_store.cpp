@@ -48,7 +48,8 @@ class SqliteStore::Stmt {
   bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
   }
 
  private:
@@ -127,14 +128,16 @@ Member read_member(const S& s, int o = 0) {
 const std::string kSqlUserById = std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?1";
 const std::string kSqlUserByName =
     std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?1";
+const std::string kSqlUsersAfter =
+    std::string("SELECT ") + kUserCols + " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2";
 const std::string kSqlConvById =
     std::string("SELECT ") + kConvCols + " FROM conversations c WHERE c.id = ?1";
 const std::string kSqlConvByDirectKey =
     std::string("SELECT ") + kConvCols + " FROM conversations c WHERE c.direct_key = ?1";
 const std::string kSqlMsgByClientId =
     std::string("SELECT ") + kMsgCols + " FROM messages WHERE sender_id = ?1 AND client_id = ?2";
-const std::string kSqlMsgBySeq = std::string("SELECT ") + kMsgCols +
-                                 " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
+const std::string kSqlMsgBySeq =
+    std::string("SELECT ") + kMsgCols + " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
 const std::string kSqlMsgsAfter = std::string("SELECT ") + kMsgCols +
                                   " FROM messages WHERE conversation_id = ?1 AND seq > ?2 "
                                   "ORDER BY seq ASC LIMIT ?3";
@@ -162,8 +165,9 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
   }
-  int flags = SQLITE_OPEN_NOMUTEX |
-              (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      SQLITE_OPEN_NOMUTEX |
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -176,7 +180,8 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
   if (!options.read_only) {
     exec("PRAGMA journal_mode = WAL");
   }
-  exec(options.synchronous == "normal" ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+  exec(options.synchronous == "normal" ? "PRAGMA synchronous = NORMAL"
+                                       : "PRAGMA synchronous = FULL");
   exec("PRAGMA foreign_keys = ON");
   exec("PRAGMA temp_store = MEMORY");
 }
@@ -291,6 +296,25 @@ std::int64_t SqliteStore::count_users() {
   return s.step() ? s.i64(0) : 0;
 }
 
+std::vector<User> SqliteStore::list_users(Id after_id, int limit) {
+  auto s = prepare(kSqlUsersAfter.c_str());
+  s.bind(1, after_id).bind(2, std::int64_t{limit});
+  std::vector<User> out;
+  while (s.step()) out.push_back(read_user(s));
+  return out;
+}
+
+void SqliteStore::set_user_role(Id id, std::string_view role) {
+  prepare("UPDATE users SET role = ?2 WHERE id = ?1").bind(1, id).bind(2, role).run();
+}
+
+void SqliteStore::set_user_disabled(Id id, bool disabled) {
+  prepare("UPDATE users SET disabled = ?2 WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, std::int64_t{disabled})
+      .run();
+}
+
 // Refresh tokens.
 
 void SqliteStore::insert_refresh_token(const RefreshToken& t, std::string_view token_hash) {
@@ -330,6 +354,13 @@ void SqliteStore::mark_refresh_token_used(Id id, std::int64_t now) {
 void SqliteStore::revoke_refresh_family(Id family_id, std::int64_t now) {
   prepare("UPDATE refresh_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at = 0")
       .bind(1, family_id)
+      .bind(2, now)
+      .run();
+}
+
+void SqliteStore::revoke_user_refresh_tokens(Id user_id, std::int64_t now) {
+  prepare("UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0")
+      .bind(1, user_id)
       .bind(2, now)
       .run();
 }

@@ -48,11 +48,15 @@ class SqliteStore final : public Store {
   std::optional<User> user_by_id(Id id) override;
   std::optional<User> user_by_username(std::string_view username) override;
   std::int64_t count_users() override;
+  std::vector<User> list_users(Id after_id, int limit) override;
+  void set_user_role(Id id, std::string_view role) override;
+  void set_user_disabled(Id id, bool disabled) override;
 
   void insert_refresh_token(const RefreshToken& t, std::string_view token_hash) override;
   std::optional<RefreshToken> refresh_token_by_hash(std::string_view token_hash) override;
   void mark_refresh_token_used(Id id, std::int64_t now) override;
   void revoke_refresh_family(Id family_id, std::int64_t now) override;
+  void revoke_user_refresh_tokens(Id user_id, std::int64_t now) override;
 
   void insert_conversation(const Conversation& c) override;
   std::optional<Conversation> conversation(Id id) override;

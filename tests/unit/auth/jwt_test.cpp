@@ -37,8 +37,8 @@ std::string forge(const std::string& header, const std::string& payload,
 std::string payload(std::int64_t iat = kNow, std::int64_t exp = kNow + 900,
                     const std::string& aud = "parley-api", const std::string& iss = "parley") {
   return R"({"iss":")" + iss + R"(","aud":")" + aud +
-         R"(","sub":"42","role":"user","jti":"j1","iat":)" + std::to_string(iat) +
-         R"(,"nbf":)" + std::to_string(iat) + R"(,"exp":)" + std::to_string(exp) + "}";
+         R"(","sub":"42","role":"user","jti":"j1","iat":)" + std::to_string(iat) + R"(,"nbf":)" +
+         std::to_string(iat) + R"(,"exp":)" + std::to_string(exp) + "}";
 }
 
 const std::string kHeader = R"({"alg":"HS256","typ":"JWT","kid":"k1"})";
@@ -96,9 +96,10 @@ TEST(Jwt, RejectsWrongKeyUnknownKidAndTampering) {
   EXPECT_EQ(reason(c, forge(R"({"alg":"HS256"})", payload())), "unknown token key");
   auto good = c.issue(42, "user", kNow, "j");
   auto dot2 = good.rfind('.');
-  std::string tampered = base64url_encode(kHeader) + "." +
-                         base64url_encode(payload().replace(payload().find("\"42\""), 4, "\"43\"")) +
-                         good.substr(dot2);
+  std::string tampered =
+      base64url_encode(kHeader) + "." +
+      base64url_encode(payload().replace(payload().find("\"42\""), 4, "\"43\"")) +
+      good.substr(dot2);
   EXPECT_EQ(reason(c, tampered), "bad token signature");
   EXPECT_EQ(reason(c, good.substr(0, dot2 + 1)), "bad token signature");  // empty signature
   EXPECT_EQ(reason(c, forge(R"({"alg":"HS256","kid":"k1","crit":["x"]})", payload())),

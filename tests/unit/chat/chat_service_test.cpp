@@ -66,7 +66,9 @@ TEST_F(ChatServiceTest, DirectConversationIsUniquePerPair) {
   EXPECT_EQ(again.conversation.id, first.conversation.id);
   EXPECT_EQ(code_of([&] { chat_->create_conversation(alice_, "direct", "", {}); }),
             Errc::bad_request);
-  EXPECT_EQ(code_of([&] { chat_->create_conversation(alice_, "direct", "", {bob_, carol_}); }),
+  EXPECT_EQ(code_of([&] {
+              chat_->create_conversation(alice_, "direct", "", {bob_, carol_});
+            }),
             Errc::bad_request);
   EXPECT_EQ(code_of([&] { chat_->create_conversation(alice_, "direct", "", {999}); }),
             Errc::bad_request);

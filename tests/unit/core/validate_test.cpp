@@ -9,18 +9,18 @@ namespace {
 
 TEST(Utf8, AcceptsWellFormedText) {
   EXPECT_TRUE(is_utf8("hello"));
-  EXPECT_TRUE(is_utf8("h\xc3\xa9llo"));          // é
-  EXPECT_TRUE(is_utf8("\xe2\x82\xac"));          // €
-  EXPECT_TRUE(is_utf8("\xf0\x9f\x98\x80"));      // emoji
+  EXPECT_TRUE(is_utf8("h\xc3\xa9llo"));      // é
+  EXPECT_TRUE(is_utf8("\xe2\x82\xac"));      // €
+  EXPECT_TRUE(is_utf8("\xf0\x9f\x98\x80"));  // emoji
   EXPECT_TRUE(is_utf8(std::string_view("a\0b", 3)));
 }
 
 TEST(Utf8, RejectsMalformedText) {
-  EXPECT_FALSE(is_utf8("\xc0\xaf"));              // overlong '/'
-  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));          // surrogate
-  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));      // > U+10FFFF
-  EXPECT_FALSE(is_utf8("\xe2\x82"));              // truncated
-  EXPECT_FALSE(is_utf8("\x80"));                  // lone continuation
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(is_utf8("\xe2\x82"));          // truncated
+  EXPECT_FALSE(is_utf8("\x80"));              // lone continuation
   EXPECT_FALSE(is_utf8("\xff"));
 }
 

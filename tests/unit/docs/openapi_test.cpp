@@ -63,7 +63,8 @@ TEST(OpenApi, DocumentAndRouterAgree) {
   std::set<std::string> documented = documented_routes();
   ASSERT_FALSE(documented.empty());
   for (const auto& r : served) EXPECT_TRUE(documented.count(r)) << r << " is not in openapi.yaml";
-  for (const auto& r : documented) EXPECT_TRUE(served.count(r)) << r << " is documented but not served";
+  for (const auto& r : documented)
+    EXPECT_TRUE(served.count(r)) << r << " is documented but not served";
 }
 
 }  // namespace

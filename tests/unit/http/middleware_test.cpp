@@ -19,19 +19,17 @@ TEST(RequestId, PassesValidIdsThroughAndReplacesOthers) {
   EXPECT_GE(generated.size(), 16U);
   EXPECT_NE(generated, request_id_for(with({})));
   EXPECT_NE(request_id_for(with({{"x-request-id", "evil\"}\n"}})), "evil\"}\n");
-  EXPECT_NE(request_id_for(with({{"x-request-id", std::string(200, 'a')}})),
-            std::string(200, 'a'));
+  EXPECT_NE(request_id_for(with({{"x-request-id", std::string(200, 'a')}})), std::string(200, 'a'));
 }
 
 TEST(ClientIp, TrustsForwardedForOnlyFromTrustedProxies) {
   std::vector<std::string> trusted{"127.0.0.1"};
   EXPECT_EQ(client_ip_for(with({{"x-forwarded-for", "1.2.3.4"}}, "9.9.9.9"), trusted), "9.9.9.9");
-  EXPECT_EQ(client_ip_for(with({{"x-forwarded-for", "1.2.3.4"}}, "127.0.0.1"), trusted),
-            "1.2.3.4");
+  EXPECT_EQ(client_ip_for(with({{"x-forwarded-for", "1.2.3.4"}}, "127.0.0.1"), trusted), "1.2.3.4");
   // A client-supplied first hop is ignored: the right-most untrusted hop wins.
-  EXPECT_EQ(
-      client_ip_for(with({{"x-forwarded-for", "6.6.6.6, 1.2.3.4, 127.0.0.1"}}, "127.0.0.1"), trusted),
-      "1.2.3.4");
+  EXPECT_EQ(client_ip_for(with({{"x-forwarded-for", "6.6.6.6, 1.2.3.4, 127.0.0.1"}}, "127.0.0.1"),
+                          trusted),
+            "1.2.3.4");
   EXPECT_EQ(client_ip_for(with({}, "127.0.0.1"), trusted), "127.0.0.1");
 }
 
@@ -57,9 +55,9 @@ TEST(Cors, AllowsListedOriginsOnly) {
 
 TEST(Cors, PreflightAnswersAllowedOriginAndRefusesOthers) {
   Cors cors({"https://app.example.com"}, 600);
-  auto good = cors.preflight(with({{"origin", "https://app.example.com"},
-                                   {"access-control-request-method", "POST"}}),
-                             {"GET", "POST"});
+  auto good = cors.preflight(
+      with({{"origin", "https://app.example.com"}, {"access-control-request-method", "POST"}}),
+      {"GET", "POST"});
   EXPECT_EQ(good.status, 204);
   EXPECT_EQ(good.get("Access-Control-Allow-Methods"), "GET, POST");
   EXPECT_NE(good.get("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);

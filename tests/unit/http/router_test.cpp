@@ -48,9 +48,7 @@ TEST(Router, HeadMatchesGet) {
   EXPECT_EQ(m.pattern, "/api/conversations/{id}");
 }
 
-TEST(Router, ListsRoutes) {
-  EXPECT_EQ(make().routes().size(), 4U);
-}
+TEST(Router, ListsRoutes) { EXPECT_EQ(make().routes().size(), 4U); }
 
 }  // namespace
 }  // namespace parley::http

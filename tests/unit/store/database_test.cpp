@@ -82,10 +82,12 @@ TEST_F(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
   std::promise<void> release;
   auto hold = release.get_future().share();
   std::promise<void> holding;
-  db_->submit([&](Store&) {
-    holding.set_value();
-    hold.wait();
-  }, [](std::exception_ptr) {});
+  db_->submit(
+      [&](Store&) {
+        holding.set_value();
+        hold.wait();
+      },
+      [](std::exception_ptr) {});
   holding.get_future().wait();
   std::vector<std::exception_ptr> results(3);
   std::atomic<int> done{0};
@@ -154,10 +156,12 @@ TEST(DatabaseQueue, RefusesWhenTheQueueIsFull) {
   std::promise<void> release;
   auto hold = release.get_future().share();
   std::promise<void> holding;
-  db.submit([&](Store&) {
-    holding.set_value();
-    hold.wait();
-  }, [](std::exception_ptr) {});
+  db.submit(
+      [&](Store&) {
+        holding.set_value();
+        hold.wait();
+      },
+      [](std::exception_ptr) {});
   holding.get_future().wait();
   db.submit([](Store&) {}, [](std::exception_ptr) {});
   db.submit([](Store&) {}, [](std::exception_ptr) {});

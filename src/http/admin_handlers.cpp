@@ -1,0 +1,53 @@
+// /api/admin/*: user administration, for accounts with the admin role.
+#include <boost/json/array.hpp>
+
+#include "app/config.hpp"
+#include "auth/auth_service.hpp"
+#include "core/json.hpp"
+#include "http/handler_util.hpp"
+#include "http/views.hpp"
+
+namespace parley::http {
+
+namespace bj = boost::json;
+
+namespace {
+bj::object admin_user_json(const store::User& u) {
+  bj::object o = user_json(u);
+  o["disabled"] = u.disabled;
+  return o;
+}
+}  // namespace
+
+void register_admin_routes(Router& r, Services& s) {
+  r.add("GET", "/api/admin/users", [&s](Context& ctx) {
+    const auto& actor = require_user(ctx, s);
+    auto after = query_int(ctx, "after", 0, INT64_MAX).value_or(0);
+    int limit = page_limit(ctx, s, 100);
+    auto users = s.auth.list_users(actor, after, limit);
+    bj::array items;
+    for (const auto& u : users) items.push_back(admin_user_json(u));
+    bj::object out{{"users", std::move(items)}};
+    out["next_after"] = static_cast<int>(users.size()) == limit
+                            ? bj::value(id_to_string(users.back().id))
+                            : bj::value(nullptr);
+    return json_reply(200, out);
+  });
+
+  r.add("PATCH", "/api/admin/users/{id}", [&s](Context& ctx) {
+    const auto& actor = require_user(ctx, s);
+    Id id = path_id(ctx, "id", "user");
+    auto body = body_object(ctx, s);
+    std::optional<std::string> role;
+    if (auto v = json::optional_string(body, "role", 16)) role = std::string(*v);
+    std::optional<bool> disabled;
+    if (auto it = body.find("disabled"); it != body.end()) {
+      if (!it->value().is_bool()) fail(Errc::bad_request, "'disabled' must be true or false");
+      disabled = it->value().get_bool();
+    }
+    if (!role && !disabled) fail(Errc::bad_request, "nothing to change: give 'role' or 'disabled'");
+    return json_reply(200, admin_user_json(s.auth.update_user(actor, id, role, disabled)));
+  });
+}
+
+}  // namespace parley::http
