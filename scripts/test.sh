@@ -11,6 +11,8 @@ bash scripts/install-deps.sh
 presets=("$@")
 if [ ${#presets[@]} -eq 0 ]; then presets=(dev asan); fi
 
+# Let every clone of the repo share one compiler cache (paths are made relative).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 jobs=$(nproc)
 status=0
 for preset in "${presets[@]}"; do

@@ -110,6 +110,16 @@ void AuthService::check_password_shape(std::string_view password, bool registeri
   }
 }
 
+Session AuthService::session_for(const store::User& user, std::string refresh_token) const {
+  Session out;
+  out.user = user;
+  out.access_token = jwt_.issue(user.id, user.role, now_s(), random_token(12));
+  out.access_expires_in = jwt_.ttl_s();
+  out.refresh_token = std::move(refresh_token);
+  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
+  return out;
+}
+
 Session AuthService::register_user(std::string_view username, std::string_view display_name,
                                    std::string_view password, std::string_view client_ip) {
   if (!cfg_.auth.registration_open) fail(Errc::forbidden, "registration is closed on this server");
@@ -145,13 +155,7 @@ Session AuthService::register_user(std::string_view username, std::string_view d
   });
   log::info("user_registered", {{"user_id", user.id}, {"role", user.role}});
 
-  Session out;
-  out.user = user;
-  out.access_token = jwt_.issue(user.id, user.role, now_s(), random_token(12));
-  out.access_expires_in = jwt_.ttl_s();
-  out.refresh_token = std::move(refresh);
-  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
-  return out;
+  return session_for(user, std::move(refresh));
 }
 
 Session AuthService::login(std::string_view username, std::string_view password,
@@ -186,13 +190,7 @@ Session AuthService::login(std::string_view username, std::string_view password,
   std::string refresh_hash = sha256_hex(refresh);
   db_.write([&](store::Store& s) { s.insert_refresh_token(rt, refresh_hash); });
 
-  Session out;
-  out.user = *user;
-  out.access_token = jwt_.issue(user->id, user->role, now_s(), random_token(12));
-  out.access_expires_in = jwt_.ttl_s();
-  out.refresh_token = std::move(refresh);
-  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
-  return out;
+  return session_for(*user, std::move(refresh));
 }
 
 Session AuthService::refresh(std::string_view token) {
@@ -258,13 +256,7 @@ Session AuthService::refresh(std::string_view token) {
     default:
       fail(Errc::unauthorized, "invalid refresh token");
   }
-  Session out;
-  out.user = r.user;
-  out.access_token = jwt_.issue(r.user.id, r.user.role, now_s(), random_token(12));
-  out.access_expires_in = jwt_.ttl_s();
-  out.refresh_token = std::move(next);
-  out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
-  return out;
+  return session_for(r.user, std::move(next));
 }
 
 void AuthService::logout(std::string_view token) {

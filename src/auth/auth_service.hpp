@@ -68,6 +68,8 @@ class AuthService {
   const JwtCodec& jwt() const { return jwt_; }
 
  private:
+  // A fresh access token for user, paired with an already stored refresh token.
+  Session session_for(const store::User& user, std::string refresh_token) const;
   void check_password_shape(std::string_view password, bool registering) const;
   std::string hash_password(std::string_view password);
   bool verify_password(std::string_view hash, std::string_view password);

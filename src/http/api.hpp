@@ -60,6 +60,8 @@ class Api {
   Response transport_error(const Request* req, Errc code, std::string_view detail);
 
   const Router& router() const { return router_; }
+  // For extensions and tests: add routes before the server starts.
+  Router& mutable_router() { return router_; }
 
  private:
   void finish(Context& ctx, Response& res);

@@ -52,6 +52,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
   std::string_view effective = method == "HEAD" ? std::string_view("GET") : method;
   for (const auto& r : routes_) {
     if (!match_segments(r, segments, nullptr)) continue;
+    if (m.pattern.empty()) m.pattern = r.pattern;  // labels 405s too
     if (std::find(m.allowed.begin(), m.allowed.end(), r.method) == m.allowed.end()) {
       m.allowed.push_back(r.method);
       if (r.method == "GET") m.allowed.emplace_back("HEAD");

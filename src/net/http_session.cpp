@@ -110,6 +110,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   asio::awaitable<void> serve();
   asio::awaitable<void> send_error(const http::Request* req, Errc code, std::string_view detail);
+  asio::awaitable<void> send_too_large();
   asio::awaitable<bool> send(http::Response res, bool keep_alive);
 
   Worker& worker_;
@@ -147,6 +148,13 @@ asio::awaitable<void> HttpSession::send_error(const http::Request* req, Errc cod
   co_await send(env_.api->transport_error(req, code, detail), false);
 }
 
+asio::awaitable<void> HttpSession::send_too_large() {
+  env_.metrics.body_too_large->inc();
+  co_await send_error(
+      nullptr, Errc::payload_too_large,
+      "request body exceeds " + std::to_string(env_.limits.max_body_bytes) + " bytes");
+}
+
 asio::awaitable<void> HttpSession::serve() {
   const auto& lim = env_.limits;
   bool first = true;
@@ -166,10 +174,7 @@ asio::awaitable<void> HttpSession::serve() {
         co_await send_error(nullptr, Errc::header_too_large, "request head is too large");
       } else if (ec == bhttp::error::body_limit) {
         // A declared Content-Length past the limit fails here, before any body is read.
-        env_.metrics.body_too_large->inc();
-        co_await send_error(
-            nullptr, Errc::payload_too_large,
-            "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+        co_await send_too_large();
       } else if (ec == beast::error::timeout) {
         // Idle keep-alive connections time out silently; a partial head is slowloris.
         env_.metrics.timeouts->inc();
@@ -189,9 +194,7 @@ asio::awaitable<void> HttpSession::serve() {
 
     auto& head = parser.get();
     if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
-      env_.metrics.body_too_large->inc();
-      co_await send_error(nullptr, Errc::payload_too_large,
-                          "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+      co_await send_too_large();
       co_return;
     }
     if (head[bhttp::field::expect] == "100-continue") {
@@ -205,10 +208,7 @@ asio::awaitable<void> HttpSession::serve() {
       auto [bec, bn] = co_await bhttp::async_read(stream_, buffer_, parser, kTuple);
       if (bec) {
         if (bec == bhttp::error::body_limit) {
-          env_.metrics.body_too_large->inc();
-          co_await send_error(
-              nullptr, Errc::payload_too_large,
-              "request body exceeds " + std::to_string(lim.max_body_bytes) + " bytes");
+          co_await send_too_large();
         } else if (bec == beast::error::timeout) {
           // tcp_stream has already closed the socket: nothing can be sent.
           env_.metrics.timeouts->inc();

@@ -39,6 +39,8 @@ TEST(Router, DistinguishesNotFoundFromMethodNotAllowed) {
   auto m = r.match("DELETE", "/api/conversations");
   EXPECT_EQ(m.kind, Router::Match::method_not_allowed);
   EXPECT_EQ(m.allowed, (std::vector<std::string>{"GET", "HEAD", "POST"}));
+  // Regression: a 405 carried an empty pattern, so its metrics label was "".
+  EXPECT_EQ(m.pattern, "/api/conversations");
 }
 
 TEST(Router, HeadMatchesGet) {
