@@ -79,6 +79,22 @@ struct Config {
     std::int64_t login_ip_window_s = 60;
   } auth;
 
+  struct Ws {
+    std::int64_t max_message_bytes = 128 * 1024;
+    std::int64_t max_outbound_bytes = 1 << 20;
+    std::int64_t ping_interval_ms = 25000;
+    std::int64_t idle_timeout_ms = 60000;
+    std::int64_t auth_timeout_ms = 5000;
+    std::int64_t ticket_ttl_ms = 30000;
+    std::int64_t max_connections_per_user = 20;
+    std::int64_t max_connections_per_ip = 500;
+    std::int64_t rate_per_s = 50;
+    std::int64_t rate_burst = 100;
+    std::int64_t replay_limit = 500;
+    std::int64_t max_subscriptions = 1000;
+    bool allow_missing_origin = true;
+  } ws;
+
   struct Limits {
     std::int64_t max_message_bytes = 64 * 1024;
     std::int64_t max_title_bytes = 128;

@@ -14,6 +14,7 @@
 #include "core/process_stats.hpp"
 #include "http/api.hpp"
 #include "net/http_server.hpp"
+#include "realtime/gateway.hpp"
 #include "store/database.hpp"
 
 namespace parley::app {
@@ -104,8 +105,11 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
   auth::AuthService auth(cfg, db, ids, registry);
   chat::ChatService chat(cfg, db, ids, registry);
-  http::Api api(http::Services{cfg, auth, chat, db, registry, state});
+  realtime::Gateway gateway(cfg.ws.ticket_ttl_ms, registry);
+  chat.set_event_sink(&gateway);
+  http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway});
   net::HttpServer server(cfg, api, state, registry);
+  server.enable_websocket(gateway, chat, auth);
   server.start();
   state.serving = true;
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "app/config.hpp"
+#include "chat/event_sink.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -39,7 +40,7 @@ store::Member require_member(store::Store& s, Id actor, Id conversation_id) {
 
 bool is_manager(const store::Member& m) { return m.role == "owner" || m.role == "admin"; }
 
-void check_client_id(std::string_view id, std::size_t max) {
+void validate_client_id(std::string_view id, std::size_t max) {
   if (id.empty() || id.size() > max) {
     fail(Errc::bad_request, "'client_id' must be 1 to " + std::to_string(max) + " bytes");
   }
@@ -268,9 +269,37 @@ store::Member ChatService::set_member_role(Id actor, Id conversation_id, Id user
   });
 }
 
+void ChatService::check_client_id(std::string_view client_id) const {
+  validate_client_id(client_id, static_cast<std::size_t>(cfg_.limits.max_client_id_bytes));
+}
+
+SendResult ChatService::append(store::Store& s, const store::Message& msg) {
+  if (auto earlier = s.message_by_client_id(msg.sender_id, msg.client_id)) {
+    if (earlier->conversation_id != msg.conversation_id) {
+      fail(Errc::conflict, "client_id was already used for a message in another conversation");
+    }
+    return SendResult{*earlier, false};
+  }
+  require_member(s, msg.sender_id, msg.conversation_id);
+  store::Message m = msg;
+  m.seq = s.next_seq(msg.conversation_id, m.created_at);
+  s.insert_message(m);
+  s.set_last_read(msg.conversation_id, msg.sender_id, m.seq);  // one's own message is read
+  return SendResult{m, true};
+}
+
+void ChatService::after_send(const SendResult& r) {
+  if (r.created) {
+    messages_sent_.inc();
+    if (sink_) sink_->message_created(r.message);
+  } else {
+    send_retries_.inc();
+  }
+}
+
 SendResult ChatService::send(Id actor, Id conversation_id, std::string_view client_id,
                              std::string_view body) {
-  check_client_id(client_id, static_cast<std::size_t>(cfg_.limits.max_client_id_bytes));
+  check_client_id(client_id);
   check_body(body);
   store::Message msg;
   msg.id = ids_.next();
@@ -279,27 +308,27 @@ SendResult ChatService::send(Id actor, Id conversation_id, std::string_view clie
   msg.client_id = std::string(client_id);
   msg.body = std::string(body);
   msg.created_at = now_ms();
+  return db_.write([&](store::Store& s) { return append(s, msg); },
+                   [&](const SendResult& r) { after_send(r); });
+}
 
-  SendResult r = db_.write([&](store::Store& s) {
-    if (auto earlier = s.message_by_client_id(actor, client_id)) {
-      if (earlier->conversation_id != conversation_id) {
-        fail(Errc::conflict, "client_id was already used for a message in another conversation");
-      }
-      return SendResult{*earlier, false};
-    }
-    require_member(s, actor, conversation_id);
-    store::Message m = msg;
-    m.seq = s.next_seq(conversation_id, m.created_at);
-    s.insert_message(m);
-    s.set_last_read(conversation_id, actor, m.seq);  // one's own message is read
-    return SendResult{m, true};
-  });
-  if (r.created) {
-    messages_sent_.inc();
-  } else {
-    send_retries_.inc();
-  }
-  return r;
+void ChatService::send_async(Id actor, Id conversation_id, std::string client_id, std::string body,
+                             SendDone done) {
+  check_client_id(client_id);
+  check_body(body);
+  auto msg = std::make_shared<store::Message>();
+  msg->id = ids_.next();
+  msg->conversation_id = conversation_id;
+  msg->sender_id = actor;
+  msg->client_id = std::move(client_id);
+  msg->body = std::move(body);
+  msg->created_at = now_ms();
+  auto result = std::make_shared<SendResult>();
+  db_.submit([this, msg, result](store::Store& s) { *result = append(s, *msg); },
+             [this, result, done = std::move(done)](std::exception_ptr e) {
+               if (!e) after_send(*result);
+               done(e, *result);
+             });
 }
 
 std::vector<store::Message> ChatService::list_messages(Id actor, Id conversation_id,
@@ -311,6 +340,25 @@ std::vector<store::Message> ChatService::list_messages(Id actor, Id conversation
     require_member(s, actor, conversation_id);
     if (after) return s.messages_after(conversation_id, *after, limit);
     return s.messages_before(conversation_id, before ? *before : INT64_MAX, limit);
+  });
+}
+
+Replay ChatService::replay(Id actor, Id conversation_id, std::optional<std::int64_t> since,
+                           int limit) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    auto c = s.conversation(conversation_id);
+    Replay r;
+    r.last_seq = c->last_seq;
+    if (!since || *since >= c->last_seq) return r;
+    if (c->last_seq - *since > limit) {
+      r.messages = s.messages_before(conversation_id, c->last_seq + 1, limit);
+      std::reverse(r.messages.begin(), r.messages.end());
+      r.truncated = true;
+    } else {
+      r.messages = s.messages_after(conversation_id, *since, limit);
+    }
+    return r;
   });
 }
 
@@ -327,46 +375,58 @@ store::Message ChatService::edit_message(Id actor, Id conversation_id, std::int6
                                          std::string_view body) {
   check_body(body);
   std::int64_t now = now_ms();
-  return db_.write([&](store::Store& s) {
-    require_member(s, actor, conversation_id);
-    auto m = s.message(conversation_id, seq);
-    if (!m) fail(Errc::not_found, "message not found");
-    if (m->sender_id != actor) fail(Errc::forbidden, "only the sender may edit a message");
-    if (m->deleted_at != 0) fail(Errc::conflict, "the message was deleted");
-    s.update_message_body(conversation_id, seq, body, now);
-    m->body = std::string(body);
-    m->edited_at = now;
-    return *m;
-  });
+  return db_.write(
+      [&](store::Store& s) {
+        require_member(s, actor, conversation_id);
+        auto m = s.message(conversation_id, seq);
+        if (!m) fail(Errc::not_found, "message not found");
+        if (m->sender_id != actor) fail(Errc::forbidden, "only the sender may edit a message");
+        if (m->deleted_at != 0) fail(Errc::conflict, "the message was deleted");
+        s.update_message_body(conversation_id, seq, body, now);
+        m->body = std::string(body);
+        m->edited_at = now;
+        return *m;
+      },
+      [this](const store::Message& m) {
+        if (sink_) sink_->message_updated(m);
+      });
 }
 
 store::Message ChatService::delete_message(Id actor, Id conversation_id, std::int64_t seq) {
   std::int64_t now = now_ms();
-  return db_.write([&](store::Store& s) {
-    auto me = require_member(s, actor, conversation_id);
-    auto m = s.message(conversation_id, seq);
-    if (!m) fail(Errc::not_found, "message not found");
-    if (m->sender_id != actor && !is_manager(me)) {
-      fail(Errc::forbidden, "only the sender or a conversation admin may delete a message");
-    }
-    if (m->deleted_at == 0) {
-      s.tombstone_message(conversation_id, seq, now);
-      m->body.clear();
-      m->deleted_at = now;
-    }
-    return *m;
-  });
+  return db_.write(
+      [&](store::Store& s) {
+        auto me = require_member(s, actor, conversation_id);
+        auto m = s.message(conversation_id, seq);
+        if (!m) fail(Errc::not_found, "message not found");
+        if (m->sender_id != actor && !is_manager(me)) {
+          fail(Errc::forbidden, "only the sender or a conversation admin may delete a message");
+        }
+        if (m->deleted_at == 0) {
+          s.tombstone_message(conversation_id, seq, now);
+          m->body.clear();
+          m->deleted_at = now;
+        }
+        return *m;
+      },
+      [this, now](const store::Message& m) {
+        if (sink_ && m.deleted_at == now) sink_->message_updated(m);
+      });
 }
 
 ConversationView ChatService::mark_read(Id actor, Id conversation_id, std::int64_t seq) {
-  return db_.write([&](store::Store& s) {
-    require_member(s, actor, conversation_id);
-    auto c = s.conversation(conversation_id);
-    s.set_last_read(conversation_id, actor, std::min(seq, c->last_seq));
-    auto me = s.member(conversation_id, actor);
-    return ConversationView{*c, me, s.member_count(conversation_id),
-                            s.unread_count(conversation_id, actor, me->last_read_seq)};
-  });
+  return db_.write(
+      [&](store::Store& s) {
+        require_member(s, actor, conversation_id);
+        auto c = s.conversation(conversation_id);
+        s.set_last_read(conversation_id, actor, std::min(seq, c->last_seq));
+        auto me = s.member(conversation_id, actor);
+        return ConversationView{*c, me, s.member_count(conversation_id),
+                                s.unread_count(conversation_id, actor, me->last_read_seq)};
+      },
+      [this, actor, conversation_id](const ConversationView& v) {
+        if (sink_ && v.me) sink_->read_marker(conversation_id, actor, v.me->last_read_seq);
+      });
 }
 
 }  // namespace parley::chat

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,10 +24,13 @@ class Counter;
 }  // namespace metrics
 namespace store {
 class Database;
-}
+class Store;
+}  // namespace store
 }  // namespace parley
 
 namespace parley::chat {
+
+class EventSink;
 
 struct ConversationView {
   store::Conversation conversation;
@@ -43,6 +48,12 @@ struct MemberView {
 struct SendResult {
   store::Message message;
   bool created = false;  // false: a retry of an earlier client_id
+};
+
+struct Replay {
+  std::vector<store::Message> messages;  // ascending seq
+  std::int64_t last_seq = 0;             // the conversation's newest seq at read time
+  bool truncated = false;                // more were missed than the limit: the newest page
 };
 
 struct Created {
@@ -77,11 +88,22 @@ class ChatService {
   store::Member set_member_role(Id actor, Id conversation_id, Id user_id, std::string_view role);
 
   SendResult send(Id actor, Id conversation_id, std::string_view client_id, std::string_view body);
+  // Non-blocking send for the gateway: validates (throws Error at once on bad
+  // input), queues the write, and calls done on the store writer thread after
+  // the commit (and after the event went to the sink).
+  using SendDone = std::function<void(std::exception_ptr, const SendResult&)>;
+  void send_async(Id actor, Id conversation_id, std::string client_id, std::string body,
+                  SendDone done);
+  // Receives committed changes; set once at start-up, before serving.
+  void set_event_sink(EventSink* sink) { sink_ = sink; }
   // after: ascending seq > after; before: descending seq < before; neither:
   // the newest page, descending.
   std::vector<store::Message> list_messages(Id actor, Id conversation_id,
                                             std::optional<std::int64_t> after,
                                             std::optional<std::int64_t> before, int limit);
+  // For a (re)subscribing member: messages after `since` (none when since is
+  // empty), at most limit; past the limit, the newest page and truncated.
+  Replay replay(Id actor, Id conversation_id, std::optional<std::int64_t> since, int limit);
   store::Message get_message(Id actor, Id conversation_id, std::int64_t seq);
   store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq,
                               std::string_view body);
@@ -93,6 +115,11 @@ class ChatService {
 
  private:
   void check_body(std::string_view body) const;
+  void check_client_id(std::string_view client_id) const;
+  SendResult append(store::Store& s, const store::Message& msg);
+  void after_send(const SendResult& r);
+
+  EventSink* sink_ = nullptr;
 
   const Config& cfg_;
   store::Database& db_;

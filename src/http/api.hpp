@@ -26,6 +26,9 @@ class ChatService;
 namespace store {
 class Database;
 }
+namespace realtime {
+class Gateway;
+}
 namespace metrics {
 class Registry;
 class Gauge;
@@ -48,6 +51,7 @@ struct Services {
   store::Database& db;
   metrics::Registry& metrics;
   ServerState& state;
+  realtime::Gateway* gateway = nullptr;  // null: no WebSocket gateway
 };
 
 class Api {

@@ -2,9 +2,11 @@
 #include "app/config.hpp"
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
+#include "core/clock.hpp"
 #include "core/json.hpp"
 #include "http/handler_util.hpp"
 #include "http/views.hpp"
+#include "realtime/gateway.hpp"
 
 namespace parley::http {
 
@@ -48,6 +50,15 @@ void register_auth_routes(Router& r, Services& s) {
 
   r.add("GET", "/api/auth/me",
         [&s](Context& ctx) { return json_reply(200, user_json(require_user(ctx, s))); });
+
+  r.add("POST", "/api/ws/ticket", [&s](Context& ctx) {
+    const auto& user = require_user(ctx, s);
+    if (!s.gateway) fail(Errc::not_found, "the WebSocket gateway is not enabled");
+    auto ticket = s.gateway->tickets().issue(user.id, now_ms());
+    return json_reply(201, bj::object{{"ticket", ticket},
+                                      {"expires_in_ms", s.gateway->tickets().ttl_ms()},
+                                      {"url", "/ws?ticket=" + ticket}});
+  });
 
   r.add("GET", "/api/users", [&s](Context& ctx) {
     require_auth(ctx, s);

@@ -4,6 +4,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <future>
 #include <stdexcept>
@@ -15,6 +16,8 @@
 #include "core/metrics.hpp"
 #include "http/api.hpp"
 #include "net/session_env.hpp"
+#include "net/ws_frame.hpp"
+#include "realtime/gateway.hpp"
 
 namespace parley::net {
 
@@ -32,9 +35,14 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   std::unique_ptr<asio::thread_pool> handlers;
   std::unique_ptr<tcp::acceptor> acceptor;  // lives on workers[0]
+  std::unique_ptr<WsShared> ws;
+  realtime::Gateway* gateway = nullptr;
+  std::vector<std::unique_ptr<asio::steady_timer>> sweepers;  // one per worker
   std::size_t next = 0;
   unsigned short port = 0;
   bool stopped = false;
+
+  metrics::Registry* registry = nullptr;
 
   Impl(const Config& c, http::ServerState& s) : cfg(c), state(s) {}
 
@@ -58,6 +66,16 @@ struct HttpServer::Impl {
         });
   }
 
+  // Every 250 ms on each worker: WebSocket pings, deadlines, dead peers.
+  void sweep(Worker& w, asio::steady_timer& t) {
+    t.expires_after(std::chrono::milliseconds(250));
+    t.async_wait([this, &w, &t](boost::system::error_code ec) {
+      if (ec) return;
+      sweep_ws_sessions(w, std::chrono::steady_clock::now());
+      sweep(w, t);
+    });
+  }
+
   // Runs fn on every worker's thread and waits for all of them.
   template <class F>
   void on_each_worker(F fn) {
@@ -77,6 +95,7 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& state,
                        metrics::Registry& m)
     : impl_(std::make_unique<Impl>(cfg, state)) {
+  impl_->registry = &m;
   auto& env = impl_->env;
   env.api = &api;
   env.state = &state;
@@ -107,6 +126,33 @@ HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& sta
 
 HttpServer::~HttpServer() { stop(); }
 
+void HttpServer::enable_websocket(realtime::Gateway& gateway, chat::ChatService& chat,
+                                  auth::AuthService& auth) {
+  auto& d = *impl_;
+  d.gateway = &gateway;
+  d.ws = std::make_unique<WsShared>();
+  auto& ws = *d.ws;
+  auto& m = *d.registry;
+  ws.cfg = &d.cfg;
+  ws.gateway = &gateway;
+  ws.chat = &chat;
+  ws.auth = &auth;
+  ws.registry = &m;
+  ws.connections = &m.gauge("parley_ws_connections", "Open WebSocket connections");
+  ws.handshakes_refused = &m.counter("parley_ws_handshakes_refused_total",
+                                     "WebSocket handshakes answered with an error");
+  ws.frames_in = &m.counter("parley_ws_frames_in_total", "WebSocket messages received");
+  ws.frames_out = &m.counter("parley_ws_frames_out_total", "WebSocket frames queued for sending");
+  ws.slow_consumers =
+      &m.counter("parley_ws_slow_consumer_closes_total",
+                 "Connections closed with 4009 for exceeding ws.max_outbound_bytes");
+  ws.rate_limited = &m.counter("parley_ws_rate_limited_total",
+                               "Connections closed with 4008 or refused for a rate or count limit");
+  ws.send_ack_seconds = &m.histogram("parley_ws_send_ack_seconds",
+                                     "From a send frame to its ack (after the store commit)");
+  d.env.ws = d.ws.get();
+}
+
 void HttpServer::start() {
   auto& d = *impl_;
   const auto& cfg = d.cfg;
@@ -118,7 +164,17 @@ void HttpServer::start() {
                               : std::max<std::size_t>(4, 2 * cores);
   for (std::size_t i = 0; i < nworkers; ++i) {
     d.workers.push_back(std::make_unique<Worker>());
+    d.workers.back()->index = i;
     d.guards.emplace_back(d.workers.back()->ioc.get_executor());
+  }
+  if (d.gateway) {
+    std::vector<asio::io_context*> iocs;
+    for (auto& w : d.workers) iocs.push_back(&w->ioc);
+    d.gateway->hub().attach(std::move(iocs));
+    for (auto& w : d.workers) {
+      d.sweepers.push_back(std::make_unique<asio::steady_timer>(w->ioc));
+      d.sweep(*w, *d.sweepers.back());
+    }
   }
   d.handlers = std::make_unique<asio::thread_pool>(nhandlers);
   d.env.handlers = d.handlers.get();
@@ -168,7 +224,10 @@ void HttpServer::begin_drain() {
     closed.set_value();
   });
   closed.get_future().wait_for(std::chrono::seconds(5));
-  d.on_each_worker([](Worker& w) { close_sessions(w, false); });
+  d.on_each_worker([](Worker& w) {
+    close_sessions(w, false);
+    close_ws_sessions(w, ws::close_code::kGoingAway, "server shutting down");
+  });
 }
 
 bool HttpServer::wait_idle(std::chrono::milliseconds timeout) {
@@ -190,6 +249,7 @@ void HttpServer::stop() {
   for (auto& w : d.workers) w->ioc.stop();
   for (auto& t : d.threads) t.join();
   d.threads.clear();
+  d.sweepers.clear();
   d.acceptor.reset();
   d.workers.clear();
 }

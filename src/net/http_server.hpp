@@ -22,6 +22,15 @@ namespace http {
 class Api;
 struct ServerState;
 }  // namespace http
+namespace realtime {
+class Gateway;
+}
+namespace chat {
+class ChatService;
+}
+namespace auth {
+class AuthService;
+}
 }  // namespace parley
 
 namespace parley::net {
@@ -31,6 +40,9 @@ class HttpServer {
   HttpServer(const Config& cfg, http::Api& api, http::ServerState& state, metrics::Registry& m);
   ~HttpServer();
 
+  // Serves the WebSocket gateway at /ws. Call before start().
+  void enable_websocket(realtime::Gateway& gateway, chat::ChatService& chat,
+                        auth::AuthService& auth);
   // Binds and listens; throws std::runtime_error naming the address on failure.
   void start();
   unsigned short port() const;

@@ -23,10 +23,16 @@
 #include <cctype>
 #include <memory>
 
+#include <boost/asio/write.hpp>
+#include "app/config.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "http/api.hpp"
+#include "http/middleware.hpp"
 #include "net/session_env.hpp"
+#include "net/ws_frame.hpp"
+#include "realtime/gateway.hpp"
 
 namespace parley::net {
 
@@ -111,6 +117,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   asio::awaitable<void> serve();
   asio::awaitable<void> send_error(const http::Request* req, Errc code, std::string_view detail);
   asio::awaitable<void> send_too_large();
+  asio::awaitable<void> upgrade(bhttp::request<bhttp::string_body> msg);
+
+  bool upgraded_ = false;  // the socket now belongs to a WebSocket session
   asio::awaitable<bool> send(http::Response res, bool keep_alive);
 
   Worker& worker_;
@@ -132,7 +141,7 @@ asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self, bool r
   } catch (const std::exception& e) {
     log::error("http_session_failed", {{"error", e.what()}});
   }
-  self->close();
+  if (!self->upgraded_) self->close();
 }
 
 asio::awaitable<bool> HttpSession::send(http::Response res, bool keep_alive) {
@@ -193,6 +202,11 @@ asio::awaitable<void> HttpSession::serve() {
     } in_flight{env_.in_flight};
 
     auto& head = parser.get();
+    if (env_.ws && head.method() == bhttp::verb::get &&
+        head.target().substr(0, head.target().find('?')) == "/ws") {
+      co_await upgrade(parser.release());
+      co_return;
+    }
     if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
       co_await send_too_large();
       co_return;
@@ -240,6 +254,104 @@ asio::awaitable<void> HttpSession::serve() {
       co_return;
     }
   }
+}
+
+namespace {
+
+bool has_token(std::string_view header, std::string_view token) {
+  // Comma-separated, case-insensitive tokens (Connection: keep-alive, Upgrade).
+  std::size_t i = 0;
+  while (i <= header.size()) {
+    auto j = header.find(',', i);
+    if (j == std::string_view::npos) j = header.size();
+    auto item = header.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.size() == token.size() &&
+        std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return true;
+    }
+    i = j + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+// The WebSocket handshake (RFC 6455 4.2): checked here, answered with 101 by
+// hand, then the raw socket goes to a WsSession on this same worker.
+asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> msg) {
+  WsShared& ws = *env_.ws;
+  const Config& cfg = *ws.cfg;
+  http::Request req = to_request(std::move(msg), remote_);
+  auto refuse = [&](Errc code, std::string detail) {
+    ws.handshakes_refused->inc();
+    return env_.api->transport_error(&req, code, std::move(detail));
+  };
+  std::optional<http::Response> refusal;
+  auto key = req.header("sec-websocket-key");
+  std::string origin(req.header("origin"));
+  const auto& allowed = cfg.cors.allowed_origins;
+  bool origin_ok = origin.empty()
+                       ? cfg.ws.allow_missing_origin
+                       : std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
+                             std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
+  std::string client_ip = http::client_ip_for(req, cfg.server.trusted_proxies);
+  Id user_id = 0;
+  if (!has_token(req.header("upgrade"), "websocket") ||
+      !has_token(req.header("connection"), "upgrade")) {
+    refusal = refuse(Errc::bad_request, "not a WebSocket upgrade request");
+  } else if (req.header("sec-websocket-version") != "13") {
+    refusal = refuse(Errc::bad_request, "Sec-WebSocket-Version must be 13");
+    refusal->set("Sec-WebSocket-Version", "13");
+  } else if (key.size() != 24) {
+    refusal = refuse(Errc::bad_request, "Sec-WebSocket-Key must be 16 bytes, base64-encoded");
+  } else if (!has_token(req.header("sec-websocket-protocol"), "parley.v1")) {
+    refusal = refuse(Errc::bad_request, "offer the subprotocol parley.v1");
+  } else if (!origin_ok) {
+    refusal = refuse(Errc::forbidden, "origin not allowed");
+  } else if (env_.state->draining.load()) {
+    refusal = refuse(Errc::unavailable, "server is shutting down");
+  } else {
+    if (auto ticket = req.query_param("ticket")) {
+      auto user = ws.gateway->tickets().redeem(*ticket, now_ms());
+      if (!user) {
+        refusal = refuse(Errc::unauthorized, "invalid or expired ticket");
+      } else {
+        user_id = *user;
+      }
+    }
+    if (!refusal) {
+      std::lock_guard lock(ws.mu);
+      auto ip = ws.per_ip.find(client_ip);
+      auto per_user = user_id ? ws.per_user.find(user_id) : ws.per_user.end();
+      if (ip != ws.per_ip.end() && ip->second >= cfg.ws.max_connections_per_ip) {
+        refusal = refuse(Errc::too_many_requests, "too many connections from this address");
+      } else if (per_user != ws.per_user.end() &&
+                 per_user->second >= cfg.ws.max_connections_per_user) {
+        refusal = refuse(Errc::too_many_requests, "too many connections for this user");
+      }
+    }
+  }
+  if (refusal) {
+    co_await send(std::move(*refusal), false);
+    co_return;
+  }
+  std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      ws::accept_key(key) + "\r\nSec-WebSocket-Protocol: parley.v1\r\n\r\n";
+  stream_.expires_after(env_.limits.write_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(response), kTuple);
+  if (ec) co_return;
+  stream_.expires_never();
+  std::string leftover(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  upgraded_ = true;
+  start_ws_session(worker_, env_, stream_.release_socket(), std::move(leftover), user_id,
+                   client_ip);
 }
 
 void start_session(Worker& w, SessionEnv& env, tcp::socket socket, bool reject) {

@@ -7,9 +7,25 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
+
+#include "core/ids.hpp"
 
 namespace parley {
+struct Config;
+namespace realtime {
+class Gateway;
+}
+namespace chat {
+class ChatService;
+}
+namespace auth {
+class AuthService;
+}
 namespace http {
 class Api;
 struct ServerState;
@@ -17,19 +33,47 @@ struct ServerState;
 namespace metrics {
 class Counter;
 class Gauge;
+class Histogram;
+class Registry;
 }  // namespace metrics
 }  // namespace parley
 
 namespace parley::net {
 
 class HttpSession;
+class WsSession;
 
-// One event loop thread. Its sessions set is touched only on that thread.
-// sessions is declared first so it outlives ioc: destroying ioc destroys any
-// suspended session, whose destructor erases itself from the set.
+// One event loop thread. Its session sets and read buffer are touched only on
+// that thread. They are declared before ioc so they outlive it: destroying
+// ioc destroys any suspended session, whose destructor erases itself.
 struct Worker {
+  std::size_t index = 0;
   std::unordered_set<HttpSession*> sessions;
+  std::unordered_set<WsSession*> ws_sessions;
+  std::vector<char> read_buffer = std::vector<char>(64 * 1024);  // shared by its WS sessions
   boost::asio::io_context ioc{1};
+};
+
+// What WebSocket sessions share across workers.
+struct WsShared {
+  const Config* cfg = nullptr;
+  realtime::Gateway* gateway = nullptr;
+  chat::ChatService* chat = nullptr;
+  auth::AuthService* auth = nullptr;
+
+  // Connection counts for the per-user and per-address caps.
+  std::mutex mu;
+  std::unordered_map<Id, int> per_user;
+  std::unordered_map<std::string, int> per_ip;
+
+  metrics::Gauge* connections = nullptr;
+  metrics::Counter* handshakes_refused = nullptr;
+  metrics::Counter* frames_in = nullptr;
+  metrics::Counter* frames_out = nullptr;
+  metrics::Counter* slow_consumers = nullptr;
+  metrics::Counter* rate_limited = nullptr;
+  metrics::Histogram* send_ack_seconds = nullptr;
+  metrics::Registry* registry = nullptr;  // for close-code counters
 };
 
 struct SessionLimits {
@@ -62,6 +106,7 @@ struct SessionEnv {
   std::atomic<std::int64_t> in_flight{0};    // requests between head read and response sent
   std::atomic<std::int64_t> pending{0};      // requests queued or running on handler threads
   std::atomic<std::int64_t> connections{0};  // open sessions
+  WsShared* ws = nullptr;                    // null: no WebSocket gateway
 };
 
 // Starts serving one accepted connection on worker w. When reject is set the
@@ -69,5 +114,15 @@ struct SessionEnv {
 void start_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket, bool reject);
 // On w's thread: close sessions waiting for a request (all of them if all).
 void close_sessions(Worker& w, bool all);
+
+// Takes over an upgraded connection (the 101 answer already sent). leftover:
+// bytes read past the handshake. user_id: from a ticket, or 0 when the client
+// must authenticate with an auth frame.
+void start_ws_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket,
+                      std::string leftover, Id user_id, std::string remote);
+// On w's thread: pings, auth deadlines, token expiry, dead peers.
+void sweep_ws_sessions(Worker& w, std::chrono::steady_clock::time_point now);
+// On w's thread: close every WebSocket with code (1001 on shutdown).
+void close_ws_sessions(Worker& w, std::uint16_t code, const char* reason);
 
 }  // namespace parley::net

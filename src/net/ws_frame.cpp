@@ -78,7 +78,8 @@ FrameEvent FrameParser::next(const std::uint8_t* data, std::size_t n, std::size_
       if (op != 0x0 && op != 0x1 && op != 0x2 && op != 0x8 && op != 0x9 && op != 0xA) {
         return fail(close_code::kProtocolError, "unknown opcode");
       }
-      if (require_mask_ && !masked) return fail(close_code::kProtocolError, "unmasked client frame");
+      if (require_mask_ && !masked)
+        return fail(close_code::kProtocolError, "unmasked client frame");
       std::uint64_t len = len7;
       std::size_t pos = 2;
       if (len7 == 126) {
@@ -124,13 +125,15 @@ FrameEvent FrameParser::next(const std::uint8_t* data, std::size_t n, std::size_
 
     const bool control = static_cast<std::uint8_t>(opcode_) >= 0x8;
     std::string& dest = control ? control_ : message_;
-    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - consumed));
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - consumed));
     if (take > 0) {
       const std::size_t old = dest.size();
       dest.append(reinterpret_cast<const char*>(data + consumed), take);
       if (masked_) {
         char* p = dest.data() + old;
-        for (std::size_t i = 0; i < take; ++i) p[i] ^= static_cast<char>(mask_[(mask_offset_ + i) & 3]);
+        for (std::size_t i = 0; i < take; ++i)
+          p[i] ^= static_cast<char>(mask_[(mask_offset_ + i) & 3]);
       }
       if (!control && message_opcode_ == Opcode::text &&
           !utf8_.feed(reinterpret_cast<const std::uint8_t*>(dest.data() + old), take)) {
@@ -206,7 +209,8 @@ void append_frame(std::string& out, Opcode opcode, std::string_view payload, boo
     out.push_back(static_cast<char>(n & 0xFF));
   } else {
     out.push_back(static_cast<char>(127));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((std::uint64_t{n} >> (8 * i)) & 0xFF));
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>((std::uint64_t{n} >> (8 * i)) & 0xFF));
   }
   out.append(payload);
 }
@@ -233,10 +237,12 @@ std::string make_masked_frame(Opcode opcode, std::string_view payload, std::uint
   out[0] = static_cast<char>(static_cast<std::uint8_t>(out[0]) | ((rsv & 7) << 4));
   const std::size_t header = out.size() - payload.size();
   out[1] = static_cast<char>(static_cast<std::uint8_t>(out[1]) | 0x80);
-  const std::uint8_t mask[4] = {static_cast<std::uint8_t>(key >> 24), static_cast<std::uint8_t>(key >> 16),
-                                static_cast<std::uint8_t>(key >> 8), static_cast<std::uint8_t>(key)};
+  const std::uint8_t mask[4] = {
+      static_cast<std::uint8_t>(key >> 24), static_cast<std::uint8_t>(key >> 16),
+      static_cast<std::uint8_t>(key >> 8), static_cast<std::uint8_t>(key)};
   out.insert(header, reinterpret_cast<const char*>(mask), 4);
-  for (std::size_t i = 0; i < payload.size(); ++i) out[header + 4 + i] ^= static_cast<char>(mask[i & 3]);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    out[header + 4 + i] ^= static_cast<char>(mask[i & 3]);
   return out;
 }
 

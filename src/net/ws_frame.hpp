@@ -65,7 +65,7 @@ class Utf8Validator {
   }
 
  private:
-  int need_ = 0;         // continuation bytes still expected
+  int need_ = 0;            // continuation bytes still expected
   std::uint8_t lo_ = 0x80;  // bounds for the next continuation byte
   std::uint8_t hi_ = 0xBF;
 };

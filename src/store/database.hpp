@@ -75,6 +75,10 @@ class Database {
   // durable; rethrows what fn threw or the commit error.
   template <class F>
   auto write(F fn) -> std::invoke_result_t<F&, Store&>;
+  // Like write(fn), and runs after(result) on the writer thread once the
+  // batch has committed, before the caller wakes: hooks see commit order.
+  template <class F, class A>
+  auto write(F fn, A after) -> std::invoke_result_t<F&, Store&>;
 
   // Runs fn(Store&) on a read connection inside a read transaction.
   template <class F>
@@ -117,6 +121,27 @@ class Database {
   metrics::Counter& commit_errors_;
   metrics::Counter& rejected_;
 };
+
+template <class F, class A>
+auto Database::write(F fn, A after) -> std::invoke_result_t<F&, Store&> {
+  using R = std::invoke_result_t<F&, Store&>;
+  std::promise<void> promise;
+  auto future = promise.get_future();
+  std::optional<R> result;
+  submit([&](Store& s) { result.emplace(fn(s)); },
+         [&](std::exception_ptr e) {
+           if (!e) {
+             try {
+               after(*result);
+             } catch (...) {
+               // A hook failing must not turn a committed write into an error.
+             }
+           }
+           e ? promise.set_exception(e) : promise.set_value();
+         });
+  future.get();
+  return std::move(*result);
+}
 
 template <class F>
 auto Database::write(F fn) -> std::invoke_result_t<F&, Store&> {

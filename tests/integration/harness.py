@@ -208,3 +208,151 @@ class ServerTest(unittest.TestCase):
         if detail_contains:
             self.assertIn(detail_contains, body["detail"])
         return body
+
+
+# WebSocket (RFC 6455 client side, just enough for tests) -------------------
+
+import os as _os
+import struct as _struct
+
+
+class WsClosed(Exception):
+    def __init__(self, code, reason):
+        super().__init__(f"closed {code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class WsClient:
+    """A blocking protocol v1 client. Raises WsClosed when the server closes."""
+
+    def __init__(self, port, path="/ws", origin=None, protocol="parley.v1", timeout=10, headers=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        key = base64.b64encode(_os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        if protocol:
+            lines.append(f"Sec-WebSocket-Protocol: {protocol}")
+        if origin:
+            lines.append(f"Origin: {origin}")
+        for k, v in (headers or {}).items():
+            lines.append(f"{k}: {v}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed during handshake: " + head.decode(errors="replace"))
+            head += chunk
+        head, self.buf = head.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ")[1])
+        self.handshake = head.decode(errors="replace")
+        self.next_id = 0
+        self.events = []
+        if self.status == 101:
+            expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            assert f"Sec-WebSocket-Accept: {expected}" in self.handshake, self.handshake
+
+    def send_frame(self, opcode, payload, fin=True, mask=True, rsv=0):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+        n = len(payload)
+        if n < 126:
+            header = _struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+        elif n < 65536:
+            header = _struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+        else:
+            header = _struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+        if mask:
+            key = _os.urandom(4)
+            payload = bytes(b ^ key[i & 3] for i, b in enumerate(payload))
+            header += key
+        self.sock.sendall(header + payload)
+
+    def _recv_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise WsClosed(1006, "connection dropped")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_frame(self):
+        b0, b1 = self._recv_exact(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = _struct.unpack("!H", self._recv_exact(2))[0]
+        elif n == 127:
+            n = _struct.unpack("!Q", self._recv_exact(8))[0]
+        assert not (b1 & 0x80), "server frames must not be masked"
+        return b0 & 0x0F, b0 & 0x80, self._recv_exact(n)
+
+    def recv(self):
+        """The next JSON object from the server (answers pings, raises WsClosed on close)."""
+        while True:
+            opcode, fin, payload = self.recv_frame()
+            if opcode == 0x9:
+                self.send_frame(0xA, payload)
+                continue
+            if opcode == 0xA:
+                continue
+            if opcode == 0x8:
+                code = _struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                try:
+                    self.send_frame(0x8, payload[:2])
+                except OSError:
+                    pass
+                raise WsClosed(code, payload[2:].decode(errors="replace"))
+            return json.loads(payload)
+
+    def request(self, op, **fields):
+        """Sends op and returns its reply; events received meanwhile go to self.events."""
+        self.next_id += 1
+        rid = str(self.next_id)
+        self.send_frame(0x1, json.dumps({"id": rid, "op": op, **fields}))
+        while True:
+            msg = self.recv()
+            if msg.get("id") == rid:
+                return msg
+            self.events.append(msg)
+
+    def event(self, type_=None):
+        """The next event (of that type if given), from the backlog first."""
+        while True:
+            for i, e in enumerate(self.events):
+                if "type" in e and (type_ is None or e["type"] == type_):
+                    return self.events.pop(i)
+            msg = self.recv()
+            if "type" in msg:
+                self.events.append(msg)
+
+    def expect_close(self):
+        try:
+            while True:
+                self.recv()
+        except WsClosed as e:
+            return e.code
+
+    def close(self):
+        try:
+            self.send_frame(0x8, _struct.pack("!H", 1000))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def ws_connect(server, token=None, ticket=True, **kw):
+    """Opens an authenticated connection: with a ticket (default) or an auth frame."""
+    if ticket and token:
+        status, _, t = server.request("POST", "/api/ws/ticket", token=token)
+        assert status == 201, t
+        c = WsClient(server.port, path=t["url"], **kw)
+    else:
+        c = WsClient(server.port, **kw)
+        if token:
+            reply = c.request("auth", token=token)
+            assert reply["ok"], reply
+    assert c.status == 101, c.handshake
+    return c

@@ -1,0 +1,22 @@
+// Where committed chat changes go (the real-time gateway implements it).
+// Every call happens on the store writer thread right after the COMMIT that
+// made the change durable, in commit order, so for one conversation
+// message_created calls arrive in seq order. Implementations must not block.
+#pragma once
+
+#include <cstdint>
+
+#include "store/types.hpp"
+
+namespace parley::chat {
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void message_created(const store::Message& m) = 0;
+  // An edit or a deletion (tombstone).
+  virtual void message_updated(const store::Message& m) = 0;
+  virtual void read_marker(Id conversation_id, Id user_id, std::int64_t seq) = 0;
+};
+
+}  // namespace parley::chat

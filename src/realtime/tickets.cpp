@@ -1,0 +1,38 @@
+#include "realtime/tickets.hpp"
+
+#include "auth/tokens.hpp"
+#include "core/error.hpp"
+
+namespace parley::realtime {
+
+TicketStore::TicketStore(std::int64_t ttl_ms, std::size_t max_tickets)
+    : ttl_ms_(ttl_ms), max_(max_tickets) {}
+
+void TicketStore::sweep(std::int64_t now_ms) {
+  for (auto it = tickets_.begin(); it != tickets_.end();) {
+    it = it->second.expires_at <= now_ms ? tickets_.erase(it) : std::next(it);
+  }
+}
+
+std::string TicketStore::issue(Id user_id, std::int64_t now_ms) {
+  std::string ticket = auth::random_token(24);
+  std::lock_guard lock(mu_);
+  if (tickets_.size() >= max_) sweep(now_ms);
+  if (tickets_.size() >= max_) fail(Errc::unavailable, "too many pending WebSocket tickets");
+  tickets_[auth::sha256_hex(ticket)] = Entry{user_id, now_ms + ttl_ms_};
+  return ticket;
+}
+
+std::optional<Id> TicketStore::redeem(std::string_view ticket, std::int64_t now_ms) {
+  if (ticket.empty() || ticket.size() > 128) return std::nullopt;
+  std::string key = auth::sha256_hex(ticket);
+  std::lock_guard lock(mu_);
+  auto it = tickets_.find(key);
+  if (it == tickets_.end()) return std::nullopt;
+  Entry e = it->second;
+  tickets_.erase(it);
+  if (e.expires_at <= now_ms) return std::nullopt;
+  return e.user_id;
+}
+
+}  // namespace parley::realtime

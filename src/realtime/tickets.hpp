@@ -1,0 +1,42 @@
+// Single-use WebSocket tickets: a REST call (authenticated with the access
+// token) gets a short-lived random ticket bound to the user; the browser puts
+// it in the /ws URL, where a token would end up in logs and history.
+//
+// Threading: any thread; guarded by mu_. Bounded: at most max_tickets live.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/ids.hpp"
+
+namespace parley::realtime {
+
+class TicketStore {
+ public:
+  TicketStore(std::int64_t ttl_ms, std::size_t max_tickets);
+
+  // A new ticket for user, valid ttl_ms from now_ms.
+  std::string issue(Id user_id, std::int64_t now_ms);
+  // The user of a live ticket, which is used up; nullopt if unknown/expired/used.
+  std::optional<Id> redeem(std::string_view ticket, std::int64_t now_ms);
+  std::int64_t ttl_ms() const { return ttl_ms_; }
+
+ private:
+  void sweep(std::int64_t now_ms);
+
+  struct Entry {
+    Id user_id;
+    std::int64_t expires_at;
+  };
+  std::int64_t ttl_ms_;
+  std::size_t max_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> tickets_;  // key: SHA-256 of the ticket
+};
+
+}  // namespace parley::realtime
