@@ -226,17 +226,22 @@ class WsClosed(Exception):
 class WsClient:
     """A blocking protocol v1 client. Raises WsClosed when the server closes."""
 
-    def __init__(self, port, path="/ws", origin=None, protocol="parley.v1", timeout=10, headers=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, path="/ws", origin=None, protocol="parley.v1", timeout=10, headers=None,
+                 rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
         key = base64.b64encode(_os.urandom(16)).decode()
-        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        fields = {"Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
+                  "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}
         if protocol:
-            lines.append(f"Sec-WebSocket-Protocol: {protocol}")
+            fields["Sec-WebSocket-Protocol"] = protocol
         if origin:
-            lines.append(f"Origin: {origin}")
-        for k, v in (headers or {}).items():
-            lines.append(f"{k}: {v}")
+            fields["Origin"] = origin
+        fields.update(headers or {})
+        lines = [f"GET {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in fields.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         head = b""
         while b"\r\n\r\n" not in head:
@@ -334,6 +339,12 @@ class WsClient:
                 self.recv()
         except WsClosed as e:
             return e.code
+
+    def __del__(self):
+        try:
+            self.sock.close()
+        except Exception:
+            pass
 
     def close(self):
         try:
