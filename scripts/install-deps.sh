@@ -9,6 +9,7 @@ packages=(
   libssl-dev libsqlite3-dev sqlite3 libsodium-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev
   python3 curl procps
 )
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the test suite and runs it: unit tests
 # (GoogleTest) and integration tests that drive the real binary over HTTP.
-#   scripts/test.sh            dev build, then the same suite under ASan+UBSan
+#   scripts/test.sh            dev build, the same suite under ASan+UBSan, then
+#                              each libFuzzer target for 20 s (clang)
 #   scripts/test.sh dev        dev build only
 #   scripts/test.sh asan       sanitizer build only
+#   scripts/test.sh fuzz       fuzzers only; longer: FUZZ_TIME=600 scripts/test.sh fuzz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 presets=("$@")
-if [ ${#presets[@]} -eq 0 ]; then presets=(dev asan); fi
+if [ ${#presets[@]} -eq 0 ]; then presets=(dev asan fuzz); fi
 
 # Let every clone of the repo share one compiler cache (paths are made relative).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
@@ -17,7 +19,9 @@ jobs=$(nproc)
 status=0
 for preset in "${presets[@]}"; do
   echo "=== ${preset}: configure and build ==="
-  cmake --preset "$preset" >/dev/null
+  extra=()
+  if [ "$preset" = fuzz ] && [ -n "${FUZZ_TIME:-}" ]; then extra=(-DFUZZ_TIME="$FUZZ_TIME"); fi
+  cmake --preset "$preset" "${extra[@]}" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "=== ${preset}: test ==="
   if ! ctest --preset "$preset" -j "$jobs" --timeout 600; then status=1; fi

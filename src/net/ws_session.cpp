@@ -34,6 +34,7 @@
 #include "net/session_env.hpp"
 #include "net/ws_frame.hpp"
 #include "realtime/gateway.hpp"
+#include "realtime/protocol.hpp"
 
 namespace parley::net {
 
@@ -395,27 +396,17 @@ void WsSession::on_text(std::string&& text) {
   }
   tokens_ -= 1;
 
-  boost::system::error_code ec;
-  bj::parse_options opts;
-  opts.max_depth = static_cast<std::size_t>(cfg_.http.max_json_depth);
-  bj::value v = bj::parse(text, ec, {}, opts);
-  if (ec || !v.is_object()) {
-    reply_error(nullptr, Errc::bad_request, "frames must be JSON objects");
-    return;
-  }
-  const bj::object& req = v.get_object();
   bj::value id = nullptr;
-  if (auto it = req.find("id"); it != req.end()) id = it->value();
-  if (!id.is_null() && !id.is_string() && !id.is_int64() && !id.is_uint64()) {
-    reply_error(nullptr, Errc::bad_request, "'id' must be a string or an integer");
+  realtime::Request request;
+  try {
+    request =
+        realtime::decode_request(text, static_cast<std::size_t>(cfg_.http.max_json_depth), &id);
+  } catch (const Error& e) {
+    reply_error(id, e.code(), e.detail());
     return;
   }
-  auto op_it = req.find("op");
-  if (op_it == req.end() || !op_it->value().is_string()) {
-    reply_error(id, Errc::bad_request, "missing 'op'");
-    return;
-  }
-  std::string op(op_it->value().get_string());
+  const std::string& op = request.op;
+  const bj::object& req = request.fields;
   try {
     if (op == "auth") {
       op_auth(id, req);
@@ -443,39 +434,8 @@ void WsSession::on_text(std::string&& text) {
   }
 }
 
-namespace {
-std::string_view str_field(const bj::object& o, std::string_view key, std::size_t max) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->value().is_string()) {
-    fail(Errc::bad_request, "'" + std::string(key) + "' must be a string");
-  }
-  const auto& s = it->value().get_string();
-  if (s.size() > max) fail(Errc::bad_request, "'" + std::string(key) + "' is too long");
-  return {s.data(), s.size()};
-}
-
-Id id_field(const bj::object& o, std::string_view key) {
-  auto it = o.find(key);
-  std::optional<Id> id;
-  if (it != o.end() && it->value().is_string()) {
-    const auto& s = it->value().get_string();
-    id = parse_id({s.data(), s.size()});
-  }
-  if (!id) fail(Errc::bad_request, "'" + std::string(key) + "' must be an id string");
-  return *id;
-}
-
-std::int64_t int_field(const bj::object& o, std::string_view key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->value().is_int64() || it->value().get_int64() < 0) {
-    fail(Errc::bad_request, "'" + std::string(key) + "' must be a non-negative integer");
-  }
-  return it->value().get_int64();
-}
-}  // namespace
-
 void WsSession::op_auth(const bj::value& id, const bj::object& req) {
-  auto token = str_field(req, "token", 8192);
+  auto token = realtime::string_field(req, "token", 8192);
   auth::Claims claims = ws_.auth->authenticate(token);  // HMAC only: fine on the worker
   if (user_id_ && claims.user_id != user_id_) {
     reply_error(id, Errc::forbidden, "a connection cannot change user");
@@ -516,25 +476,11 @@ void WsSession::op_auth(const bj::value& id, const bj::object& req) {
 }
 
 void WsSession::op_subscribe(const bj::value& id, const bj::object& req) {
-  auto it = req.find("conversations");
-  if (it == req.end() || !it->value().is_array()) {
-    fail(Errc::bad_request, "'conversations' must be an array");
-  }
-  const auto& arr = it->value().get_array();
-  if (arr.empty() ||
-      subs_.size() + arr.size() > static_cast<std::size_t>(cfg_.ws.max_subscriptions)) {
-    fail(Errc::bad_request, "subscribe to 1.." + std::to_string(cfg_.ws.max_subscriptions) +
-                                " conversations per connection");
-  }
-  // (conversation, since or -1 for "from now")
-  std::vector<std::pair<Id, std::int64_t>> requested;
-  for (const auto& item : arr) {
-    if (!item.is_object()) fail(Errc::bad_request, "each subscription is an object");
-    const auto& o = item.get_object();
-    Id conv = id_field(o, "conv");
-    std::int64_t since =
-        o.contains("since") && !o.at("since").is_null() ? int_field(o, "since") : -1;
-    requested.emplace_back(conv, since);
+  auto requested =
+      realtime::subscriptions_field(req, static_cast<std::size_t>(cfg_.ws.max_subscriptions));
+  if (subs_.size() + requested.size() > static_cast<std::size_t>(cfg_.ws.max_subscriptions)) {
+    fail(Errc::bad_request,
+         "at most " + std::to_string(cfg_.ws.max_subscriptions) + " subscriptions per connection");
   }
   // Register first, so nothing committed from now on can slip between the
   // store read and going live; the pending buffer and seq dedupe the overlap.
@@ -611,23 +557,18 @@ void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, std::in
 }
 
 void WsSession::op_unsubscribe(const bj::value& id, const bj::object& req) {
-  auto it = req.find("conversations");
-  if (it == req.end() || !it->value().is_array()) {
-    fail(Errc::bad_request, "'conversations' must be an array of ids");
-  }
-  for (const auto& v : it->value().get_array()) {
-    if (!v.is_string()) fail(Errc::bad_request, "'conversations' must be an array of ids");
-    auto conv = parse_id({v.get_string().data(), v.get_string().size()});
-    if (!conv) continue;
-    if (subs_.erase(*conv)) ws_.gateway->hub().unsubscribe(worker_.index, *conv, this);
+  for (Id conv : realtime::id_list_field(req, "conversations",
+                                         static_cast<std::size_t>(cfg_.ws.max_subscriptions))) {
+    if (subs_.erase(conv)) ws_.gateway->hub().unsubscribe(worker_.index, conv, this);
   }
   reply_ok(id, bj::object{{"subscriptions", subs_.size()}});
 }
 
 void WsSession::op_send(const bj::value& id, const bj::object& req) {
-  Id conv = id_field(req, "conv");
-  std::string client_id(str_field(req, "client_id", 256));
-  std::string body(str_field(req, "body", static_cast<std::size_t>(cfg_.ws.max_message_bytes)));
+  Id conv = realtime::id_field(req, "conv");
+  std::string client_id(realtime::string_field(req, "client_id", 256));
+  std::string body(
+      realtime::string_field(req, "body", static_cast<std::size_t>(cfg_.ws.max_message_bytes)));
   auto self = shared_from_this();
   auto& ioc = worker_.ioc;
   auto started = Clock::now();
@@ -664,11 +605,12 @@ void WsSession::op_send(const bj::value& id, const bj::object& req) {
 }
 
 void WsSession::op_blocking(const bj::value& id, const bj::object& req, const std::string& op) {
-  Id conv = id_field(req, "conv");
-  std::int64_t seq = int_field(req, "seq");
+  Id conv = realtime::id_field(req, "conv");
+  std::int64_t seq = realtime::seq_field(req, "seq");
   std::string body;
   if (op == "edit") {
-    body = std::string(str_field(req, "body", static_cast<std::size_t>(cfg_.ws.max_message_bytes)));
+    body = std::string(
+        realtime::string_field(req, "body", static_cast<std::size_t>(cfg_.ws.max_message_bytes)));
   }
   auto chat = ws_.chat;
   Id user = user_id_;
