@@ -107,6 +107,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   chat::ChatService chat(cfg, db, ids, registry);
   realtime::Gateway gateway(cfg.ws.ticket_ttl_ms, registry);
   chat.set_event_sink(&gateway);
+  auth.set_revocation_hook([&gateway](Id user, Id family) { gateway.revoke(user, family); });
   http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway});
   net::HttpServer server(cfg, api, state, registry);
   server.enable_websocket(gateway, chat, auth);

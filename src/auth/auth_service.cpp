@@ -110,10 +110,11 @@ void AuthService::check_password_shape(std::string_view password, bool registeri
   }
 }
 
-Session AuthService::session_for(const store::User& user, std::string refresh_token) const {
+Session AuthService::session_for(const store::User& user, std::string refresh_token,
+                                 Id family) const {
   Session out;
   out.user = user;
-  out.access_token = jwt_.issue(user.id, user.role, now_s(), random_token(12));
+  out.access_token = jwt_.issue(user.id, user.role, now_s(), random_token(12), family);
   out.access_expires_in = jwt_.ttl_s();
   out.refresh_token = std::move(refresh_token);
   out.refresh_expires_in = cfg_.auth.refresh_ttl_s;
@@ -155,7 +156,7 @@ Session AuthService::register_user(std::string_view username, std::string_view d
   });
   log::info("user_registered", {{"user_id", user.id}, {"role", user.role}});
 
-  return session_for(user, std::move(refresh));
+  return session_for(user, std::move(refresh), family);
 }
 
 Session AuthService::login(std::string_view username, std::string_view password,
@@ -190,7 +191,7 @@ Session AuthService::login(std::string_view username, std::string_view password,
   std::string refresh_hash = sha256_hex(refresh);
   db_.write([&](store::Store& s) { s.insert_refresh_token(rt, refresh_hash); });
 
-  return session_for(*user, std::move(refresh));
+  return session_for(*user, std::move(refresh), rt.family_id);
 }
 
 Session AuthService::refresh(std::string_view token) {
@@ -206,6 +207,7 @@ Session AuthService::refresh(std::string_view token) {
   struct Result {
     Outcome outcome = Outcome::unknown;
     store::User user;
+    Id family = 0;
   };
   Result r = db_.write([&](store::Store& s) {
     Result res;
@@ -215,6 +217,8 @@ Session AuthService::refresh(std::string_view token) {
       res.outcome = Outcome::revoked;
       return res;
     }
+    res.family = t->family_id;
+    res.user.id = t->user_id;
     if (t->used_at != 0) {
       s.revoke_refresh_family(t->family_id, now);
       res.outcome = Outcome::reused;
@@ -248,6 +252,7 @@ Session AuthService::refresh(std::string_view token) {
       break;
     case Outcome::reused:
       refresh_reuse_.inc();
+      if (on_revoked_) on_revoked_(r.user.id, r.family);
       log::warn("refresh_token_reuse", {{"detail", "family revoked"}});
       fail(Errc::unauthorized,
            "refresh token was already used; all sessions of this login revoked");
@@ -256,16 +261,19 @@ Session AuthService::refresh(std::string_view token) {
     default:
       fail(Errc::unauthorized, "invalid refresh token");
   }
-  return session_for(r.user, std::move(next));
+  return session_for(r.user, std::move(next), r.family);
 }
 
 void AuthService::logout(std::string_view token) {
   if (token.empty() || token.size() > 256) return;
   std::string hash = sha256_hex(token);
   std::int64_t now = now_ms();
-  db_.write([&](store::Store& s) {
-    if (auto t = s.refresh_token_by_hash(hash)) s.revoke_refresh_family(t->family_id, now);
+  auto revoked = db_.write([&](store::Store& s) -> std::optional<store::RefreshToken> {
+    auto t = s.refresh_token_by_hash(hash);
+    if (t) s.revoke_refresh_family(t->family_id, now);
+    return t;
   });
+  if (revoked && on_revoked_) on_revoked_(revoked->user_id, revoked->family_id);
 }
 
 Claims AuthService::authenticate(std::string_view bearer) const {
@@ -309,6 +317,7 @@ store::User AuthService::update_user(const store::User& actor, Id user_id,
     }
     return *u;
   });
+  if (disabled && *disabled && on_revoked_) on_revoked_(user_id, 0);
   log::info("user_updated", {{"actor_id", actor.id},
                              {"user_id", user_id},
                              {"role", updated.role},

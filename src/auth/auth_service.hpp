@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,6 +54,13 @@ class AuthService {
   // Revokes the family of refresh_token (idempotent).
   void logout(std::string_view refresh_token);
 
+  // Called after a login's refresh family is revoked (logout, detected reuse:
+  // family != 0) or a user is disabled (family == 0: all their logins), so
+  // live connections can be closed. Set once at start-up.
+  void set_revocation_hook(std::function<void(Id user_id, Id family)> hook) {
+    on_revoked_ = std::move(hook);
+  }
+
   // Verifies an access token. Throws Error(unauthorized).
   Claims authenticate(std::string_view bearer_token) const;
   // The account behind verified claims, re-read from the store so that a
@@ -69,7 +77,7 @@ class AuthService {
 
  private:
   // A fresh access token for user, paired with an already stored refresh token.
-  Session session_for(const store::User& user, std::string refresh_token) const;
+  Session session_for(const store::User& user, std::string refresh_token, Id family) const;
   void check_password_shape(std::string_view password, bool registering) const;
   std::string hash_password(std::string_view password);
   bool verify_password(std::string_view hash, std::string_view password);
@@ -100,6 +108,7 @@ class AuthService {
   metrics::Counter& logins_failed_;
   metrics::Counter& throttled_;
   metrics::Counter& refresh_reuse_;
+  std::function<void(Id, Id)> on_revoked_;
 };
 
 }  // namespace parley::auth

@@ -56,7 +56,7 @@ std::string JwtCodec::sign(std::string_view input) const {
 }
 
 std::string JwtCodec::issue(Id user_id, std::string_view role, std::int64_t now_s,
-                            std::string_view jti) const {
+                            std::string_view jti, Id session_id) const {
   bj::object header{{"alg", "HS256"}, {"typ", "JWT"}, {"kid", settings_.kid}};
   bj::object payload{{"iss", settings_.issuer},
                      {"aud", settings_.audience},
@@ -66,6 +66,7 @@ std::string JwtCodec::issue(Id user_id, std::string_view role, std::int64_t now_
                      {"nbf", now_s},
                      {"exp", now_s + settings_.ttl_s},
                      {"jti", jti}};
+  if (session_id) payload["sid"] = id_to_string(session_id);
   std::string input =
       base64url_encode(bj::serialize(header)) + "." + base64url_encode(bj::serialize(payload));
   return input + "." + base64url_encode(sign(input));
@@ -126,6 +127,12 @@ Claims JwtCodec::verify(std::string_view token, std::int64_t now_s) const {
   c.user_id = *sub;
   c.jti = std::string(string_claim(p, "jti"));
   c.role = std::string(string_claim(p, "role"));
+  if (auto sid = p.find("sid"); sid != p.end()) {
+    std::optional<Id> v;
+    if (sid->value().is_string()) v = parse_id(std::string_view(sid->value().get_string()));
+    if (!v) reject("bad token session");
+    c.session_id = *v;
+  }
   c.exp = int_claim(p, "exp");
   c.nbf = int_claim(p, "nbf");
   c.iat = int_claim(p, "iat");

@@ -24,6 +24,7 @@ struct JwtSettings {
 
 struct Claims {
   Id user_id = 0;
+  Id session_id = 0;  // "sid": the refresh-token family of the login, 0 if none
   std::string role;
   std::string jti;
   std::int64_t iat = 0;
@@ -36,8 +37,8 @@ class JwtCodec {
  public:
   explicit JwtCodec(JwtSettings settings);
 
-  std::string issue(Id user_id, std::string_view role, std::int64_t now_s,
-                    std::string_view jti) const;
+  std::string issue(Id user_id, std::string_view role, std::int64_t now_s, std::string_view jti,
+                    Id session_id = 0) const;
   // Throws Error(unauthorized) with a short reason ("token expired", ...).
   Claims verify(std::string_view token, std::int64_t now_s) const;
 

@@ -164,16 +164,20 @@ store::Conversation ChatService::rename(Id actor, Id conversation_id, std::strin
   }
   validate::single_line_text("title", title);
   std::int64_t now = now_ms();
-  return db_.write([&](store::Store& s) {
-    auto me = require_member(s, actor, conversation_id);
-    auto c = s.conversation(conversation_id);
-    if (c->kind == "direct") fail(Errc::bad_request, "direct conversations have no title");
-    if (!is_manager(me)) fail(Errc::forbidden, "only owners and admins may rename");
-    s.set_conversation_title(conversation_id, title, now);
-    c->title = std::string(title);
-    c->updated_at = now;
-    return *c;
-  });
+  return db_.write(
+      [&](store::Store& s) {
+        auto me = require_member(s, actor, conversation_id);
+        auto c = s.conversation(conversation_id);
+        if (c->kind == "direct") fail(Errc::bad_request, "direct conversations have no title");
+        if (!is_manager(me)) fail(Errc::forbidden, "only owners and admins may rename");
+        s.set_conversation_title(conversation_id, title, now);
+        c->title = std::string(title);
+        c->updated_at = now;
+        return *c;
+      },
+      [this](const store::Conversation& c) {
+        if (sink_) sink_->conversation_updated(c);
+      });
 }
 
 std::vector<MemberView> ChatService::members(Id actor, Id conversation_id) {
@@ -197,58 +201,70 @@ store::Member ChatService::add_member(Id actor, Id conversation_id, Id user_id,
   if (role != "member" && role != "admin")
     fail(Errc::bad_request, "'role' must be member or admin");
   std::int64_t now = now_ms();
-  return db_.write([&](store::Store& s) {
-    Access a = visible(s, actor, conversation_id);
-    if (a.conversation.kind == "direct") {
-      fail(Errc::bad_request, "direct conversations cannot gain members");
-    }
-    bool self_join = actor == user_id && a.conversation.kind == "channel" && role == "member";
-    if (!self_join) {
-      if (!a.me) fail(Errc::forbidden, "join this channel first");
-      if (!is_manager(*a.me)) fail(Errc::forbidden, "only owners and admins may add members");
-      if (role == "admin" && a.me->role != "owner") {
-        fail(Errc::forbidden, "only the owner may make admins");
-      }
-    }
-    if (auto existing = s.member(conversation_id, user_id)) return *existing;
-    auto u = s.user_by_id(user_id);
-    if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(user_id));
-    if (s.member_count(conversation_id) >= cfg_.limits.max_members) {
-      fail(Errc::conflict,
-           "the conversation is full (" + std::to_string(cfg_.limits.max_members) + " members)");
-    }
-    store::Member m;
-    m.conversation_id = conversation_id;
-    m.user_id = user_id;
-    m.role = std::string(role);
-    m.joined_at = now;
-    // A new member starts with everything read: history is there, not unread.
-    m.last_read_seq = a.conversation.last_seq;
-    s.insert_member(m);
-    return m;
-  });
+  auto added = db_.write(
+      [&](store::Store& s) -> std::pair<store::Member, bool> {
+        Access a = visible(s, actor, conversation_id);
+        if (a.conversation.kind == "direct") {
+          fail(Errc::bad_request, "direct conversations cannot gain members");
+        }
+        bool self_join = actor == user_id && a.conversation.kind == "channel" && role == "member";
+        if (!self_join) {
+          if (!a.me) fail(Errc::forbidden, "join this channel first");
+          if (!is_manager(*a.me)) fail(Errc::forbidden, "only owners and admins may add members");
+          if (role == "admin" && a.me->role != "owner") {
+            fail(Errc::forbidden, "only the owner may make admins");
+          }
+        }
+        if (auto existing = s.member(conversation_id, user_id)) return {*existing, false};
+        auto u = s.user_by_id(user_id);
+        if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(user_id));
+        if (s.member_count(conversation_id) >= cfg_.limits.max_members) {
+          fail(Errc::conflict, "the conversation is full (" +
+                                   std::to_string(cfg_.limits.max_members) + " members)");
+        }
+        store::Member m;
+        m.conversation_id = conversation_id;
+        m.user_id = user_id;
+        m.role = std::string(role);
+        m.joined_at = now;
+        // A new member starts with everything read: history is there, not unread.
+        m.last_read_seq = a.conversation.last_seq;
+        s.insert_member(m);
+        return {m, true};
+      },
+      [this](const std::pair<store::Member, bool>& r) {
+        if (sink_ && r.second) sink_->member_joined(r.first);
+      });
+  return added.first;
 }
 
 void ChatService::remove_member(Id actor, Id conversation_id, Id user_id) {
-  db_.write([&](store::Store& s) {
-    auto me = require_member(s, actor, conversation_id);
-    auto c = s.conversation(conversation_id);
-    if (c->kind == "direct") fail(Errc::bad_request, "direct conversations cannot lose members");
-    auto target = s.member(conversation_id, user_id);
-    if (!target) fail(Errc::not_found, "not a member");
-    if (actor != user_id) {
-      bool allowed = me.role == "owner" || (me.role == "admin" && target->role == "member");
-      if (!allowed) fail(Errc::forbidden, "not allowed to remove this member");
-    }
-    s.delete_member(conversation_id, user_id);
-    if (target->role == "owner") {
-      // Hand over: the longest-standing admin, else the longest-standing member.
-      auto rest = s.members(conversation_id);
-      auto heir = std::find_if(rest.begin(), rest.end(), [](auto& m) { return m.role == "admin"; });
-      if (heir == rest.end() && !rest.empty()) heir = rest.begin();
-      if (heir != rest.end()) s.set_member_role(conversation_id, heir->user_id, "owner");
-    }
-  });
+  db_.write(
+      [&](store::Store& s) {
+        auto me = require_member(s, actor, conversation_id);
+        auto c = s.conversation(conversation_id);
+        if (c->kind == "direct")
+          fail(Errc::bad_request, "direct conversations cannot lose members");
+        auto target = s.member(conversation_id, user_id);
+        if (!target) fail(Errc::not_found, "not a member");
+        if (actor != user_id) {
+          bool allowed = me.role == "owner" || (me.role == "admin" && target->role == "member");
+          if (!allowed) fail(Errc::forbidden, "not allowed to remove this member");
+        }
+        s.delete_member(conversation_id, user_id);
+        if (target->role == "owner") {
+          // Hand over: the longest-standing admin, else the longest-standing member.
+          auto rest = s.members(conversation_id);
+          auto heir =
+              std::find_if(rest.begin(), rest.end(), [](auto& m) { return m.role == "admin"; });
+          if (heir == rest.end() && !rest.empty()) heir = rest.begin();
+          if (heir != rest.end()) s.set_member_role(conversation_id, heir->user_id, "owner");
+        }
+        return true;
+      },
+      [this, conversation_id, user_id](bool) {
+        if (sink_) sink_->member_left(conversation_id, user_id);
+      });
 }
 
 store::Member ChatService::set_member_role(Id actor, Id conversation_id, Id user_id,

@@ -21,7 +21,8 @@ void register_auth_routes(Router& r, Services& s) {
     auto display = json::optional_string(
         body, "display_name", static_cast<std::size_t>(s.cfg.limits.max_display_name_bytes));
     auto session = s.auth.register_user(username, display.value_or(""), password, ctx.client_ip);
-    ctx.claims = auth::Claims{session.user.id, session.user.role, "", 0, 0, 0};
+    ctx.claims = auth::Claims{};  // for the access log
+    ctx.claims->user_id = session.user.id;
     return json_reply(201, session_json(session));
   });
 
@@ -31,7 +32,8 @@ void register_auth_routes(Router& r, Services& s) {
     auto password = json::require_string(body, "password",
                                          static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
     auto session = s.auth.login(username, password, ctx.client_ip);
-    ctx.claims = auth::Claims{session.user.id, session.user.role, "", 0, 0, 0};
+    ctx.claims = auth::Claims{};  // for the access log
+    ctx.claims->user_id = session.user.id;
     return json_reply(200, session_json(session));
   });
 
@@ -54,7 +56,7 @@ void register_auth_routes(Router& r, Services& s) {
   r.add("POST", "/api/ws/ticket", [&s](Context& ctx) {
     const auto& user = require_user(ctx, s);
     if (!s.gateway) fail(Errc::not_found, "the WebSocket gateway is not enabled");
-    auto ticket = s.gateway->tickets().issue(user.id, now_ms());
+    auto ticket = s.gateway->tickets().issue(user.id, ctx.claims->session_id, now_ms());
     return json_reply(201, bj::object{{"ticket", ticket},
                                       {"expires_in_ms", s.gateway->tickets().ttl_ms()},
                                       {"url", "/ws?ticket=" + ticket}});

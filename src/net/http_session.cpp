@@ -301,6 +301,7 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
                              std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
   std::string client_ip = http::client_ip_for(req, cfg.server.trusted_proxies);
   Id user_id = 0;
+  Id family = 0;
   if (!has_token(req.header("upgrade"), "websocket") ||
       !has_token(req.header("connection"), "upgrade")) {
     refusal = refuse(Errc::bad_request, "not a WebSocket upgrade request");
@@ -317,11 +318,12 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
     refusal = refuse(Errc::unavailable, "server is shutting down");
   } else {
     if (auto ticket = req.query_param("ticket")) {
-      auto user = ws.gateway->tickets().redeem(*ticket, now_ms());
-      if (!user) {
+      auto holder = ws.gateway->tickets().redeem(*ticket, now_ms());
+      if (!holder) {
         refusal = refuse(Errc::unauthorized, "invalid or expired ticket");
       } else {
-        user_id = *user;
+        user_id = holder->user_id;
+        family = holder->family;
       }
     }
     if (!refusal) {
@@ -350,7 +352,7 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
   stream_.expires_never();
   std::string leftover(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   upgraded_ = true;
-  start_ws_session(worker_, env_, stream_.release_socket(), std::move(leftover), user_id,
+  start_ws_session(worker_, env_, stream_.release_socket(), std::move(leftover), user_id, family,
                    client_ip);
 }
 

@@ -119,7 +119,7 @@ void close_sessions(Worker& w, bool all);
 // bytes read past the handshake. user_id: from a ticket, or 0 when the client
 // must authenticate with an auth frame.
 void start_ws_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket,
-                      std::string leftover, Id user_id, std::string remote);
+                      std::string leftover, Id user_id, Id family, std::string remote);
 // On w's thread: pings, auth deadlines, token expiry, dead peers.
 void sweep_ws_sessions(Worker& w, std::chrono::steady_clock::time_point now);
 // On w's thread: close every WebSocket with code (1001 on shutdown).

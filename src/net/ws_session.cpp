@@ -83,6 +83,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
     for (const auto& [conv, sub] : subs_) {
       ws_.gateway->hub().unsubscribe(worker_.index, conv, this);
     }
+    ws_.gateway->hub().remove_session(worker_.index, this);
     release_counts();
     worker_.ws_sessions.erase(this);
     env_.connections.fetch_sub(1);
@@ -96,7 +97,10 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
     asio::co_spawn(ioc, read_loop(std::move(self)), asio::detached);
   }
 
-  void deliver(Id conv, std::int64_t seq, const SharedFrame& frame) override;
+  void deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id left_user) override;
+  Id user() const override { return user_id_; }
+  Id login_family() const override { return family_; }
+  void disconnect(std::uint16_t code, const char* reason) override { close(code, reason); }
   void tick(Clock::time_point now);
   void close(std::uint16_t code, std::string_view reason);
 
@@ -142,6 +146,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   ws::FrameParser parser_;
 
   Id user_id_ = 0;
+  Id family_ = 0;
   std::int64_t token_exp_s_ = 0;
   bool counted_user_ = false;
   bool counted_ip_ = false;
@@ -160,7 +165,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   double tokens_;  // rate limit bucket
   Clock::time_point refilled_ = Clock::now();
 
-  friend void start_ws_session(Worker&, SessionEnv&, tcp::socket, std::string, Id, std::string);
+  friend void start_ws_session(Worker&, SessionEnv&, tcp::socket, std::string, Id, Id, std::string);
 };
 
 void WsSession::release_counts() {
@@ -355,9 +360,16 @@ void WsSession::tick(Clock::time_point now) {
   }
 }
 
-void WsSession::deliver(Id conv, std::int64_t seq, const SharedFrame& frame) {
+void WsSession::deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id left_user) {
   auto it = subs_.find(conv);
   if (it == subs_.end() || dead_ || closing_) return;
+  if (left_user != 0 && left_user == user_id_) {
+    // Our user is no longer a member: tell this client, then stop its events.
+    enqueue(frame);
+    subs_.erase(it);
+    ws_.gateway->hub().unsubscribe(worker_.index, conv, this);
+    return;
+  }
   auto& sub = it->second;
   if (!sub.live) {
     sub.pending.emplace_back(seq, frame);
@@ -469,7 +481,9 @@ void WsSession::op_auth(const bj::value& id, const bj::object& req) {
           ++ws_.per_user[claims.user_id];
           counted_user_ = true;
           user_id_ = claims.user_id;
+          ws_.gateway->hub().add_session(worker_.index, this);
         }
+        family_ = claims.session_id;
         token_exp_s_ = claims.exp;
         reply_ok(id, bj::object{{"user_id", id_to_string(user_id_)}, {"expires_at", claims.exp}});
       });
@@ -642,7 +656,7 @@ void WsSession::op_blocking(const bj::value& id, const bj::object& req, const st
 }
 
 void start_ws_session(Worker& w, SessionEnv& env, tcp::socket socket, std::string leftover,
-                      Id user_id, std::string remote) {
+                      Id user_id, Id family, std::string remote) {
   auto session = std::make_shared<WsSession>(w, env, std::move(socket), std::move(leftover),
                                              user_id, std::move(remote));
   {
@@ -654,6 +668,8 @@ void start_ws_session(Worker& w, SessionEnv& env, tcp::socket socket, std::strin
       session->counted_user_ = true;
     }
   }
+  session->family_ = family;
+  if (user_id) env.ws->gateway->hub().add_session(w.index, session.get());
   WsSession::start(std::move(session));
 }
 

@@ -41,4 +41,30 @@ void Gateway::read_marker(Id conversation_id, Id user_id, std::int64_t seq) {
   hub_.publish(conversation_id, 0, text_frame(bj::serialize(o)));
 }
 
+void Gateway::revoke(Id user_id, Id family) {
+  hub_.disconnect(user_id, family, 4001, "session revoked");
+}
+
+void Gateway::member_joined(const store::Member& m) {
+  bj::object o{{"type", "member.joined"},
+               {"conv", id_to_string(m.conversation_id)},
+               {"user_id", id_to_string(m.user_id)},
+               {"role", m.role}};
+  hub_.publish(m.conversation_id, 0, text_frame(bj::serialize(o)));
+}
+
+void Gateway::member_left(Id conversation_id, Id user_id) {
+  bj::object o{{"type", "member.left"},
+               {"conv", id_to_string(conversation_id)},
+               {"user_id", id_to_string(user_id)}};
+  hub_.publish(conversation_id, 0, text_frame(bj::serialize(o)), user_id);
+}
+
+void Gateway::conversation_updated(const store::Conversation& c) {
+  bj::object o{{"type", "conversation.updated"},
+               {"conv", id_to_string(c.id)},
+               {"conversation", http::conversation_json(c)}};
+  hub_.publish(c.id, 0, text_frame(bj::serialize(o)));
+}
+
 }  // namespace parley::realtime

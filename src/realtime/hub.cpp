@@ -42,16 +42,37 @@ void Hub::unsubscribe(std::size_t worker, Id conversation_id, Subscriber* s) {
   if (list.empty()) table.erase(it);
 }
 
-void Hub::publish(Id conversation_id, std::int64_t seq, SharedFrame frame) {
+void Hub::add_session(std::size_t worker, Subscriber* s) { locals_[worker]->sessions.insert(s); }
+
+void Hub::remove_session(std::size_t worker, Subscriber* s) {
+  if (worker < locals_.size()) locals_[worker]->sessions.erase(s);
+}
+
+void Hub::disconnect(Id user_id, Id family, std::uint16_t code, const char* reason) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Local* local = locals_[i].get();
+    boost::asio::post(*workers_[i], [local, user_id, family, code, reason] {
+      std::vector<Subscriber*> victims;
+      for (Subscriber* s : local->sessions) {
+        if (s->user() == user_id && (family == 0 || s->login_family() == family)) {
+          victims.push_back(s);
+        }
+      }
+      for (Subscriber* s : victims) s->disconnect(code, reason);
+    });
+  }
+}
+
+void Hub::publish(Id conversation_id, std::int64_t seq, SharedFrame frame, Id left_user) {
   published_.inc();
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Local* local = locals_[i].get();
-    boost::asio::post(*workers_[i], [this, local, conversation_id, seq, frame] {
+    boost::asio::post(*workers_[i], [this, local, conversation_id, seq, frame, left_user] {
       auto it = local->subscribers.find(conversation_id);
       if (it == local->subscribers.end()) return;
       // Copy: a delivery may close a session, which unsubscribes it.
       auto targets = it->second;
-      for (Subscriber* s : targets) s->deliver(conversation_id, seq, frame);
+      for (Subscriber* s : targets) s->deliver(conversation_id, seq, frame, left_user);
       deliveries_.inc(targets.size());
     });
   }

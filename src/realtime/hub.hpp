@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/ids.hpp"
@@ -35,8 +36,14 @@ using SharedFrame = std::shared_ptr<const std::string>;
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  // seq: the message seq for message.new events, 0 for others.
-  virtual void deliver(Id conversation_id, std::int64_t seq, const SharedFrame& frame) = 0;
+  // seq: the message seq for message.new events, 0 for others. left_user: a
+  // user whose membership just ended (their subscription must end with this
+  // event), 0 for none.
+  virtual void deliver(Id conversation_id, std::int64_t seq, const SharedFrame& frame,
+                       Id left_user) = 0;
+  virtual Id user() const = 0;
+  virtual Id login_family() const = 0;  // the refresh family of its token, 0 if unknown
+  virtual void disconnect(std::uint16_t code, const char* reason) = 0;
 };
 
 class Hub {
@@ -49,11 +56,19 @@ class Hub {
   void subscribe(std::size_t worker, Id conversation_id, Subscriber* s);
   void unsubscribe(std::size_t worker, Id conversation_id, Subscriber* s);
 
-  void publish(Id conversation_id, std::int64_t seq, SharedFrame frame);
+  void publish(Id conversation_id, std::int64_t seq, SharedFrame frame, Id left_user = 0);
+
+  // Authenticated sessions, per worker (called on that worker's thread).
+  void add_session(std::size_t worker, Subscriber* s);
+  void remove_session(std::size_t worker, Subscriber* s);
+  // Any thread: closes the user's sessions on every worker; family 0 = all of
+  // them, otherwise only those authenticated by that login.
+  void disconnect(Id user_id, Id family, std::uint16_t code, const char* reason);
 
  private:
   struct Local {
     std::unordered_map<Id, std::vector<Subscriber*>> subscribers;
+    std::unordered_set<Subscriber*> sessions;
   };
   std::vector<boost::asio::io_context*> workers_;
   std::vector<std::unique_ptr<Local>> locals_;

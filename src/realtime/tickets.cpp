@@ -14,16 +14,17 @@ void TicketStore::sweep(std::int64_t now_ms) {
   }
 }
 
-std::string TicketStore::issue(Id user_id, std::int64_t now_ms) {
+std::string TicketStore::issue(Id user_id, Id family, std::int64_t now_ms) {
   std::string ticket = auth::random_token(24);
   std::lock_guard lock(mu_);
   if (tickets_.size() >= max_) sweep(now_ms);
   if (tickets_.size() >= max_) fail(Errc::unavailable, "too many pending WebSocket tickets");
-  tickets_[auth::sha256_hex(ticket)] = Entry{user_id, now_ms + ttl_ms_};
+  tickets_[auth::sha256_hex(ticket)] = Entry{Holder{user_id, family}, now_ms + ttl_ms_};
   return ticket;
 }
 
-std::optional<Id> TicketStore::redeem(std::string_view ticket, std::int64_t now_ms) {
+std::optional<TicketStore::Holder> TicketStore::redeem(std::string_view ticket,
+                                                       std::int64_t now_ms) {
   if (ticket.empty() || ticket.size() > 128) return std::nullopt;
   std::string key = auth::sha256_hex(ticket);
   std::lock_guard lock(mu_);
@@ -32,7 +33,7 @@ std::optional<Id> TicketStore::redeem(std::string_view ticket, std::int64_t now_
   Entry e = it->second;
   tickets_.erase(it);
   if (e.expires_at <= now_ms) return std::nullopt;
-  return e.user_id;
+  return e.holder;
 }
 
 }  // namespace parley::realtime

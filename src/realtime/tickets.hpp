@@ -20,17 +20,21 @@ class TicketStore {
  public:
   TicketStore(std::int64_t ttl_ms, std::size_t max_tickets);
 
+  struct Holder {
+    Id user_id = 0;
+    Id family = 0;  // the login the ticket was issued to
+  };
   // A new ticket for user, valid ttl_ms from now_ms.
-  std::string issue(Id user_id, std::int64_t now_ms);
-  // The user of a live ticket, which is used up; nullopt if unknown/expired/used.
-  std::optional<Id> redeem(std::string_view ticket, std::int64_t now_ms);
+  std::string issue(Id user_id, Id family, std::int64_t now_ms);
+  // The holder of a live ticket, which is used up; nullopt if unknown/expired/used.
+  std::optional<Holder> redeem(std::string_view ticket, std::int64_t now_ms);
   std::int64_t ttl_ms() const { return ttl_ms_; }
 
  private:
   void sweep(std::int64_t now_ms);
 
   struct Entry {
-    Id user_id;
+    Holder holder;
     std::int64_t expires_at;
   };
   std::int64_t ttl_ms_;

@@ -214,6 +214,51 @@ class GatewayTest(ServerTest):
         eve.close()
         ann.close()
 
+    def test_membership_changes_are_events_and_removal_ends_the_subscription(self):
+        conv = self.conversation()
+        ben, cat = self.connect("ben"), self.connect("cat")
+        for c in (ben, cat):
+            c.request("subscribe", conversations=[{"conv": conv}])
+        tok = self.ann["access_token"]
+        self.server.request("POST", f"/api/conversations/{conv}/members", {"user_id": self.eve["user"]["id"]}, token=tok)
+        joined = ben.event("member.joined")
+        self.assertEqual((joined["user_id"], joined["role"]), (self.eve["user"]["id"], "member"))
+        self.server.request("PATCH", f"/api/conversations/{conv}", {"title": "renamed"}, token=tok)
+        self.assertEqual(ben.event("conversation.updated")["conversation"]["title"], "renamed")
+        self.server.request("DELETE", f"/api/conversations/{conv}/members/{self.cat['user']['id']}", token=tok)
+        self.assertEqual(cat.event("member.left")["user_id"], self.cat["user"]["id"])
+        self.assertEqual(ben.event("member.left")["user_id"], self.cat["user"]["id"])
+        self.server.request("POST", f"/api/conversations/{conv}/messages", {"client_id": "after-removal", "body": "not for cat"}, token=tok)
+        self.assertEqual(ben.event("message.new")["message"]["body"], "not for cat")
+        cat.events.clear()
+        self.assertTrue(cat.request("ping")["ok"])
+        self.assertEqual([e for e in cat.events if e.get("type") == "message.new"], [])
+        ben.close()
+        cat.close()
+
+    def test_logout_closes_that_logins_sockets_only(self):
+        reg = self.server.register("dan_w")
+        other = self.server.login("dan_w")[2]  # a second login (another device)
+        a = ws_connect(self.server, reg["access_token"])                 # via ticket
+        b = ws_connect(self.server, reg["access_token"], ticket=False)   # via auth frame
+        c = ws_connect(self.server, other["access_token"])
+        self.assertEqual(self.server.request("POST", "/api/auth/logout", {"refresh_token": reg["refresh_token"]})[0], 204)
+        self.assertEqual(a.expect_close(), 4001)
+        self.assertEqual(b.expect_close(), 4001)
+        self.assertTrue(c.request("ping")["ok"])  # the other login is untouched
+        c.close()
+
+    def test_disabling_a_user_closes_all_their_sockets(self):
+        # ann_w is the first account on this server, so she is admin.
+        reg = self.server.register("fay_w")
+        a = ws_connect(self.server, reg["access_token"])
+        b = ws_connect(self.server, self.server.login("fay_w")[2]["access_token"], ticket=False)
+        status, _, _ = self.server.request("PATCH", f"/api/admin/users/{reg['user']['id']}", {"disabled": True},
+                                           token=self.ann["access_token"])
+        self.assertEqual(status, 200)
+        self.assertEqual(a.expect_close(), 4001)
+        self.assertEqual(b.expect_close(), 4001)
+
     # Protocol errors ---------------------------------------------------------------
 
     def test_protocol_violations_close_with_their_codes(self):

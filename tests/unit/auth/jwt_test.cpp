@@ -64,6 +64,15 @@ TEST(Jwt, IssuedTokenVerifies) {
   EXPECT_EQ(claims.exp, kNow + 900);
 }
 
+TEST(Jwt, CarriesTheLoginSessionId) {
+  JwtCodec c(settings());
+  EXPECT_EQ(c.verify(c.issue(42, "user", kNow, "j", 777), kNow).session_id, 777);
+  EXPECT_EQ(c.verify(c.issue(42, "user", kNow, "j"), kNow).session_id, 0);
+  std::string bad = payload();
+  bad.insert(bad.size() - 1, R"(,"sid":"x")");
+  EXPECT_EQ(reason(c, forge(kHeader, bad)), "bad token session");
+}
+
 TEST(Jwt, ForgedHs256WithRightKeyVerifies) {
   // Guards the forge() helper itself: the attacks below differ in one thing only.
   JwtCodec c(settings());

@@ -48,8 +48,8 @@ TEST(WsParser, ParsesAMaskedTextFrame) {
 }
 
 TEST(WsParser, ByteAtATimeGivesTheSameResult) {
-  std::string stream = masked(Opcode::text, std::string(300, 'a')) + masked(Opcode::binary, "\x00\xff") +
-                       masked(Opcode::ping, "p");
+  std::string stream = masked(Opcode::text, std::string(300, 'a')) +
+                       masked(Opcode::binary, "\x00\xff") + masked(Opcode::ping, "p");
   FrameParser whole(1024), bytewise(1024);
   auto a = feed(whole, stream);
   auto b = feed(bytewise, stream, 1);
@@ -86,7 +86,8 @@ TEST(WsParser, ReassemblesFragmentsWithInterleavedControlFrames) {
 TEST(WsParser, ValidatesUtf8AcrossFragmentsAndFailsFast) {
   // U+20AC split over two fragments is fine.
   FrameParser ok(1024);
-  auto good = feed(ok, masked(Opcode::text, "\xe2\x82", false) + masked(Opcode::continuation, "\xac"));
+  auto good =
+      feed(ok, masked(Opcode::text, "\xe2\x82", false) + masked(Opcode::continuation, "\xac"));
   ASSERT_EQ(good.size(), 1U);
   EXPECT_EQ(good[0].payload, "\xe2\x82\xac");
   // An invalid byte fails in the first fragment, before the message ends.
@@ -110,7 +111,8 @@ struct BadCase {
 };
 
 TEST(WsParser, ProtocolViolationsCloseWithTheRightCode) {
-  std::string huge_len = std::string("\x82\xff", 2) + std::string("\x80\x00\x00\x00\x00\x00\x00\x00", 8) + "\x01\x02\x03\x04";
+  std::string huge_len = std::string("\x82\xff", 2) +
+                         std::string("\x80\x00\x00\x00\x00\x00\x00\x00", 8) + "\x01\x02\x03\x04";
   std::vector<BadCase> cases = {
       {"unmasked", make_frame(Opcode::text, "hi"), close_code::kProtocolError},
       {"rsv1", masked(Opcode::text, "hi", true, 4), close_code::kProtocolError},
@@ -172,7 +174,7 @@ TEST(WsParser, CloseFrames) {
   EXPECT_EQ(normal.close_code, 1000);
   EXPECT_EQ(normal.payload, "bye");
   EXPECT_EQ(close_with(std::string("\x0b\xb8", 2)).close_code, 3000);
-  EXPECT_EQ(close_with("\x03").close_code, close_code::kProtocolError);            // 1 byte
+  EXPECT_EQ(close_with("\x03").close_code, close_code::kProtocolError);  // 1 byte
   EXPECT_EQ(close_with(std::string("\x03\xed", 2)).close_code, close_code::kProtocolError);  // 1005
   EXPECT_EQ(close_with(std::string("\x03\xe7", 2)).close_code, close_code::kProtocolError);  // 999
   EXPECT_EQ(close_with(std::string("\x13\x88", 2)).close_code, close_code::kProtocolError);  // 5000
@@ -203,7 +205,7 @@ TEST(Utf8Validator, AcceptsAndRejectsLikeTheStandard) {
   EXPECT_FALSE(valid("\xf0\x80\x80\xaf"));  // overlong
   EXPECT_FALSE(valid("\x80"));
   EXPECT_FALSE(valid("\xfe"));
-  EXPECT_FALSE(valid("\xce\xba\xe1"));      // truncated at the end
+  EXPECT_FALSE(valid("\xce\xba\xe1"));  // truncated at the end
 }
 
 TEST(WsBuilder, HeaderSizesFollowTheLength) {
