@@ -93,6 +93,9 @@ struct Config {
     std::int64_t replay_limit = 500;
     std::int64_t max_subscriptions = 1000;
     bool allow_missing_origin = true;
+    std::int64_t typing_throttle_ms = 1000;
+    std::int64_t typing_ttl_ms = 5000;
+    std::int64_t presence_grace_ms = 3000;
   } ws;
 
   struct Limits {

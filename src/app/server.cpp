@@ -105,7 +105,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
   auth::AuthService auth(cfg, db, ids, registry);
   chat::ChatService chat(cfg, db, ids, registry);
-  realtime::Gateway gateway(cfg.ws.ticket_ttl_ms, registry);
+  realtime::Gateway gateway(cfg.ws.ticket_ttl_ms, cfg.ws.presence_grace_ms, registry);
   chat.set_event_sink(&gateway);
   auth.set_revocation_hook([&gateway](Id user, Id family) { gateway.revoke(user, family); });
   http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway});

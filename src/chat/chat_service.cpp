@@ -66,6 +66,10 @@ std::optional<store::User> ChatService::find_user(std::string_view username) {
   return db_.read([&](store::Store& s) { return s.user_by_username(username); });
 }
 
+std::vector<Id> ChatService::conversation_ids(Id user_id) {
+  return db_.read([&](store::Store& s) { return s.conversation_ids_for_user(user_id); });
+}
+
 std::optional<store::User> ChatService::user(Id id) {
   return db_.read([&](store::Store& s) { return s.user_by_id(id); });
 }

@@ -67,6 +67,8 @@ class ChatService {
 
   std::optional<store::User> find_user(std::string_view username);
   std::optional<store::User> user(Id id);
+  // Conversations a user belongs to (for presence fan-out).
+  std::vector<Id> conversation_ids(Id user_id);
 
   // kind: direct (members: exactly one other user; returns the existing one
   // if any), group or channel (title required; actor becomes owner).

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "chat/chat_service.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "http/api.hpp"
@@ -72,6 +74,7 @@ struct HttpServer::Impl {
     t.async_wait([this, &w, &t](boost::system::error_code ec) {
       if (ec) return;
       sweep_ws_sessions(w, std::chrono::steady_clock::now());
+      if (w.index == 0 && gateway) gateway->presence_tick(now_ms());
       sweep(w, t);
     });
   }
@@ -178,6 +181,13 @@ void HttpServer::start() {
   }
   d.handlers = std::make_unique<asio::thread_pool>(nhandlers);
   d.env.handlers = d.handlers.get();
+  if (d.gateway && d.ws) {
+    auto* pool = d.handlers.get();
+    auto* chat = d.ws->chat;
+    d.gateway->set_presence_fanout(
+        [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
+        [chat](Id user) { return chat->conversation_ids(user); });
+  }
 
   boost::system::error_code ec;
   auto address = asio::ip::make_address(cfg.server.host, ec);

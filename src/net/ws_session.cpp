@@ -84,6 +84,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
       ws_.gateway->hub().unsubscribe(worker_.index, conv, this);
     }
     ws_.gateway->hub().remove_session(worker_.index, this);
+    if (counted_user_) ws_.gateway->user_disconnected(user_id_, now_ms());
     release_counts();
     worker_.ws_sessions.erase(this);
     env_.connections.fetch_sub(1);
@@ -127,6 +128,8 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   void op_subscribe(const bj::value& id, const bj::object& req);
   void op_unsubscribe(const bj::value& id, const bj::object& req);
   void op_send(const bj::value& id, const bj::object& req);
+  void op_typing(const bj::value& id, const bj::object& req);
+  void op_presence(const bj::value& id, const bj::object& req);
   void op_blocking(const bj::value& id, const bj::object& req, const std::string& op);
   void finish_subscribe(bj::value id, std::vector<std::pair<Id, std::int64_t>> requested,
                         std::vector<std::pair<Id, std::optional<chat::Replay>>> results,
@@ -151,6 +154,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   bool counted_user_ = false;
   bool counted_ip_ = false;
   std::unordered_map<Id, Subscription> subs_;
+  std::unordered_map<Id, Clock::time_point> last_typing_;  // per conversation
 
   std::deque<SharedFrame> queue_;
   std::size_t queued_bytes_ = 0;
@@ -433,6 +437,10 @@ void WsSession::on_text(std::string&& text) {
       op_send(id, req);
     } else if (op == "read" || op == "edit" || op == "delete") {
       op_blocking(id, req, op);
+    } else if (op == "typing") {
+      op_typing(id, req);
+    } else if (op == "presence") {
+      op_presence(id, req);
     } else if (op == "ping") {
       reply_ok(id, bj::object{{"ts", now_ms()}});
     } else {
@@ -482,6 +490,7 @@ void WsSession::op_auth(const bj::value& id, const bj::object& req) {
           counted_user_ = true;
           user_id_ = claims.user_id;
           ws_.gateway->hub().add_session(worker_.index, this);
+          ws_.gateway->user_connected(user_id_);
         }
         family_ = claims.session_id;
         token_exp_s_ = claims.exp;
@@ -618,6 +627,34 @@ void WsSession::op_send(const bj::value& id, const bj::object& req) {
       });
 }
 
+void WsSession::op_typing(const bj::value& id, const bj::object& req) {
+  Id conv = realtime::id_field(req, "conv");
+  auto sub = subs_.find(conv);
+  if (sub == subs_.end() || !sub->second.live) {
+    fail(Errc::forbidden, "subscribe to the conversation first");
+  }
+  auto now = Clock::now();
+  auto& last = last_typing_[conv];
+  bool throttled = last.time_since_epoch().count() != 0 &&
+                   now - last < std::chrono::milliseconds(cfg_.ws.typing_throttle_ms);
+  if (!throttled) {
+    last = now;
+    ws_.gateway->typing(conv, user_id_, cfg_.ws.typing_ttl_ms);
+  }
+  reply_ok(id, bj::object{{"throttled", throttled}});
+}
+
+void WsSession::op_presence(const bj::value& id, const bj::object& req) {
+  bj::array out;
+  for (Id user : realtime::id_list_field(req, "users", 100)) {
+    auto p = ws_.gateway->presence(user);
+    bj::object o{{"user_id", id_to_string(user)}, {"status", p.online ? "online" : "offline"}};
+    o["last_seen"] = p.last_seen ? bj::value(p.last_seen) : bj::value(nullptr);
+    out.push_back(std::move(o));
+  }
+  reply_ok(id, bj::object{{"users", std::move(out)}});
+}
+
 void WsSession::op_blocking(const bj::value& id, const bj::object& req, const std::string& op) {
   Id conv = realtime::id_field(req, "conv");
   std::int64_t seq = realtime::seq_field(req, "seq");
@@ -669,7 +706,10 @@ void start_ws_session(Worker& w, SessionEnv& env, tcp::socket socket, std::strin
     }
   }
   session->family_ = family;
-  if (user_id) env.ws->gateway->hub().add_session(w.index, session.get());
+  if (user_id) {
+    env.ws->gateway->hub().add_session(w.index, session.get());
+    env.ws->gateway->user_connected(user_id);
+  }
   WsSession::start(std::move(session));
 }
 

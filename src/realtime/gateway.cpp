@@ -9,8 +9,92 @@ namespace parley::realtime {
 
 namespace bj = boost::json;
 
-Gateway::Gateway(std::int64_t ticket_ttl_ms, metrics::Registry& m)
-    : tickets_(ticket_ttl_ms, 100000), hub_(m) {}
+Gateway::Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, metrics::Registry& m)
+    : tickets_(ticket_ttl_ms, 100000), hub_(m), presence_grace_ms_(presence_grace_ms) {}
+
+void Gateway::set_presence_fanout(std::function<void(std::function<void()>)> run,
+                                  std::function<std::vector<Id>(Id)> conversations_of) {
+  run_ = std::move(run);
+  conversations_of_ = std::move(conversations_of);
+}
+
+void Gateway::user_connected(Id user_id) {
+  bool announce_online = false;
+  {
+    std::lock_guard lock(presence_mu_);
+    auto& p = presence_[user_id];
+    ++p.connections;
+    p.offline_due = 0;  // a reconnect within the grace period is not news
+    if (!p.announced_online) {
+      p.announced_online = true;
+      announce_online = true;
+    }
+  }
+  if (announce_online) announce(user_id, true, 0);
+}
+
+void Gateway::user_disconnected(Id user_id, std::int64_t now_ms) {
+  std::lock_guard lock(presence_mu_);
+  auto it = presence_.find(user_id);
+  if (it == presence_.end()) return;
+  auto& p = it->second;
+  p.last_seen = now_ms;
+  if (--p.connections <= 0) {
+    p.connections = 0;
+    p.offline_due = now_ms + presence_grace_ms_;
+  }
+}
+
+void Gateway::presence_tick(std::int64_t now_ms) {
+  std::vector<std::pair<Id, std::int64_t>> offline;
+  {
+    std::lock_guard lock(presence_mu_);
+    for (auto& [user, p] : presence_) {
+      if (p.offline_due && now_ms >= p.offline_due && p.connections == 0) {
+        p.offline_due = 0;
+        p.announced_online = false;
+        offline.emplace_back(user, p.last_seen);
+      }
+    }
+  }
+  for (auto [user, seen] : offline) announce(user, false, seen);
+}
+
+Gateway::Presence Gateway::presence(Id user_id) const {
+  std::lock_guard lock(presence_mu_);
+  auto it = presence_.find(user_id);
+  if (it == presence_.end()) return {};
+  return {it->second.announced_online, it->second.last_seen};
+}
+
+void Gateway::announce(Id user_id, bool online, std::int64_t at_ms) {
+  if (!run_ || !conversations_of_) return;
+  bj::object o{{"type", "presence"},
+               {"user_id", id_to_string(user_id)},
+               {"status", online ? "online" : "offline"}};
+  if (!online) o["last_seen"] = at_ms;
+  // The user's conversations come from the store: look them up off the I/O thread.
+  run_([this, user_id, o = std::move(o)]() mutable {
+    std::vector<Id> convs;
+    try {
+      convs = conversations_of_(user_id);
+    } catch (const std::exception&) {
+      return;  // presence is best effort; the store being down must not spread
+    }
+    for (Id conv : convs) {
+      o["conv"] = id_to_string(conv);
+      hub_.publish(conv, 0, text_frame(bj::serialize(o)));
+    }
+  });
+}
+
+void Gateway::typing(Id conversation_id, Id user_id, std::int64_t ttl_ms) {
+  bj::object o{{"type", "typing"},
+               {"conv", id_to_string(conversation_id)},
+               {"user_id", id_to_string(user_id)},
+               {"expires_in_ms", ttl_ms}};
+  hub_.publish(conversation_id, 0, text_frame(bj::serialize(o)));
+}
 
 SharedFrame text_frame(std::string json) {
   return std::make_shared<const std::string>(ws::make_frame(ws::Opcode::text, json));

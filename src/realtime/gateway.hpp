@@ -6,8 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "chat/event_sink.hpp"
 #include "realtime/hub.hpp"
@@ -17,7 +21,27 @@ namespace parley::realtime {
 
 class Gateway final : public chat::EventSink {
  public:
-  Gateway(std::int64_t ticket_ttl_ms, metrics::Registry& m);
+  Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, metrics::Registry& m);
+
+  // How presence reaches conversations: run(fn) runs fn off the I/O threads;
+  // conversations_of(user) is a blocking store read. Set before serving.
+  void set_presence_fanout(std::function<void(std::function<void()>)> run,
+                           std::function<std::vector<Id>(Id)> conversations_of);
+
+  // Presence across all of a user's connections, any thread. The first
+  // connection announces "online" at once; "offline" follows presence_grace_ms
+  // after the last one closed, unless the user reconnects meanwhile.
+  void user_connected(Id user_id);
+  void user_disconnected(Id user_id, std::int64_t now_ms);
+  void presence_tick(std::int64_t now_ms);  // from one timer
+  struct Presence {
+    bool online = false;
+    std::int64_t last_seen = 0;  // ms; 0 when never seen since start
+  };
+  Presence presence(Id user_id) const;
+
+  // A typing indicator, to the conversation's subscribers.
+  void typing(Id conversation_id, Id user_id, std::int64_t ttl_ms);
 
   TicketStore& tickets() { return tickets_; }
   Hub& hub() { return hub_; }
@@ -34,8 +58,21 @@ class Gateway final : public chat::EventSink {
   void revoke(Id user_id, Id family);
 
  private:
+  struct UserPresence {
+    int connections = 0;
+    bool announced_online = false;
+    std::int64_t offline_due = 0;  // ms; 0 when no offline announcement is pending
+    std::int64_t last_seen = 0;
+  };
+  void announce(Id user_id, bool online, std::int64_t at_ms);
+
   TicketStore tickets_;
   Hub hub_;
+  std::int64_t presence_grace_ms_;
+  std::function<void(std::function<void()>)> run_;
+  std::function<std::vector<Id>(Id)> conversations_of_;
+  mutable std::mutex presence_mu_;
+  std::unordered_map<Id, UserPresence> presence_;
 };
 
 // Builds a text frame holding json, ready to share.

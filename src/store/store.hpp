@@ -65,6 +65,7 @@ class Store {
   virtual std::optional<Member> member(Id conversation_id, Id user_id) = 0;
   virtual std::vector<Member> members(Id conversation_id) = 0;
   virtual std::int64_t member_count(Id conversation_id) = 0;
+  virtual std::vector<Id> conversation_ids_for_user(Id user_id) = 0;
   virtual void delete_member(Id conversation_id, Id user_id) = 0;
   virtual void set_member_role(Id conversation_id, Id user_id, std::string_view role) = 0;
   // A user's conversations, newest activity first, strictly after `after`.

@@ -12,7 +12,8 @@ from harness import Server, ServerTest, WsClient, WsClosed, ws_connect
 
 
 class GatewayTest(ServerTest):
-    SETTINGS = {"cors.allowed_origins": "https://app.example.com", "ws.replay_limit": "20"}
+    SETTINGS = {"cors.allowed_origins": "https://app.example.com", "ws.replay_limit": "20",
+                "ws.presence_grace_ms": "400"}
 
     @classmethod
     def setUpClass(cls):
@@ -258,6 +259,49 @@ class GatewayTest(ServerTest):
         self.assertEqual(status, 200)
         self.assertEqual(a.expect_close(), 4001)
         self.assertEqual(b.expect_close(), 4001)
+
+    def test_typing_is_relayed_throttled_and_needs_a_subscription(self):
+        conv = self.conversation()
+        ben, cat = self.connect("ben"), self.connect("cat")
+        for c in (ben, cat):
+            c.request("subscribe", conversations=[{"conv": conv}])
+        self.assertFalse(ben.request("typing", conv=conv)["result"]["throttled"])
+        ev = cat.event("typing")
+        self.assertEqual((ev["user_id"], ev["conv"], ev["expires_in_ms"]), (self.ben["user"]["id"], conv, 5000))
+        self.assertTrue(ben.request("typing", conv=conv)["result"]["throttled"])
+        other = self.conversation(members=("ben",))
+        self.assertEqual(ben.request("typing", conv=other)["error"]["code"], "forbidden")
+        ben.close()
+        cat.close()
+
+    def test_presence_goes_online_at_once_and_offline_after_the_grace(self):
+        gus = self.server.register("gus_w")
+        _, _, c = self.server.request("POST", "/api/conversations",
+                                      {"kind": "group", "title": "p", "members": [gus["user"]["id"]]},
+                                      token=self.ann["access_token"])
+        ann = self.connect("ann")
+        ann.request("subscribe", conversations=[{"conv": c["id"]}])
+        def presence_of_gus():
+            while True:
+                e = ann.event("presence")
+                if e["user_id"] == gus["user"]["id"]:
+                    return e
+
+        g1 = ws_connect(self.server, gus["access_token"])
+        ev = presence_of_gus()
+        self.assertEqual((ev["user_id"], ev["status"], ev["conv"]), (gus["user"]["id"], "online", c["id"]))
+        g2 = ws_connect(self.server, gus["access_token"], ticket=False)
+        g1.close()  # one of two connections: still online
+        time.sleep(0.8)
+        status = ann.request("presence", users=[gus["user"]["id"]])["result"]["users"][0]
+        self.assertEqual(status["status"], "online")
+        g2.close()
+        ev = presence_of_gus()
+        self.assertEqual(ev["status"], "offline")
+        self.assertIsInstance(ev["last_seen"], int)
+        status = ann.request("presence", users=[gus["user"]["id"]])["result"]["users"][0]
+        self.assertEqual(status["status"], "offline")
+        ann.close()
 
     # Protocol errors ---------------------------------------------------------------
 

@@ -440,6 +440,14 @@ std::int64_t SqliteStore::member_count(Id conversation_id) {
   return s.step() ? s.i64(0) : 0;
 }
 
+std::vector<Id> SqliteStore::conversation_ids_for_user(Id user_id) {
+  auto s = prepare("SELECT conversation_id FROM members WHERE user_id = ?1");
+  s.bind(1, user_id);
+  std::vector<Id> out;
+  while (s.step()) out.push_back(s.i64(0));
+  return out;
+}
+
 void SqliteStore::delete_member(Id conversation_id, Id user_id) {
   prepare("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2")
       .bind(1, conversation_id)

@@ -66,6 +66,7 @@ class SqliteStore final : public Store {
   std::optional<Member> member(Id conversation_id, Id user_id) override;
   std::vector<Member> members(Id conversation_id) override;
   std::int64_t member_count(Id conversation_id) override;
+  std::vector<Id> conversation_ids_for_user(Id user_id) override;
   void delete_member(Id conversation_id, Id user_id) override;
   void set_member_role(Id conversation_id, Id user_id, std::string_view role) override;
   std::vector<ConversationSummary> conversations_for_user(
