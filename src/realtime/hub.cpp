@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <chrono>
 
 #include "core/metrics.hpp"
 
@@ -13,7 +14,11 @@ Hub::Hub(metrics::Registry& m)
           m.counter("parley_ws_events_published_total", "Event frames published to the hub")),
       deliveries_(
           m.counter("parley_ws_deliveries_total", "Event frames queued to subscribed connections")),
-      subscriptions_(m.gauge("parley_ws_subscriptions", "Conversation subscriptions held")) {}
+      subscriptions_(m.gauge("parley_ws_subscriptions", "Conversation subscriptions held")),
+      publish_to_queue_(m.histogram(
+          "parley_ws_publish_to_deliver_seconds",
+          "From an event's publication (right after its commit) to its frame being queued on "
+          "every local subscriber of one worker")) {}
 
 void Hub::attach(std::vector<boost::asio::io_context*> workers) {
   workers_ = std::move(workers);
@@ -67,14 +72,18 @@ void Hub::publish(Id conversation_id, std::int64_t seq, SharedFrame frame, Id le
   published_.inc();
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Local* local = locals_[i].get();
-    boost::asio::post(*workers_[i], [this, local, conversation_id, seq, frame, left_user] {
-      auto it = local->subscribers.find(conversation_id);
-      if (it == local->subscribers.end()) return;
-      // Copy: a delivery may close a session, which unsubscribes it.
-      auto targets = it->second;
-      for (Subscriber* s : targets) s->deliver(conversation_id, seq, frame, left_user);
-      deliveries_.inc(targets.size());
-    });
+    auto published = std::chrono::steady_clock::now();
+    boost::asio::post(
+        *workers_[i], [this, local, conversation_id, seq, frame, left_user, published] {
+          auto it = local->subscribers.find(conversation_id);
+          if (it == local->subscribers.end()) return;
+          // Copy: a delivery may close a session, which unsubscribes it.
+          auto targets = it->second;
+          for (Subscriber* s : targets) s->deliver(conversation_id, seq, frame, left_user);
+          deliveries_.inc(targets.size());
+          publish_to_queue_.observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - published).count());
+        });
   }
 }
 

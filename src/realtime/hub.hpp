@@ -26,6 +26,7 @@ namespace parley::metrics {
 class Registry;
 class Counter;
 class Gauge;
+class Histogram;
 }  // namespace parley::metrics
 
 namespace parley::realtime {
@@ -75,6 +76,7 @@ class Hub {
   metrics::Counter& published_;
   metrics::Counter& deliveries_;
   metrics::Gauge& subscriptions_;
+  metrics::Histogram& publish_to_queue_;
 };
 
 }  // namespace parley::realtime

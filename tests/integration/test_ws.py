@@ -345,7 +345,8 @@ class GatewayTest(ServerTest):
         _, _, text = self.server.request("GET", "/metrics")
         for family in ["parley_ws_connections", "parley_ws_frames_in_total", "parley_ws_frames_out_total",
                        "parley_ws_deliveries_total", "parley_ws_send_ack_seconds",
-                       "parley_ws_slow_consumer_closes_total", "parley_ws_subscriptions"]:
+                       "parley_ws_slow_consumer_closes_total", "parley_ws_subscriptions",
+                       "parley_ws_publish_to_deliver_seconds", "parley_ws_closes_total"]:
             self.assertIn(f"# TYPE {family} ", text)
 
 
