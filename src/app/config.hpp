@@ -96,6 +96,9 @@ struct Config {
     std::int64_t typing_throttle_ms = 1000;
     std::int64_t typing_ttl_ms = 5000;
     std::int64_t presence_grace_ms = 3000;
+    bool permessage_deflate = false;
+    std::int64_t deflate_level = 1;
+    std::int64_t deflate_min_bytes = 256;
   } ws;
 
   struct Limits {

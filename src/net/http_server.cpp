@@ -18,6 +18,7 @@
 #include "core/metrics.hpp"
 #include "http/api.hpp"
 #include "net/session_env.hpp"
+#include "net/ws_deflate.hpp"
 #include "net/ws_frame.hpp"
 #include "realtime/gateway.hpp"
 
@@ -168,6 +169,11 @@ void HttpServer::start() {
   for (std::size_t i = 0; i < nworkers; ++i) {
     d.workers.push_back(std::make_unique<Worker>());
     d.workers.back()->index = i;
+    if (cfg.ws.permessage_deflate) {
+      d.workers.back()->deflater =
+          std::make_unique<ws::Deflater>(static_cast<int>(cfg.ws.deflate_level));
+      d.workers.back()->inflater = std::make_unique<ws::Inflater>();
+    }
     d.guards.emplace_back(d.workers.back()->ioc.get_executor());
   }
   if (d.gateway) {

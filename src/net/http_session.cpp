@@ -31,6 +31,7 @@
 #include "http/api.hpp"
 #include "http/middleware.hpp"
 #include "net/session_env.hpp"
+#include "net/ws_deflate.hpp"
 #include "net/ws_frame.hpp"
 #include "realtime/gateway.hpp"
 
@@ -342,10 +343,15 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
     co_await send(std::move(*refusal), false);
     co_return;
   }
+  ws::DeflateOffer deflate;
+  if (cfg.ws.permessage_deflate)
+    deflate = ws::negotiate_deflate(req.header("sec-websocket-extensions"));
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
-      ws::accept_key(key) + "\r\nSec-WebSocket-Protocol: parley.v1\r\n\r\n";
+      ws::accept_key(key) + "\r\nSec-WebSocket-Protocol: parley.v1\r\n";
+  if (deflate.accepted) response += "Sec-WebSocket-Extensions: " + deflate.response + "\r\n";
+  response += "\r\n";
   stream_.expires_after(env_.limits.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(response), kTuple);
   if (ec) co_return;
@@ -353,7 +359,7 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
   std::string leftover(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   upgraded_ = true;
   start_ws_session(worker_, env_, stream_.release_socket(), std::move(leftover), user_id, family,
-                   client_ip);
+                   client_ip, deflate.accepted);
 }
 
 void start_session(Worker& w, SessionEnv& env, tcp::socket socket, bool reject) {

@@ -7,6 +7,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -42,12 +43,24 @@ namespace parley::net {
 
 class HttpSession;
 class WsSession;
+}  // namespace parley::net
+namespace parley::ws {
+class Deflater;
+class Inflater;
+}  // namespace parley::ws
+namespace parley::net {
 
 // One event loop thread. Its session sets and read buffer are touched only on
 // that thread. They are declared before ioc so they outlive it: destroying
 // ioc destroys any suspended session, whose destructor erases itself.
 struct Worker {
   std::size_t index = 0;
+  // permessage-deflate, shared by the worker's connections (no context takeover).
+  std::unique_ptr<ws::Deflater> deflater;
+  std::unique_ptr<ws::Inflater> inflater;
+  // The last shared frame compressed here, kept alive so its address stays unique:
+  // one hub delivery compresses an event once for all local subscribers.
+  std::shared_ptr<const std::string> deflated_for, deflated;
   std::unordered_set<HttpSession*> sessions;
   std::unordered_set<WsSession*> ws_sessions;
   std::vector<char> read_buffer = std::vector<char>(64 * 1024);  // shared by its WS sessions
@@ -119,7 +132,8 @@ void close_sessions(Worker& w, bool all);
 // bytes read past the handshake. user_id: from a ticket, or 0 when the client
 // must authenticate with an auth frame.
 void start_ws_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket,
-                      std::string leftover, Id user_id, Id family, std::string remote);
+                      std::string leftover, Id user_id, Id family, std::string remote,
+                      bool deflate);
 // On w's thread: pings, auth deadlines, token expiry, dead peers.
 void sweep_ws_sessions(Worker& w, std::chrono::steady_clock::time_point now);
 // On w's thread: close every WebSocket with code (1001 on shutdown).

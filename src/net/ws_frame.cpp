@@ -73,8 +73,13 @@ FrameEvent FrameParser::next(const std::uint8_t* data, std::size_t n, std::size_
       if (header_have_ < needed) return {};
       header_have_ = 0;
 
-      if (b0 & 0x70) return fail(close_code::kProtocolError, "reserved bits set");
       const std::uint8_t op = b0 & 0x0F;
+      if (b0 & 0x70) {
+        const bool first_data_frame = op == 0x1 || op == 0x2;
+        if (!(compression_ && (b0 & 0x70) == 0x40 && first_data_frame)) {
+          return fail(close_code::kProtocolError, "reserved bits set");
+        }
+      }
       if (op != 0x0 && op != 0x1 && op != 0x2 && op != 0x8 && op != 0x9 && op != 0xA) {
         return fail(close_code::kProtocolError, "unknown opcode");
       }
@@ -113,6 +118,7 @@ FrameEvent FrameParser::next(const std::uint8_t* data, std::size_t n, std::size_
         }
         if (!in_message_) {
           in_message_ = true;
+          message_compressed_ = (b0 & 0x40) != 0;
           message_opcode_ = opcode_;
           message_.clear();
           utf8_.reset();
@@ -135,7 +141,7 @@ FrameEvent FrameParser::next(const std::uint8_t* data, std::size_t n, std::size_
         for (std::size_t i = 0; i < take; ++i)
           p[i] ^= static_cast<char>(mask_[(mask_offset_ + i) & 3]);
       }
-      if (!control && message_opcode_ == Opcode::text &&
+      if (!control && message_opcode_ == Opcode::text && !message_compressed_ &&
           !utf8_.feed(reinterpret_cast<const std::uint8_t*>(dest.data() + old), take)) {
         return fail(close_code::kInvalidPayload, "invalid UTF-8 in a text message");
       }
@@ -187,20 +193,23 @@ FrameEvent FrameParser::finish_frame() {
       break;
   }
   if (!fin_) return e;  // more fragments to come
-  if (message_opcode_ == Opcode::text && !utf8_.complete()) {
+  if (message_opcode_ == Opcode::text && !message_compressed_ && !utf8_.complete()) {
     return fail(close_code::kInvalidPayload, "text message ends inside a UTF-8 sequence");
   }
   e.kind = FrameEvent::message;
   e.opcode = message_opcode_;
+  e.compressed = message_compressed_;
   e.payload = std::move(message_);
   message_ = std::string();
   in_message_ = false;
   return e;
 }
 
-void append_frame(std::string& out, Opcode opcode, std::string_view payload, bool fin) {
+void append_frame(std::string& out, Opcode opcode, std::string_view payload, bool fin,
+                  bool compressed) {
   const std::size_t n = payload.size();
-  out.push_back(static_cast<char>((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(opcode)));
+  out.push_back(static_cast<char>((fin ? 0x80 : 0x00) | (compressed ? 0x40 : 0x00) |
+                                  static_cast<std::uint8_t>(opcode)));
   if (n < 126) {
     out.push_back(static_cast<char>(n));
   } else if (n <= 0xFFFF) {
@@ -215,11 +224,18 @@ void append_frame(std::string& out, Opcode opcode, std::string_view payload, boo
   out.append(payload);
 }
 
-std::string make_frame(Opcode opcode, std::string_view payload) {
+std::string make_frame(Opcode opcode, std::string_view payload, bool compressed) {
   std::string out;
   out.reserve(payload.size() + 10);
-  append_frame(out, opcode, payload);
+  append_frame(out, opcode, payload, true, compressed);
   return out;
+}
+
+std::string_view frame_payload(std::string_view frame) {
+  if (frame.size() < 2) return {};
+  const auto len7 = static_cast<std::uint8_t>(frame[1]) & 0x7F;
+  const std::size_t header = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
+  return frame.size() < header ? std::string_view() : frame.substr(header);
 }
 
 std::string make_close_frame(std::uint16_t code, std::string_view reason) {

@@ -81,6 +81,7 @@ struct FrameEvent {
   } kind = need_more;
   Opcode opcode = Opcode::text;
   std::uint16_t close_code = 0;
+  bool compressed = false;  // permessage-deflate: payload must be inflated (UTF-8 not yet checked)
   std::string payload;
 };
 
@@ -98,6 +99,9 @@ class FrameParser {
   // Bytes held for an unfinished message (for memory accounting).
   std::size_t buffered() const noexcept { return message_.size() + control_.size(); }
   bool failed() const noexcept { return failed_; }
+  // After permessage-deflate was negotiated: RSV1 marks a compressed message
+  // on its first frame (RFC 7692 6); elsewhere it stays a protocol error.
+  void enable_compression() noexcept { compression_ = true; }
 
  private:
   FrameEvent fail(std::uint16_t code, const char* why);
@@ -106,6 +110,8 @@ class FrameParser {
   std::size_t max_message_;
   bool require_mask_;
   bool failed_ = false;
+  bool compression_ = false;
+  bool message_compressed_ = false;
 
   // Header being read.
   std::uint8_t header_[14];
@@ -129,8 +135,11 @@ class FrameParser {
 };
 
 // Server frames are never masked. Appends one frame to out.
-void append_frame(std::string& out, Opcode opcode, std::string_view payload, bool fin = true);
-std::string make_frame(Opcode opcode, std::string_view payload);
+void append_frame(std::string& out, Opcode opcode, std::string_view payload, bool fin = true,
+                  bool compressed = false);
+std::string make_frame(Opcode opcode, std::string_view payload, bool compressed = false);
+// The payload of a frame built by append_frame/make_frame.
+std::string_view frame_payload(std::string_view frame);
 std::string make_close_frame(std::uint16_t code, std::string_view reason = {});
 
 // Client side, for tests and the load tool: a masked frame.

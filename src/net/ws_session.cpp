@@ -32,6 +32,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "net/session_env.hpp"
+#include "net/ws_deflate.hpp"
 #include "net/ws_frame.hpp"
 #include "realtime/gateway.hpp"
 #include "realtime/protocol.hpp"
@@ -117,7 +118,13 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   bool process(const char* data, std::size_t n);
   void on_text(std::string&& text);
   void enqueue(SharedFrame frame);
-  void send_json(const bj::object& o) { enqueue(realtime::text_frame(bj::serialize(o))); }
+  void send_json(const bj::object& o) {
+    enqueue(outgoing(realtime::text_frame(bj::serialize(o)), false));
+  }
+  // The frame to send for a text frame: compressed when this connection
+  // negotiated permessage-deflate and it is long enough. Shared event frames
+  // are compressed once per worker (the worker keeps the last one).
+  SharedFrame outgoing(const SharedFrame& plain, bool shared);
   void reply_ok(const bj::value& id, bj::value result);
   void reply_error(const bj::value& id, Errc code, std::string_view message);
   void force_close();
@@ -150,6 +157,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
 
   Id user_id_ = 0;
   Id family_ = 0;
+  bool deflate_ = false;
   std::int64_t token_exp_s_ = 0;
   bool counted_user_ = false;
   bool counted_ip_ = false;
@@ -169,7 +177,8 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   double tokens_;  // rate limit bucket
   Clock::time_point refilled_ = Clock::now();
 
-  friend void start_ws_session(Worker&, SessionEnv&, tcp::socket, std::string, Id, Id, std::string);
+  friend void start_ws_session(Worker&, SessionEnv&, tcp::socket, std::string, Id, Id, std::string,
+                               bool);
 };
 
 void WsSession::release_counts() {
@@ -243,6 +252,23 @@ bool WsSession::process(const char* data, std::size_t n) {
           close(ws::close_code::kUnsupported, "binary frames are not part of parley.v1");
           break;
         }
+        if (e.compressed) {
+          // Inflate with the message limit as the cap: a deflate bomb is
+          // refused after at most that much memory, never expanded in full.
+          std::string inflated;
+          auto r = worker_.inflater->decompress(
+              e.payload, static_cast<std::size_t>(cfg_.ws.max_message_bytes), inflated);
+          if (r == ws::Inflater::Result::too_big) {
+            close(ws::close_code::kTooBig, "message too big once decompressed");
+            break;
+          }
+          ws::Utf8Validator utf8;
+          if (r == ws::Inflater::Result::corrupt || !utf8.feed(inflated) || !utf8.complete()) {
+            close(ws::close_code::kInvalidPayload, "invalid compressed or UTF-8 data");
+            break;
+          }
+          e.payload = std::move(inflated);
+        }
         on_text(std::move(e.payload));
         break;
       case ws::FrameEvent::ping:
@@ -264,6 +290,20 @@ bool WsSession::process(const char* data, std::size_t n) {
     if (dead_) return false;
   }
   return !dead_;
+}
+
+SharedFrame WsSession::outgoing(const SharedFrame& plain, bool shared) {
+  if (!deflate_) return plain;
+  auto payload = ws::frame_payload(*plain);
+  if (payload.size() < static_cast<std::size_t>(cfg_.ws.deflate_min_bytes)) return plain;
+  if (shared && worker_.deflated_for == plain) return worker_.deflated;
+  auto compressed = std::make_shared<const std::string>(
+      ws::make_frame(ws::Opcode::text, worker_.deflater->compress(payload), true));
+  if (shared) {
+    worker_.deflated_for = plain;
+    worker_.deflated = compressed;
+  }
+  return compressed;
 }
 
 void WsSession::enqueue(SharedFrame frame) {
@@ -369,7 +409,7 @@ void WsSession::deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id 
   if (it == subs_.end() || dead_ || closing_) return;
   if (left_user != 0 && left_user == user_id_) {
     // Our user is no longer a member: tell this client, then stop its events.
-    enqueue(frame);
+    enqueue(outgoing(frame, true));
     subs_.erase(it);
     ws_.gateway->hub().unsubscribe(worker_.index, conv, this);
     return;
@@ -383,7 +423,7 @@ void WsSession::deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id 
     if (seq <= sub.last_seq) return;  // already replayed
     sub.last_seq = seq;
   }
-  enqueue(frame);
+  enqueue(outgoing(frame, true));
 }
 
 void WsSession::reply_ok(const bj::value& id, bj::value result) {
@@ -559,7 +599,7 @@ void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, std::in
     std::int64_t last = replay->last_seq;
     if (!replay->messages.empty() || replay->truncated) {
       for (const auto& m : replay->messages)
-        enqueue(realtime::text_frame(realtime::message_event(m, true)));
+        enqueue(outgoing(realtime::text_frame(realtime::message_event(m, true)), false));
       if (!replay->messages.empty()) last = std::max(last, replay->messages.back().seq);
     }
     sub.last_seq = std::max(sub.last_seq, last);
@@ -567,7 +607,7 @@ void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, std::in
     for (auto& [seq, frame] : sub.pending) {
       if (seq > 0 && seq <= sub.last_seq) continue;
       if (seq > 0) sub.last_seq = seq;
-      enqueue(frame);
+      enqueue(outgoing(frame, true));
     }
     sub.pending.clear();
     sub.pending.shrink_to_fit();
@@ -693,7 +733,7 @@ void WsSession::op_blocking(const bj::value& id, const bj::object& req, const st
 }
 
 void start_ws_session(Worker& w, SessionEnv& env, tcp::socket socket, std::string leftover,
-                      Id user_id, Id family, std::string remote) {
+                      Id user_id, Id family, std::string remote, bool deflate) {
   auto session = std::make_shared<WsSession>(w, env, std::move(socket), std::move(leftover),
                                              user_id, std::move(remote));
   {
@@ -706,6 +746,10 @@ void start_ws_session(Worker& w, SessionEnv& env, tcp::socket socket, std::strin
     }
   }
   session->family_ = family;
+  if (deflate && w.deflater && w.inflater) {
+    session->deflate_ = true;
+    session->parser_.enable_compression();
+  }
   if (user_id) {
     env.ws->gateway->hub().add_session(w.index, session.get());
     env.ws->gateway->user_connected(user_id);

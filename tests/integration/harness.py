@@ -227,7 +227,7 @@ class WsClient:
     """A blocking protocol v1 client. Raises WsClosed when the server closes."""
 
     def __init__(self, port, path="/ws", origin=None, protocol="parley.v1", timeout=10, headers=None,
-                 rcvbuf=None):
+                 rcvbuf=None, deflate=False):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -240,6 +240,8 @@ class WsClient:
             fields["Sec-WebSocket-Protocol"] = protocol
         if origin:
             fields["Origin"] = origin
+        if deflate:
+            fields["Sec-WebSocket-Extensions"] = "permessage-deflate; client_max_window_bits"
         fields.update(headers or {})
         lines = [f"GET {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in fields.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -254,6 +256,9 @@ class WsClient:
         self.handshake = head.decode(errors="replace")
         self.next_id = 0
         self.events = []
+        self.deflate = "permessage-deflate" in head.decode(errors="replace").lower().split("sec-websocket-extensions:")[-1] \
+            if b"Sec-WebSocket-Extensions" in head else False
+        self.compressed_received = 0
         if self.status == 101:
             expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
             assert f"Sec-WebSocket-Accept: {expected}" in self.handshake, self.handshake
@@ -284,8 +289,19 @@ class WsClient:
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
+    def send_compressed(self, payload, rsv=4):
+        """A permessage-deflate message (RSV1), as RFC 7692 frames it."""
+        import zlib
+        if isinstance(payload, str):
+            payload = payload.encode()
+        c = zlib.compressobj(wbits=-15)
+        data = c.compress(payload) + c.flush(zlib.Z_SYNC_FLUSH)
+        assert data.endswith(b"\x00\x00\xff\xff")
+        self.send_frame(0x1, data[:-4], rsv=rsv)
+
     def recv_frame(self):
         b0, b1 = self._recv_exact(2)
+        self.last_rsv = (b0 >> 4) & 7
         n = b1 & 0x7F
         if n == 126:
             n = _struct.unpack("!H", self._recv_exact(2))[0]
@@ -310,6 +326,11 @@ class WsClient:
                 except OSError:
                     pass
                 raise WsClosed(code, payload[2:].decode(errors="replace"))
+            if self.last_rsv & 4:
+                import zlib
+                assert self.deflate, "compressed frame without negotiation"
+                payload = zlib.decompressobj(wbits=-15).decompress(payload + b"\x00\x00\xff\xff")
+                self.compressed_received += 1
             return json.loads(payload)
 
     def request(self, op, **fields):
