@@ -21,7 +21,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <deque>
 #include <memory>
 
 #include "app/config.hpp"
@@ -164,7 +163,10 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   std::unordered_map<Id, Subscription> subs_;
   std::unordered_map<Id, Clock::time_point> last_typing_;  // per conversation
 
-  std::deque<SharedFrame> queue_;
+  // Outbound frames: [queue_head_, size) are waiting. A vector, not a deque:
+  // an empty vector holds no memory, an idle std::deque holds ~600 bytes.
+  std::vector<SharedFrame> queue_;
+  std::size_t queue_head_ = 0;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;  // close frame queued; nothing else is sent
@@ -313,6 +315,7 @@ void WsSession::enqueue(SharedFrame frame) {
     // Slow consumer: drop what is queued, say why, and let the client resume from the store.
     ws_.slow_consumers->inc();
     queue_.clear();
+    queue_head_ = 0;
     queued_bytes_ = 0;
     close(ws::close_code::kSlowConsumer, "slow consumer: resume with since");
     return;
@@ -328,12 +331,15 @@ void WsSession::enqueue(SharedFrame frame) {
 asio::awaitable<void> WsSession::write_loop(std::shared_ptr<WsSession> self) {
   std::vector<SharedFrame> inflight;
   std::vector<asio::const_buffer> buffers;
-  while (!self->queue_.empty() && !self->dead_) {
+  while (self->queue_head_ < self->queue_.size() && !self->dead_) {
     inflight.clear();
     buffers.clear();
-    while (!self->queue_.empty() && inflight.size() < kMaxGather) {
-      inflight.push_back(std::move(self->queue_.front()));
-      self->queue_.pop_front();
+    while (self->queue_head_ < self->queue_.size() && inflight.size() < kMaxGather) {
+      inflight.push_back(std::move(self->queue_[self->queue_head_++]));
+      if (self->queue_head_ == self->queue_.size()) {
+        self->queue_.clear();  // keeps capacity while busy; released once idle
+        self->queue_head_ = 0;
+      }
       self->queued_bytes_ -= std::min(self->queued_bytes_, inflight.back()->size());
       buffers.emplace_back(asio::buffer(*inflight.back()));
     }
@@ -345,6 +351,10 @@ asio::awaitable<void> WsSession::write_loop(std::shared_ptr<WsSession> self) {
     }
   }
   self->writing_ = false;
+  if (self->queue_.empty()) {
+    std::vector<SharedFrame>().swap(self->queue_);  // an idle connection keeps no queue memory
+    self->queue_head_ = 0;
+  }
   if (self->closing_ && self->queue_.empty()) {
     // The close frame is out: stop sending; the peer's close or the grace timer ends it.
     boost::system::error_code ec;
@@ -376,6 +386,7 @@ void WsSession::force_close() {
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   queue_.clear();
+  queue_head_ = 0;
   queued_bytes_ = 0;
 }
 
