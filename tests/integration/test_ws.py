@@ -350,6 +350,47 @@ class GatewayTest(ServerTest):
             self.assertIn(f"# TYPE {family} ", text)
 
 
+class ManyClientsTest(ServerTest):
+    SETTINGS = {"ws.max_connections_per_user": "100"}
+
+    def test_fifty_subscribers_five_senders_each_sees_every_message_once_in_order(self):
+        owner = self.server.register("owner_m")
+        members = [self.server.register(f"member{i}_m") for i in range(10)]
+        _, _, conv = self.server.request("POST", "/api/conversations",
+                                         {"kind": "group", "title": "many", "members": [m["user"]["id"] for m in members]},
+                                         token=owner["access_token"])
+        readers = [ws_connect(self.server, members[i % 10]["access_token"], ticket=i % 2 == 0) for i in range(50)]
+        for r in readers:
+            self.assertTrue(r.request("subscribe", conversations=[{"conv": conv["id"]}])["ok"])
+        senders = [ws_connect(self.server, members[i]["access_token"]) for i in range(5)]
+        errors = []
+
+        def send_all(n, client):
+            try:
+                for i in range(20):
+                    reply = client.request("send", conv=conv["id"], client_id=f"m{n}-{i}", body=f"{n}:{i}")
+                    if not reply["ok"]:
+                        errors.append(reply)
+            except Exception as e:  # surfaced below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=send_all, args=(n, c)) for n, c in enumerate(senders)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        for r in readers:
+            got = [r.event("message.new") for _ in range(100)]
+            self.assertEqual([e["seq"] for e in got], list(range(1, 101)))
+            # Per sender, its messages arrive in the order it sent them.
+            for n in range(5):
+                mine = [int(e["message"]["body"].split(":")[1]) for e in got if e["message"]["body"].startswith(f"{n}:")]
+                self.assertEqual(mine, list(range(20)))
+        for c in readers + senders:
+            c.close()
+
+
 class LimitsTest(ServerTest):
     SETTINGS = {"ws.rate_per_s": "5", "ws.rate_burst": "10", "ws.max_connections_per_user": "2",
                 "ws.auth_timeout_ms": "300", "ws.max_outbound_bytes": "65536",
@@ -424,15 +465,26 @@ class LimitsTest(ServerTest):
 
 
 class ShutdownTest(unittest.TestCase):
-    def test_sigterm_closes_sockets_with_1001(self):
+    def test_sigterm_closes_sockets_with_1001_and_keeps_every_acked_message(self):
         server = Server().start()
         try:
             ann = server.register("ann_s")
+            _, _, conv = server.request("POST", "/api/conversations", {"kind": "group", "title": "s"},
+                                        token=ann["access_token"])
             c = ws_connect(server, ann["access_token"])
-            self.assertTrue(c.request("ping")["ok"])
+            acked = [c.request("send", conv=conv["id"], client_id=f"s{i}", body=str(i))["result"]["message_id"]
+                     for i in range(30)]
             server.proc.send_signal(15)
             self.assertEqual(c.expect_close(), 1001)
             self.assertEqual(server.proc.wait(20), 0)
+            again = Server(data_dir=server.data_dir).start()
+            try:
+                token = again.login("ann_s")[2]["access_token"]
+                _, _, page = again.request("GET", f"/api/conversations/{conv['id']}/messages?after=0&limit=100", token=token)
+                self.assertEqual([m["id"] for m in page["messages"]], acked)
+                self.assertEqual(again.stop(), 0)
+            finally:
+                again.kill()
         finally:
             server.cleanup()
 
