@@ -464,6 +464,22 @@ class LimitsTest(ServerTest):
         fast.close()
 
 
+class PerAddressCapTest(ServerTest):
+    SETTINGS = {"ws.max_connections_per_ip": "3"}
+
+    def test_connections_per_address_are_capped(self):
+        token = self.server.register("ip_cap")["access_token"]
+        held = [ws_connect(self.server, token) for _ in range(3)]
+        refused = WsClient(self.server.port)
+        self.assertEqual(refused.status, 429)
+        held[0].close()
+        time.sleep(0.3)
+        again = ws_connect(self.server, token)  # a slot was freed
+        again.close()
+        for c in held[1:]:
+            c.close()
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_closes_sockets_with_1001_and_keeps_every_acked_message(self):
         server = Server().start()
