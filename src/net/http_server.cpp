@@ -248,7 +248,10 @@ void HttpServer::begin_drain() {
 
 bool HttpServer::wait_idle(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (impl_->env.in_flight.load() > 0 || impl_->env.pending.load() > 0) {
+  // Every connection gone: requests answered, WebSocket close frames written
+  // and echoed (or given up after the close grace period).
+  while (impl_->env.in_flight.load() > 0 || impl_->env.pending.load() > 0 ||
+         impl_->env.connections.load() > 0) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -50,7 +50,8 @@ class HttpServer {
   // Stops accepting and closes idle keep-alive connections; connections in
   // the middle of a request finish it and then close.
   void begin_drain();
-  // Waits until no request is in flight; false on timeout.
+  // Waits until no request is in flight and every connection has closed
+  // (WebSocket close handshakes included); false on timeout.
   bool wait_idle(std::chrono::milliseconds timeout);
   // Closes every connection, stops the workers and the handler pool, joins.
   void stop();
