@@ -227,14 +227,18 @@ SqliteStore::Stmt SqliteStore::prepare(const char* sql) {
   return Stmt(*this, it->second);
 }
 
-void SqliteStore::begin(bool write) { exec(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"); }
-void SqliteStore::commit() { exec("COMMIT"); }
-void SqliteStore::rollback() {
-  if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
+// Transaction control runs once per write job in a group-commit batch:
+// cached prepared statements, not sqlite3_exec, so SQLite parses them once.
+void SqliteStore::begin(bool write) {
+  prepare(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED").run();
 }
-void SqliteStore::savepoint() { exec("SAVEPOINT job"); }
-void SqliteStore::release() { exec("RELEASE job"); }
-void SqliteStore::rollback_to() { exec("ROLLBACK TO job"); }
+void SqliteStore::commit() { prepare("COMMIT").run(); }
+void SqliteStore::rollback() {
+  if (!sqlite3_get_autocommit(db_)) prepare("ROLLBACK").run();
+}
+void SqliteStore::savepoint() { prepare("SAVEPOINT job").run(); }
+void SqliteStore::release() { prepare("RELEASE job").run(); }
+void SqliteStore::rollback_to() { prepare("ROLLBACK TO job").run(); }
 
 void SqliteStore::ping() { prepare("SELECT 1").run(); }
 
