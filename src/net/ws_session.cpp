@@ -28,6 +28,7 @@
 #include "chat/chat_service.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/flat_map.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "net/session_env.hpp"
@@ -94,8 +95,12 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   static void start(std::shared_ptr<WsSession> self) {
     boost::system::error_code ec;
     self->socket_.non_blocking(true, ec);
-    auto& ioc = self->worker_.ioc;
-    asio::co_spawn(ioc, read_loop(std::move(self)), asio::detached);
+    if (!self->leftover_.empty()) {
+      std::string bytes = std::move(self->leftover_);
+      self->leftover_ = std::string();
+      if (!self->process(bytes.data(), bytes.size())) return;
+    }
+    wait_readable(std::move(self));
   }
 
   void deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id left_user) override;
@@ -112,7 +117,10 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
     std::vector<std::pair<std::int64_t, SharedFrame>> pending;  // live events during replay
   };
 
-  static asio::awaitable<void> read_loop(std::shared_ptr<WsSession> self);
+  // Reading: a plain callback chain on async_wait rather than a coroutine,
+  // so an idle connection holds one small pending handler, not a frame.
+  static void wait_readable(std::shared_ptr<WsSession> self);
+  void on_readable(boost::system::error_code ec, std::shared_ptr<WsSession> self);
   static asio::awaitable<void> write_loop(std::shared_ptr<WsSession> self);
   bool process(const char* data, std::size_t n);
   void on_text(std::string&& text);
@@ -160,7 +168,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   std::int64_t token_exp_s_ = 0;
   bool counted_user_ = false;
   bool counted_ip_ = false;
-  std::unordered_map<Id, Subscription> subs_;
+  FlatMap<Id, Subscription> subs_;  // few per connection: one allocation for all
   std::unordered_map<Id, Clock::time_point> last_typing_;  // per conversation
 
   // Outbound frames: [queue_head_, size) are waiting. A vector, not a deque:
@@ -207,34 +215,36 @@ void WsSession::off_thread(Fn fn, Done done) {
              });
 }
 
-asio::awaitable<void> WsSession::read_loop(std::shared_ptr<WsSession> self) {
-  if (!self->leftover_.empty()) {
-    std::string bytes = std::move(self->leftover_);
-    self->leftover_ = std::string();
-    if (!self->process(bytes.data(), bytes.size())) co_return;
+void WsSession::wait_readable(std::shared_ptr<WsSession> self) {
+  if (self->dead_) return;
+  auto& socket = self->socket_;
+  socket.async_wait(tcp::socket::wait_read,
+                    [self = std::move(self)](boost::system::error_code ec) mutable {
+                      WsSession* s = self.get();
+                      s->on_readable(ec, std::move(self));
+                    });
+}
+
+void WsSession::on_readable(boost::system::error_code ec, std::shared_ptr<WsSession> self) {
+  if (ec || dead_) {
+    force_close();
+    return;
   }
+  auto& buf = worker_.read_buffer;
   for (;;) {
-    if (self->dead_) co_return;
-    auto [ec] = co_await self->socket_.async_wait(tcp::socket::wait_read, kTuple);
-    if (ec || self->dead_) {
-      self->force_close();
-      co_return;
+    boost::system::error_code rec;
+    std::size_t n = socket_.read_some(asio::buffer(buf), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) break;
+    if (rec || n == 0) {
+      force_close();
+      return;
     }
-    auto& buf = self->worker_.read_buffer;
-    for (;;) {
-      boost::system::error_code rec;
-      std::size_t n = self->socket_.read_some(asio::buffer(buf), rec);
-      if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-      if (rec || n == 0) {
-        self->force_close();
-        co_return;
-      }
-      self->last_activity_ = Clock::now();
-      self->ping_outstanding_ = false;
-      if (!self->process(buf.data(), n)) co_return;
-      if (n < buf.size()) break;
-    }
+    last_activity_ = Clock::now();
+    ping_outstanding_ = false;
+    if (!process(buf.data(), n)) return;  // closing: the write side finishes the job
+    if (n < buf.size()) break;
   }
+  wait_readable(std::move(self));
 }
 
 bool WsSession::process(const char* data, std::size_t n) {
