@@ -282,7 +282,10 @@ class WsClient:
 
     def _recv_exact(self, n):
         while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""  # a reset is an abnormal close (1006), as browsers report it
             if not chunk:
                 raise WsClosed(1006, "connection dropped")
             self.buf += chunk
