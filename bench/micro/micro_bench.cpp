@@ -123,9 +123,8 @@ void BM_HubFanout(benchmark::State& state) {
     ioc.restart();
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));  // deliveries
-  state.counters["deliveries/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * state.range(0)),
-                         benchmark::Counter::kIsRate);
+  state.counters["deliveries/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_HubFanout)->Arg(100)->Arg(10000);
 

@@ -1,0 +1,485 @@
+// parley-bench: a load generator that speaks Parley's protocol v1.
+//
+// One thread, one io_context: N subscriber connections spread over K
+// conversations ("rooms"), P publishers each keeping a window of unacked
+// sends. Every message body carries (publisher, sequence, send time), so each
+// subscriber counts loss, duplicates and order per publisher and measures
+// publish-to-deliver latency. Prints one JSON line. --smoke runs a few
+// seconds with a handful of clients and fails (exit 1) on any loss,
+// duplicate or reordering; it never judges timing.
+//
+//   parley_bench --port 8080 fanout --clients 1000 --rooms 1 --publishers 1 --window 100 --seconds
+//   10 parley_bench --port 8080 --smoke
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "net/ws_frame.hpp"
+
+namespace asio = boost::asio;
+namespace bj = boost::json;
+namespace ws = parley::ws;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Minimal blocking HTTP/1.1 JSON call for set-up (register, create rooms).
+bj::value http_json(const std::string& host, unsigned short port, const std::string& method,
+                    const std::string& target, const bj::value& body, const std::string& token) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address(host), port));
+  std::string payload = bj::serialize(body);
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host +
+                    "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(payload.size()) + "\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "\r\n" + payload;
+  asio::write(s, asio::buffer(req));
+  std::string response;
+  boost::system::error_code ec;
+  char buf[8192];
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), ec);
+    if (n) response.append(buf, n);
+    if (ec) break;
+  }
+  auto split = response.find("\r\n\r\n");
+  if (split == std::string::npos) throw std::runtime_error("bad HTTP response from " + target);
+  int status = std::stoi(response.substr(9, 3));
+  std::string json = response.substr(split + 4);
+  if (status >= 300)
+    throw std::runtime_error(target + " -> " + std::to_string(status) + " " + json);
+  return bj::parse(json);
+}
+
+struct Stats {
+  std::vector<std::int64_t> latencies_ns;  // measured window only
+  std::uint64_t deliveries = 0, measured_deliveries = 0, lost = 0, duplicates = 0, reordered = 0;
+  std::uint64_t sent = 0, acked = 0, measured_acked = 0, errors = 0;
+};
+
+struct Bench;
+
+// One WebSocket connection (subscriber or publisher).
+struct Conn : std::enable_shared_from_this<Conn> {
+  Conn(Bench& b, asio::io_context& ioc, int id, int room, bool publisher)
+      : bench(b), sock(ioc), id(id), room(room), publisher(publisher), parser(1 << 22, false) {}
+
+  Bench& bench;
+  tcp::socket sock;
+  int id, room;
+  bool publisher;
+  ws::FrameParser parser;
+  std::array<char, 16384> buf{};
+  std::string head;
+  bool upgraded = false, writing = false, ready = false;
+  std::deque<std::string> outq;
+  std::vector<std::int64_t> next_expected;  // per publisher: the next sequence
+  std::int64_t seq = 0;                     // publisher: next sequence to send
+  int inflight = 0;
+
+  void start(const tcp::endpoint& ep);
+  void read();
+  void on_bytes(const char* p, std::size_t n);
+  void on_message(std::string&& text);
+  void send_text(const std::string& json);
+  void flush();
+  void publish_more();
+};
+
+struct Bench {
+  asio::io_context ioc{1};
+  tcp::endpoint ep;
+  std::string token;
+  std::vector<std::string> rooms;
+  std::vector<std::shared_ptr<Conn>> conns;
+  int publishers = 1, window = 10, size = 64;
+  bool measuring = false, publishing = false;
+  int ready = 0, expected_ready = 0;
+  Stats stats;
+  std::vector<std::int64_t> acked_per_publisher;
+  std::vector<int> subscribers_per_room;
+  std::string failure;
+};
+
+void Conn::start(const tcp::endpoint& ep) {
+  auto self = shared_from_this();
+  sock.async_connect(ep, [self](boost::system::error_code ec) {
+    if (ec) {
+      self->bench.failure = "connect: " + ec.message();
+      self->bench.ioc.stop();
+      return;
+    }
+    self->sock.set_option(tcp::no_delay(true));
+    std::string req =
+        "GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Protocol: parley.v1\r\n\r\n";
+    self->outq.push_back(std::move(req));
+    self->flush();
+    self->read();
+  });
+}
+
+void Conn::read() {
+  auto self = shared_from_this();
+  sock.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
+    if (ec) {
+      if (self->bench.publishing && self->bench.failure.empty()) {
+        self->bench.failure = "connection " + std::to_string(self->id) + " closed: " + ec.message();
+      }
+      return;
+    }
+    self->on_bytes(self->buf.data(), n);
+    self->read();
+  });
+}
+
+void Conn::on_bytes(const char* p, std::size_t n) {
+  if (!upgraded) {
+    head.append(p, n);
+    auto end = head.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    if (head.compare(0, 12, "HTTP/1.1 101") != 0) {
+      bench.failure = "handshake refused: " + head.substr(0, head.find("\r\n"));
+      bench.ioc.stop();
+      return;
+    }
+    upgraded = true;
+    std::string rest = head.substr(end + 4);
+    head.clear();
+    send_text(bj::serialize(bj::object{{"id", "auth"}, {"op", "auth"}, {"token", bench.token}}));
+    if (!rest.empty()) on_bytes(rest.data(), rest.size());
+    return;
+  }
+  const auto* data = reinterpret_cast<const std::uint8_t*>(p);
+  std::size_t off = 0;
+  while (off < n) {
+    std::size_t used = 0;
+    auto e = parser.next(data + off, n - off, used);
+    off += used;
+    if (e.kind == ws::FrameEvent::need_more) break;
+    if (e.kind == ws::FrameEvent::message) {
+      on_message(std::move(e.payload));
+    } else if (e.kind == ws::FrameEvent::ping) {
+      std::string pong = ws::make_masked_frame(ws::Opcode::pong, e.payload, 0x01020304);
+      outq.push_back(std::move(pong));
+      flush();
+    } else if (e.kind == ws::FrameEvent::close || e.kind == ws::FrameEvent::error) {
+      bench.failure = "server closed connection " + std::to_string(id) + " with " +
+                      std::to_string(e.close_code) + " " + e.payload;
+      return;
+    }
+  }
+}
+
+void Conn::on_message(std::string&& text) {
+  // Events are the hot path: read just what we need from the text (the type
+  // and the body's numbers) so the client stays cheaper than the server.
+  constexpr std::string_view kNew = R"({"type":"message.new")";
+  if (text.compare(0, kNew.size(), kNew) == 0) {
+    constexpr std::string_view kBody = R"("body":")";
+    auto at = text.find(kBody);
+    if (at == std::string::npos) return;
+    const char* p = text.data() + at + kBody.size();
+    auto read_int = [&p]() {
+      std::int64_t v = 0;
+      while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+      ++p;  // the ':'
+      return v;
+    };
+    int pub = static_cast<int>(read_int());
+    std::int64_t s = read_int();
+    std::int64_t sent = read_int();
+    auto& st = bench.stats;
+    if (next_expected.size() <= static_cast<std::size_t>(pub)) next_expected.resize(pub + 1, -1);
+    auto& expect = next_expected[pub];
+    if (expect < 0) expect = s;  // first seen from this publisher (joined mid-stream)
+    if (s == expect) {
+      ++expect;
+    } else if (s < expect) {
+      ++st.duplicates;
+    } else {
+      st.lost += static_cast<std::uint64_t>(s - expect);
+      ++st.reordered;
+      expect = s + 1;
+    }
+    ++st.deliveries;
+    if (bench.measuring) {
+      ++st.measured_deliveries;
+      st.latencies_ns.push_back(now_ns() - sent);
+    }
+    return;
+  }
+  if (text.compare(0, 8, R"({"type")") == 0) return;  // other events
+  bj::value v = bj::parse(text);
+  const auto& o = v.as_object();
+  // A reply.
+  const auto& id_v = o.at("id");
+  std::string rid = id_v.is_string() ? std::string(id_v.as_string()) : "";
+  if (!o.at("ok").as_bool()) {
+    ++bench.stats.errors;
+    bench.failure = "error reply: " + text.substr(0, 200);
+    return;
+  }
+  if (rid == "auth") {
+    if (publisher) {
+      ready = true;
+      ++bench.ready;
+    } else {
+      bj::array subs{bj::object{{"conv", bench.rooms[room]}}};
+      send_text(
+          bj::serialize(bj::object{{"id", "sub"}, {"op", "subscribe"}, {"conversations", subs}}));
+    }
+  } else if (rid == "sub") {
+    ready = true;
+    ++bench.ready;
+  } else {  // a send ack
+    --inflight;
+    ++bench.stats.acked;
+    ++bench.acked_per_publisher[id];
+    if (bench.measuring) ++bench.stats.measured_acked;
+    publish_more();
+  }
+}
+
+void Conn::publish_more() {
+  if (!publisher) return;
+  while (bench.publishing && inflight < bench.window) {
+    std::string body =
+        std::to_string(id) + ":" + std::to_string(seq) + ":" + std::to_string(now_ns()) + ":";
+    if (body.size() < static_cast<std::size_t>(bench.size))
+      body.append(bench.size - body.size(), 'x');
+    send_text(bj::serialize(
+        bj::object{{"id", std::to_string(seq)},
+                   {"op", "send"},
+                   {"conv", bench.rooms[room]},
+                   {"client_id", "b" + std::to_string(id) + "-" + std::to_string(seq)},
+                   {"body", body}}));
+    ++seq;
+    ++inflight;
+    ++bench.stats.sent;
+  }
+}
+
+void Conn::send_text(const std::string& json) {
+  outq.push_back(ws::make_masked_frame(ws::Opcode::text, json, 0x5a5a5a5a));
+  flush();
+}
+
+void Conn::flush() {
+  if (writing || outq.empty()) return;
+  writing = true;
+  // Gather everything queued into one write.
+  auto batch = std::make_shared<std::string>();
+  while (!outq.empty()) {
+    *batch += outq.front();
+    outq.pop_front();
+  }
+  auto self = shared_from_this();
+  asio::async_write(sock, asio::buffer(*batch),
+                    [self, batch](boost::system::error_code ec, std::size_t) {
+                      self->writing = false;
+                      if (!ec) self->flush();
+                    });
+}
+
+std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  std::size_t k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parley-bench: load generator for Parley protocol v1"};
+  std::string host = "127.0.0.1", scenario = "fanout";
+  unsigned short port = 8080;
+  int clients = 100, rooms = 1, publishers = 1, window = 10, size = 64;
+  double seconds = 5, warmup = 1;
+  bool smoke = false;
+  app.add_option("--host", host);
+  app.add_option("--port", port);
+  app.add_option("scenario", scenario, "fanout (more to come: echo, idle, churn, persist)");
+  app.add_option("--clients", clients, "subscriber connections");
+  app.add_option("--rooms", rooms, "conversations the subscribers are spread over");
+  app.add_option("--publishers", publishers);
+  app.add_option("--window", window, "unacked sends per publisher");
+  app.add_option("--size", size, "message body bytes");
+  app.add_option("--seconds", seconds, "measured duration");
+  app.add_option("--warmup", warmup, "discarded warm-up");
+  app.add_flag("--smoke", smoke, "a few seconds, few clients; fail on loss, duplicate or reorder");
+  CLI11_PARSE(app, argc, argv);
+  if (smoke) {
+    clients = 20;
+    rooms = 2;
+    publishers = 2;
+    window = 5;
+    seconds = 2;
+    warmup = 0.5;
+  }
+  if (scenario != "fanout") {
+    std::fprintf(stderr, "parley-bench: scenario '%s' is not implemented yet\n", scenario.c_str());
+    return 2;
+  }
+
+  Bench bench;
+  bench.ep = tcp::endpoint(asio::ip::make_address(host), port);
+  bench.publishers = publishers;
+  bench.window = window;
+  bench.size = size;
+  try {
+    std::mt19937_64 rng(std::random_device{}());
+    std::string user = "bench" + std::to_string(rng() % 1000000000);
+    auto reg = http_json(host, port, "POST", "/api/auth/register",
+                         bj::object{{"username", user}, {"password", "bench-password-123"}}, "");
+    bench.token = std::string(reg.at("access_token").as_string());
+    for (int r = 0; r < rooms; ++r) {
+      auto conv = http_json(
+          host, port, "POST", "/api/conversations",
+          bj::object{{"kind", "group"}, {"title", "bench room " + std::to_string(r)}}, bench.token);
+      bench.rooms.emplace_back(conv.at("id").as_string());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "parley-bench: set-up failed: %s\n", e.what());
+    return 2;
+  }
+
+  bench.subscribers_per_room.assign(rooms, 0);
+  for (int i = 0; i < clients; ++i) {
+    bench.conns.push_back(std::make_shared<Conn>(bench, bench.ioc, i, i % rooms, false));
+    ++bench.subscribers_per_room[i % rooms];
+  }
+  for (int p = 0; p < publishers; ++p) {
+    bench.conns.push_back(std::make_shared<Conn>(bench, bench.ioc, p, p % rooms, true));
+  }
+  bench.acked_per_publisher.assign(publishers, 0);
+  bench.expected_ready = clients + publishers;
+  for (auto& c : bench.conns) c->start(bench.ep);
+
+  // Phases on a timer: wait for every connection, warm up, measure, drain.
+  asio::steady_timer timer(bench.ioc);
+  double cpu0 = 0;
+  Clock::time_point t0, t1;
+  Clock::time_point drain_deadline;
+  // Drain: wait until every acked message reached every subscriber of its room.
+  std::function<void()> drain = [&] {
+    std::uint64_t expected = 0;
+    for (int p = 0; p < publishers; ++p) {
+      expected += static_cast<std::uint64_t>(bench.acked_per_publisher[p]) *
+                  static_cast<std::uint64_t>(bench.subscribers_per_room[p % rooms]);
+    }
+    bool inflight = false;
+    for (auto& c : bench.conns) inflight = inflight || (c->publisher && c->inflight > 0);
+    if ((!inflight && bench.stats.deliveries >= expected) || Clock::now() > drain_deadline ||
+        !bench.failure.empty()) {
+      return bench.ioc.stop();
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&](boost::system::error_code) { drain(); });
+  };
+  std::function<void()> wait_ready = [&] {
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&](boost::system::error_code) {
+      if (!bench.failure.empty()) return bench.ioc.stop();
+      if (bench.ready < bench.expected_ready) return wait_ready();
+      bench.publishing = true;
+      for (auto& c : bench.conns) c->publish_more();
+      timer.expires_after(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup)));
+      timer.async_wait([&](boost::system::error_code) {
+        bench.measuring = true;
+        t0 = Clock::now();
+        cpu0 = cpu_seconds();
+        timer.expires_after(
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+        timer.async_wait([&](boost::system::error_code) {
+          t1 = Clock::now();
+          bench.measuring = false;
+          bench.publishing = false;
+          drain_deadline = Clock::now() + std::chrono::seconds(10);
+          drain();
+        });
+      });
+    });
+  };
+  wait_ready();
+  bench.ioc.run();
+
+  auto& st = bench.stats;
+  double measured = std::chrono::duration<double>(t1 - t0).count();
+  double cpu = cpu_seconds() - cpu0;
+  std::uint64_t expected = 0;
+  for (int p = 0; p < publishers; ++p) {
+    expected += static_cast<std::uint64_t>(bench.acked_per_publisher[p]) *
+                static_cast<std::uint64_t>(bench.subscribers_per_room[p % rooms]);
+  }
+  // Deliveries still missing after the drain are lost too.
+  std::uint64_t missing = st.deliveries < expected ? expected - st.deliveries : 0;
+  bj::object out{
+      {"scenario", scenario},
+      {"clients", clients},
+      {"rooms", rooms},
+      {"publishers", publishers},
+      {"window", window},
+      {"size", size},
+      {"seconds", measured},
+      {"sent", st.sent},
+      {"acked", st.acked},
+      {"deliveries", st.deliveries},
+      {"expected_deliveries", expected},
+      {"deliveries_per_s",
+       measured > 0 ? static_cast<double>(st.measured_deliveries) / measured : 0.0},
+      {"acks_per_s", measured > 0 ? static_cast<double>(st.measured_acked) / measured : 0.0},
+      {"p50_us", percentile(st.latencies_ns, 50) / 1000},
+      {"p90_us", percentile(st.latencies_ns, 90) / 1000},
+      {"p99_us", percentile(st.latencies_ns, 99) / 1000},
+      {"p999_us", percentile(st.latencies_ns, 99.9) / 1000},
+      {"max_us", st.latencies_ns.empty()
+                     ? 0
+                     : *std::max_element(st.latencies_ns.begin(), st.latencies_ns.end()) / 1000},
+      {"lost", st.lost + missing},
+      {"duplicates", st.duplicates},
+      {"reordered", st.reordered},
+      {"errors", st.errors},
+      {"client_cpu", measured > 0 ? cpu / measured : 0.0}};
+  if (!bench.failure.empty()) out["failure"] = bench.failure;
+  std::cout << bj::serialize(out) << std::endl;
+  bool ok = bench.failure.empty() && st.lost + missing == 0 && st.duplicates == 0 &&
+            st.reordered == 0 && st.errors == 0 && st.acked > 0;
+  if (smoke) std::fprintf(stderr, "smoke: %s\n", ok ? "passed" : "FAILED");
+  return ok ? 0 : 1;
+}
