@@ -159,7 +159,20 @@ const std::string kSqlConvsForUser =
 
 }  // namespace
 
+namespace {
+// Once per process, before SQLite initialises: no global memory statistics,
+// which otherwise take a process-wide mutex on every allocation.
+void configure_sqlite_once() {
+  static const int kDone = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return 0;
+  }();
+  (void)kDone;
+}
+}  // namespace
+
 SqliteStore::SqliteStore(const SqliteOptions& options) {
+  configure_sqlite_once();
   std::filesystem::path path(options.path);
   if (!options.read_only && path.has_parent_path()) {
     std::error_code ec;
