@@ -29,6 +29,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "net/ws_frame.hpp"
@@ -84,7 +85,8 @@ bj::value http_json(const std::string& host, unsigned short port, const std::str
 }
 
 struct Stats {
-  std::vector<std::int64_t> latencies_ns;  // measured window only
+  std::vector<std::int64_t> latencies_ns;  // publish-to-deliver, measured window only
+  std::vector<std::int64_t> ack_ns;        // send-to-ack (includes the store commit)
   std::uint64_t deliveries = 0, measured_deliveries = 0, lost = 0, duplicates = 0, reordered = 0;
   std::uint64_t sent = 0, acked = 0, measured_acked = 0, errors = 0;
 };
@@ -108,6 +110,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   std::vector<std::int64_t> next_expected;  // per publisher: the next sequence
   std::int64_t seq = 0;                     // publisher: next sequence to send
   int inflight = 0;
+  std::unordered_map<std::int64_t, std::int64_t> sent_at;  // publisher: seq -> send time
 
   void start(const tcp::endpoint& ep);
   void read();
@@ -126,6 +129,7 @@ struct Bench {
   std::vector<std::shared_ptr<Conn>> conns;
   int publishers = 1, window = 10, size = 64;
   bool measuring = false, publishing = false;
+  bool raw = false;  // plain broadcast rooms (peer servers): no auth, no JSON
   int ready = 0, expected_ready = 0;
   Stats stats;
   std::vector<std::int64_t> acked_per_publisher;
@@ -142,10 +146,13 @@ void Conn::start(const tcp::endpoint& ep) {
       return;
     }
     self->sock.set_option(tcp::no_delay(true));
+    std::string path = self->bench.raw ? "/room" + std::to_string(self->room) : "/ws";
     std::string req =
-        "GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Protocol: parley.v1\r\n\r\n";
+        "GET " + path +
+        " HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    if (!self->bench.raw) req += "Sec-WebSocket-Protocol: parley.v1\r\n";
+    req += "\r\n";
     self->outq.push_back(std::move(req));
     self->flush();
     self->read();
@@ -179,7 +186,12 @@ void Conn::on_bytes(const char* p, std::size_t n) {
     upgraded = true;
     std::string rest = head.substr(end + 4);
     head.clear();
-    send_text(bj::serialize(bj::object{{"id", "auth"}, {"op", "auth"}, {"token", bench.token}}));
+    if (bench.raw) {
+      ready = true;
+      ++bench.ready;
+    } else {
+      send_text(bj::serialize(bj::object{{"id", "auth"}, {"op", "auth"}, {"token", bench.token}}));
+    }
     if (!rest.empty()) on_bytes(rest.data(), rest.size());
     return;
   }
@@ -208,11 +220,15 @@ void Conn::on_message(std::string&& text) {
   // Events are the hot path: read just what we need from the text (the type
   // and the body's numbers) so the client stays cheaper than the server.
   constexpr std::string_view kNew = R"({"type":"message.new")";
-  if (text.compare(0, kNew.size(), kNew) == 0) {
+  if (bench.raw || text.compare(0, kNew.size(), kNew) == 0) {
     constexpr std::string_view kBody = R"("body":")";
-    auto at = text.find(kBody);
-    if (at == std::string::npos) return;
-    const char* p = text.data() + at + kBody.size();
+    std::size_t at = 0;
+    if (!bench.raw) {
+      at = text.find(kBody);
+      if (at == std::string::npos) return;
+      at += kBody.size();
+    }
+    const char* p = text.data() + at;
     auto read_int = [&p]() {
       std::int64_t v = 0;
       while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
@@ -223,6 +239,20 @@ void Conn::on_message(std::string&& text) {
     std::int64_t s = read_int();
     std::int64_t sent = read_int();
     auto& st = bench.stats;
+    if (bench.raw && publisher) {
+      // A broadcast room echoes to its sender too: that copy is the "ack".
+      if (pub == id) {
+        --inflight;
+        ++st.acked;
+        ++bench.acked_per_publisher[id];
+        if (bench.measuring) {
+          ++st.measured_acked;
+          st.ack_ns.push_back(now_ns() - sent);
+        }
+        publish_more();
+      }
+      return;
+    }
     if (next_expected.size() <= static_cast<std::size_t>(pub)) next_expected.resize(pub + 1, -1);
     auto& expect = next_expected[pub];
     if (expect < 0) expect = s;  // first seen from this publisher (joined mid-stream)
@@ -265,8 +295,12 @@ void Conn::on_message(std::string&& text) {
   } else if (rid == "sub") {
     ready = true;
     ++bench.ready;
-  } else {  // a send ack
+  } else {  // a send ack; its id is the sequence
     --inflight;
+    if (auto it = sent_at.find(std::stoll(rid)); it != sent_at.end()) {
+      if (bench.measuring) bench.stats.ack_ns.push_back(now_ns() - it->second);
+      sent_at.erase(it);
+    }
     ++bench.stats.acked;
     ++bench.acked_per_publisher[id];
     if (bench.measuring) ++bench.stats.measured_acked;
@@ -277,16 +311,23 @@ void Conn::on_message(std::string&& text) {
 void Conn::publish_more() {
   if (!publisher) return;
   while (bench.publishing && inflight < bench.window) {
+    std::int64_t t = now_ns();
     std::string body =
-        std::to_string(id) + ":" + std::to_string(seq) + ":" + std::to_string(now_ns()) + ":";
-    if (body.size() < static_cast<std::size_t>(bench.size))
+        std::to_string(id) + ":" + std::to_string(seq) + ":" + std::to_string(t) + ":";
+    if (body.size() < static_cast<std::size_t>(bench.size)) {
       body.append(bench.size - body.size(), 'x');
-    send_text(bj::serialize(
-        bj::object{{"id", std::to_string(seq)},
-                   {"op", "send"},
-                   {"conv", bench.rooms[room]},
-                   {"client_id", "b" + std::to_string(id) + "-" + std::to_string(seq)},
-                   {"body", body}}));
+    }
+    if (bench.raw) {
+      send_text(body);  // the room's echo back to us is the ack
+    } else {
+      sent_at[seq] = t;
+      send_text(bj::serialize(
+          bj::object{{"id", std::to_string(seq)},
+                     {"op", "send"},
+                     {"conv", bench.rooms[room]},
+                     {"client_id", "b" + std::to_string(id) + "-" + std::to_string(seq)},
+                     {"body", body}}));
+    }
     ++seq;
     ++inflight;
     ++bench.stats.sent;
@@ -342,6 +383,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "measured duration");
   app.add_option("--warmup", warmup, "discarded warm-up");
   app.add_flag("--smoke", smoke, "a few seconds, few clients; fail on loss, duplicate or reorder");
+  bool raw = false;
+  app.add_flag("--raw", raw,
+               "plain broadcast rooms at ws://host/roomN (peer servers): no auth, bodies as text");
   CLI11_PARSE(app, argc, argv);
   if (smoke) {
     clients = 20;
@@ -361,22 +405,24 @@ int main(int argc, char** argv) {
   bench.publishers = publishers;
   bench.window = window;
   bench.size = size;
-  try {
-    std::mt19937_64 rng(std::random_device{}());
-    std::string user = "bench" + std::to_string(rng() % 1000000000);
-    auto reg = http_json(host, port, "POST", "/api/auth/register",
-                         bj::object{{"username", user}, {"password", "bench-password-123"}}, "");
-    bench.token = std::string(reg.at("access_token").as_string());
-    for (int r = 0; r < rooms; ++r) {
-      auto conv = http_json(
-          host, port, "POST", "/api/conversations",
-          bj::object{{"kind", "group"}, {"title", "bench room " + std::to_string(r)}}, bench.token);
-      bench.rooms.emplace_back(conv.at("id").as_string());
+  bench.raw = raw;
+  if (!raw) try {
+      std::mt19937_64 rng(std::random_device{}());
+      std::string user = "bench" + std::to_string(rng() % 1000000000);
+      auto reg = http_json(host, port, "POST", "/api/auth/register",
+                           bj::object{{"username", user}, {"password", "bench-password-123"}}, "");
+      bench.token = std::string(reg.at("access_token").as_string());
+      for (int r = 0; r < rooms; ++r) {
+        auto conv =
+            http_json(host, port, "POST", "/api/conversations",
+                      bj::object{{"kind", "group"}, {"title", "bench room " + std::to_string(r)}},
+                      bench.token);
+        bench.rooms.emplace_back(conv.at("id").as_string());
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "parley-bench: set-up failed: %s\n", e.what());
+      return 2;
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "parley-bench: set-up failed: %s\n", e.what());
-    return 2;
-  }
 
   bench.subscribers_per_room.assign(rooms, 0);
   for (int i = 0; i < clients; ++i) {
@@ -472,6 +518,8 @@ int main(int argc, char** argv) {
       {"max_us", st.latencies_ns.empty()
                      ? 0
                      : *std::max_element(st.latencies_ns.begin(), st.latencies_ns.end()) / 1000},
+      {"ack_p50_us", percentile(st.ack_ns, 50) / 1000},
+      {"ack_p99_us", percentile(st.ack_ns, 99) / 1000},
       {"lost", st.lost + missing},
       {"duplicates", st.duplicates},
       {"reordered", st.reordered},
