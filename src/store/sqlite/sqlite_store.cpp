@@ -242,9 +242,7 @@ SqliteStore::Stmt SqliteStore::prepare(const char* sql) {
 
 // Transaction control runs once per write job in a group-commit batch:
 // cached prepared statements, not sqlite3_exec, so SQLite parses them once.
-void SqliteStore::begin(bool write) {
-  prepare(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED").run();
-}
+void SqliteStore::begin(bool write) { prepare(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED").run(); }
 void SqliteStore::commit() { prepare("COMMIT").run(); }
 void SqliteStore::rollback() {
   if (!sqlite3_get_autocommit(db_)) prepare("ROLLBACK").run();
