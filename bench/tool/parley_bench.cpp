@@ -129,7 +129,9 @@ struct Bench {
   std::vector<std::shared_ptr<Conn>> conns;
   int publishers = 1, window = 10, size = 64;
   bool measuring = false, publishing = false;
-  bool raw = false;  // plain broadcast rooms (peer servers): no auth, no JSON
+  bool raw = false;     // plain broadcast rooms (peer servers): no auth, no JSON
+  bool echo = false;    // publishers time round trips (v1: the ping op; raw: own room)
+  int connections = 0;  // opened so far: past 2,000 the source address moves on
   int ready = 0, expected_ready = 0;
   Stats stats;
   std::vector<std::int64_t> acked_per_publisher;
@@ -139,6 +141,14 @@ struct Bench {
 
 void Conn::start(const tcp::endpoint& ep) {
   auto self = shared_from_this();
+  // Spread sources over 127.0.0.x past a few thousand connections: one source
+  // address has ~28 k ephemeral ports, and TIME_WAIT from earlier runs eats them.
+  int n = bench.connections++;
+  if (n >= 2000 && ep.address().is_loopback()) {
+    sock.open(tcp::v4());
+    sock.bind(tcp::endpoint(
+        asio::ip::make_address_v4(0x7F000000u + 2u + static_cast<unsigned>(n / 2000)), 0));
+  }
   sock.async_connect(ep, [self](boost::system::error_code ec) {
     if (ec) {
       self->bench.failure = "connect: " + ec.message();
@@ -319,6 +329,9 @@ void Conn::publish_more() {
     }
     if (bench.raw) {
       send_text(body);  // the room's echo back to us is the ack
+    } else if (bench.echo) {
+      sent_at[seq] = t;
+      send_text(bj::serialize(bj::object{{"id", std::to_string(seq)}, {"op", "ping"}}));
     } else {
       sent_at[seq] = t;
       send_text(bj::serialize(
@@ -374,7 +387,12 @@ int main(int argc, char** argv) {
   bool smoke = false;
   app.add_option("--host", host);
   app.add_option("--port", port);
-  app.add_option("scenario", scenario, "fanout (more to come: echo, idle, churn, persist)");
+  app.add_option("scenario", scenario,
+                 "fanout: subscribers in rooms, windowed publishers; echo: round trips "
+                 "(--clients connections, each with --window in flight); idle: hold --clients "
+                 "connections and report the server's RSS per connection (--server-pid)");
+  int server_pid = 0;
+  app.add_option("--server-pid", server_pid, "for idle: read this process's VmRSS from /proc");
   app.add_option("--clients", clients, "subscriber connections");
   app.add_option("--rooms", rooms, "conversations the subscribers are spread over");
   app.add_option("--publishers", publishers);
@@ -395,7 +413,14 @@ int main(int argc, char** argv) {
     seconds = 2;
     warmup = 0.5;
   }
-  if (scenario != "fanout") {
+  if (scenario == "echo") {
+    publishers = clients;  // every connection times its own round trips
+    clients = 0;
+    // raw: each alone in its room, so the echo is its own; v1: one room is enough.
+    rooms = raw ? std::max(1, publishers) : 1;
+  } else if (scenario == "idle") {
+    publishers = 0;
+  } else if (scenario != "fanout") {
     std::fprintf(stderr, "parley-bench: scenario '%s' is not implemented yet\n", scenario.c_str());
     return 2;
   }
@@ -406,6 +431,7 @@ int main(int argc, char** argv) {
   bench.window = window;
   bench.size = size;
   bench.raw = raw;
+  bench.echo = scenario == "echo";
   if (!raw) try {
       std::mt19937_64 rng(std::random_device{}());
       std::string user = "bench" + std::to_string(rng() % 1000000000);
@@ -433,6 +459,20 @@ int main(int argc, char** argv) {
     bench.conns.push_back(std::make_shared<Conn>(bench, bench.ioc, p, p % rooms, true));
   }
   bench.acked_per_publisher.assign(publishers, 0);
+  auto read_rss = [server_pid]() -> long long {
+    if (server_pid <= 0) return 0;
+    std::FILE* f = std::fopen(("/proc/" + std::to_string(server_pid) + "/status").c_str(), "r");
+    if (!f) return 0;
+    char line[256];
+    long long kb = 0;
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "VmRSS: %lld kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+    return kb * 1024;
+  };
+  // Before any connection starts: async_connect begins connecting at once.
+  long long rss_before = read_rss(), rss_after = 0;
   bench.expected_ready = clients + publishers;
   for (auto& c : bench.conns) c->start(bench.ep);
 
@@ -462,6 +502,15 @@ int main(int argc, char** argv) {
     timer.async_wait([&](boost::system::error_code) {
       if (!bench.failure.empty()) return bench.ioc.stop();
       if (bench.ready < bench.expected_ready) return wait_ready();
+      if (scenario == "idle") {
+        // Everyone connected (and subscribed): let the server settle, then read it.
+        timer.expires_after(std::chrono::seconds(1));
+        timer.async_wait([&](boost::system::error_code) {
+          rss_after = read_rss();
+          bench.ioc.stop();
+        });
+        return;
+      }
       bench.publishing = true;
       for (auto& c : bench.conns) c->publish_more();
       timer.expires_after(
@@ -486,6 +535,18 @@ int main(int argc, char** argv) {
   wait_ready();
   bench.ioc.run();
 
+  if (scenario == "idle") {
+    bj::object idle{{"scenario", "idle"},
+                    {"connections", clients},
+                    {"raw", raw},
+                    {"server_rss_before", rss_before},
+                    {"server_rss_after", rss_after}};
+    idle["bytes_per_connection"] =
+        server_pid > 0 && clients > 0 ? (rss_after - rss_before) / clients : 0;
+    if (!bench.failure.empty()) idle["failure"] = bench.failure;
+    std::cout << bj::serialize(idle) << std::endl;
+    return bench.failure.empty() ? 0 : 1;
+  }
   auto& st = bench.stats;
   double measured = std::chrono::duration<double>(t1 - t0).count();
   double cpu = cpu1 - cpu0;  // the measured window only, not the drain
