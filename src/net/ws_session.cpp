@@ -145,7 +145,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   void op_typing(const bj::value& id, const bj::object& req);
   void op_presence(const bj::value& id, const bj::object& req);
   void op_blocking(const bj::value& id, const bj::object& req, const std::string& op);
-  void finish_subscribe(bj::value id, std::vector<std::pair<Id, std::int64_t>> requested,
+  void finish_subscribe(bj::value id,
                         std::vector<std::pair<Id, std::optional<chat::Replay>>> results,
                         std::vector<std::pair<Id, std::string>> errors);
 
@@ -594,15 +594,14 @@ void WsSession::op_subscribe(const bj::value& id, const bj::object& req) {
         }
         return std::make_pair(std::move(results), std::move(errors));
       },
-      [this, id, requested](auto result) {
-        finish_subscribe(id, requested, std::move(result.first), std::move(result.second));
+      [this, id](auto result) {
+        finish_subscribe(id, std::move(result.first), std::move(result.second));
       });
 }
 
-void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, std::int64_t>> requested,
+void WsSession::finish_subscribe(bj::value id,
                                  std::vector<std::pair<Id, std::optional<chat::Replay>>> results,
                                  std::vector<std::pair<Id, std::string>> errors) {
-  (void)requested;
   if (dead_ || closing_) return;
   bj::array ok;
   bj::array failed;
