@@ -129,8 +129,9 @@ struct Bench {
   std::vector<std::shared_ptr<Conn>> conns;
   int publishers = 1, window = 10, size = 64;
   bool measuring = false, publishing = false;
-  bool raw = false;     // plain broadcast rooms (peer servers): no auth, no JSON
-  bool echo = false;    // publishers time round trips (v1: the ping op; raw: own room)
+  bool raw = false;   // plain broadcast rooms (peer servers): no auth, no JSON
+  bool echo = false;  // publishers time round trips (v1: the ping op; raw: own room)
+  bool smoke = false;
   int connections = 0;  // opened so far: past 2,000 the source address moves on
   int ready = 0, expected_ready = 0;
   Stats stats;
@@ -282,13 +283,21 @@ void Conn::on_message(std::string&& text) {
     }
     return;
   }
-  if (text.compare(0, 8, R"({"type")") == 0) return;  // other events
-  bj::value v = bj::parse(text);
-  const auto& o = v.as_object();
-  // A reply.
-  const auto& id_v = o.at("id");
-  std::string rid = id_v.is_string() ? std::string(id_v.as_string()) : "";
-  if (!o.at("ok").as_bool()) {
+  constexpr std::string_view kEvent = R"({"type")";
+  if (text.compare(0, kEvent.size(), kEvent) == 0) return;  // other events (presence, ...)
+  // A reply: {"id": ..., "ok": ..., ...}. Anything else is reported, never trusted.
+  boost::system::error_code ec;
+  bj::value v = bj::parse(text, ec);
+  const bj::object* o = ec ? nullptr : v.if_object();
+  const bj::value* id_v = o ? o->if_contains("id") : nullptr;
+  const bj::value* ok_v = o ? o->if_contains("ok") : nullptr;
+  if (!id_v || !ok_v || !ok_v->is_bool()) {
+    ++bench.stats.errors;
+    bench.failure = "unexpected frame: " + text.substr(0, 200);
+    return;
+  }
+  std::string rid = id_v->is_string() ? std::string(id_v->as_string()) : "";
+  if (!ok_v->as_bool()) {
     ++bench.stats.errors;
     bench.failure = "error reply: " + text.substr(0, 200);
     return;
@@ -305,6 +314,15 @@ void Conn::on_message(std::string&& text) {
   } else if (rid == "sub") {
     ready = true;
     ++bench.ready;
+    // Regression (events other than message.new were parsed as replies and
+    // crashed the client): in smoke runs every subscriber sends one typing
+    // op, so each run receives typing events between its messages.
+    if (bench.smoke) {
+      send_text(bj::serialize(
+          bj::object{{"id", "typing"}, {"op", "typing"}, {"conv", bench.rooms[room]}}));
+    }
+  } else if (rid == "typing") {
+    // a typing op's reply: nothing to count
   } else {  // a send ack; its id is the sequence
     --inflight;
     if (auto it = sent_at.find(std::stoll(rid)); it != sent_at.end()) {
@@ -432,18 +450,23 @@ int main(int argc, char** argv) {
   bench.size = size;
   bench.raw = raw;
   bench.echo = scenario == "echo";
+  bench.smoke = smoke;
   if (!raw) try {
       std::mt19937_64 rng(std::random_device{}());
       std::string user = "bench" + std::to_string(rng() % 1000000000);
       auto reg = http_json(host, port, "POST", "/api/auth/register",
                            bj::object{{"username", user}, {"password", "bench-password-123"}}, "");
-      bench.token = std::string(reg.at("access_token").as_string());
+      const auto* token = reg.as_object().if_contains("access_token");
+      if (!token || !token->is_string()) throw std::runtime_error("register: no access_token");
+      bench.token = std::string(token->as_string());
       for (int r = 0; r < rooms; ++r) {
         auto conv =
             http_json(host, port, "POST", "/api/conversations",
                       bj::object{{"kind", "group"}, {"title", "bench room " + std::to_string(r)}},
                       bench.token);
-        bench.rooms.emplace_back(conv.at("id").as_string());
+        const auto* id = conv.as_object().if_contains("id");
+        if (!id || !id->is_string()) throw std::runtime_error("create conversation: no id");
+        bench.rooms.emplace_back(id->as_string());
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "parley-bench: set-up failed: %s\n", e.what());
