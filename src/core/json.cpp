@@ -1,7 +1,6 @@
 #include "core/json.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include "core/error.hpp"
@@ -97,7 +96,5 @@ const bj::array& require_array(const bj::object& o, std::string_view key, std::s
   if (!a) fail(Errc::bad_request, "missing required field " + field(key));
   return *a;
 }
-
-std::string to_string(const bj::value& v) { return bj::serialize(v); }
 
 }  // namespace parley::json

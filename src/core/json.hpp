@@ -30,7 +30,4 @@ std::optional<std::int64_t> optional_int(const bj::object& o, std::string_view k
 const bj::array& require_array(const bj::object& o, std::string_view key, std::size_t max_items);
 const bj::array* optional_array(const bj::object& o, std::string_view key, std::size_t max_items);
 
-// Serialises a value compactly.
-std::string to_string(const bj::value& v);
-
 }  // namespace parley::json

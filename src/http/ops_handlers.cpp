@@ -17,6 +17,12 @@ namespace bj = boost::json;
 
 namespace {
 
+std::int64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               t0)
+      .count();
+}
+
 struct Probe {
   bool ok = false;
   std::int64_t latency_us = 0;
@@ -33,9 +39,7 @@ Probe probe_read(store::Database& db) {
   } catch (const std::exception& e) {
     p.error = e.what();
   }
-  p.latency_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+  p.latency_us = micros_since(t0);
   return p;
 }
 
@@ -63,9 +67,7 @@ Probe probe_write(store::Database& db) {
   } catch (const std::exception& e) {
     p.error = e.what();
   }
-  p.latency_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+  p.latency_us = micros_since(t0);
   return p;
 }
 

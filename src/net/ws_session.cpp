@@ -145,8 +145,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   void op_typing(const bj::value& id, const bj::object& req);
   void op_presence(const bj::value& id, const bj::object& req);
   void op_blocking(const bj::value& id, const bj::object& req, const std::string& op);
-  void finish_subscribe(bj::value id,
-                        std::vector<std::pair<Id, std::optional<chat::Replay>>> results,
+  void finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::Replay>> results,
                         std::vector<std::pair<Id, std::string>> errors);
 
   // Runs fn on the handler pool, then done(result) back on this worker.
@@ -579,7 +578,7 @@ void WsSession::op_subscribe(const bj::value& id, const bj::object& req) {
   int limit = static_cast<int>(cfg_.ws.replay_limit);
   off_thread(
       [chat, user, limit, requested]() {
-        std::vector<std::pair<Id, std::optional<chat::Replay>>> results;
+        std::vector<std::pair<Id, chat::Replay>> results;
         std::vector<std::pair<Id, std::string>> errors;
         for (auto [conv, since] : requested) {
           try {
@@ -599,8 +598,7 @@ void WsSession::op_subscribe(const bj::value& id, const bj::object& req) {
       });
 }
 
-void WsSession::finish_subscribe(bj::value id,
-                                 std::vector<std::pair<Id, std::optional<chat::Replay>>> results,
+void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::Replay>> results,
                                  std::vector<std::pair<Id, std::string>> errors) {
   if (dead_ || closing_) return;
   bj::array ok;
@@ -616,11 +614,11 @@ void WsSession::finish_subscribe(bj::value id,
     auto it = subs_.find(conv);
     if (it == subs_.end()) continue;  // unsubscribed meanwhile
     auto& sub = it->second;
-    std::int64_t last = replay->last_seq;
-    if (!replay->messages.empty() || replay->truncated) {
-      for (const auto& m : replay->messages)
+    std::int64_t last = replay.last_seq;
+    if (!replay.messages.empty() || replay.truncated) {
+      for (const auto& m : replay.messages)
         enqueue(outgoing(realtime::text_frame(realtime::message_event(m, true)), false));
-      if (!replay->messages.empty()) last = std::max(last, replay->messages.back().seq);
+      if (!replay.messages.empty()) last = std::max(last, replay.messages.back().seq);
     }
     sub.last_seq = std::max(sub.last_seq, last);
     sub.live = true;
@@ -633,8 +631,8 @@ void WsSession::finish_subscribe(bj::value id,
     sub.pending.shrink_to_fit();
     ok.push_back(bj::object{{"conv", id_to_string(conv)},
                             {"last_seq", sub.last_seq},
-                            {"replayed", replay->messages.size()},
-                            {"truncated", replay->truncated}});
+                            {"replayed", replay.messages.size()},
+                            {"truncated", replay.truncated}});
   }
   reply_ok(id, bj::object{{"subscribed", std::move(ok)}, {"errors", std::move(failed)}});
 }
