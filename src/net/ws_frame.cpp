@@ -14,9 +14,19 @@ bool valid_close_code(std::uint16_t code) noexcept {
 }
 
 bool Utf8Validator::feed(const std::uint8_t* p, std::size_t n) noexcept {
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
   for (std::size_t i = 0; i < n; ++i) {
     std::uint8_t c = p[i];
     if (need_ == 0) {
+      // ASCII fast path: eight bytes at a time while no high bit is set.
+      while (i + 8 <= n) {
+        std::uint64_t word;
+        std::memcpy(&word, p + i, sizeof word);
+        if (word & kHighBits) break;
+        i += 8;
+      }
+      if (i == n) break;
+      c = p[i];
       if (c < 0x80) continue;
       if (c >= 0xC2 && c <= 0xDF) {
         need_ = 1;

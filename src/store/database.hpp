@@ -95,6 +95,13 @@ class Database {
 
   void writer_loop();
   void run_batch(std::vector<Pending>& batch);
+  // Runs the jobs in order, recording what each threw. With savepoints a
+  // failed job's writes are rolled back; without, returns the index of the
+  // first job that threw after writing (batch.size() when none did).
+  std::size_t run_jobs(Store& s, std::vector<Pending>& batch,
+                       std::vector<std::exception_ptr>& errors, bool savepoints);
+  void finish_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& errors,
+                    std::chrono::steady_clock::time_point t0);
   std::unique_ptr<Store> open(bool read_only) const;
   std::unique_ptr<Store> acquire_reader();
   void release_reader(std::unique_ptr<Store> s);
@@ -118,6 +125,7 @@ class Database {
   metrics::Histogram& commit_seconds_;
   metrics::Histogram& batch_size_;
   metrics::Counter& commits_;
+  metrics::Counter& fallback_batches_;
   metrics::Counter& commit_errors_;
   metrics::Counter& rejected_;
 };

@@ -32,6 +32,12 @@ class Store {
   virtual void savepoint() = 0;  // one level: the group-commit job boundary
   virtual void release() = 0;
   virtual void rollback_to() = 0;
+  // Rows inserted, updated or deleted on this connection since it opened:
+  // tells the writer whether a failed job left anything to undo.
+  virtual std::int64_t total_changes() = 0;
+  // False once a transaction ended, including when the engine rolled it back
+  // on its own (disk full, I/O error).
+  virtual bool in_transaction() = 0;
 
   // Health and schema.
   virtual void ping() = 0;

@@ -250,6 +250,8 @@ void SqliteStore::rollback() {
 void SqliteStore::savepoint() { prepare("SAVEPOINT job").run(); }
 void SqliteStore::release() { prepare("RELEASE job").run(); }
 void SqliteStore::rollback_to() { prepare("ROLLBACK TO job").run(); }
+std::int64_t SqliteStore::total_changes() { return sqlite3_total_changes64(db_); }
+bool SqliteStore::in_transaction() { return sqlite3_get_autocommit(db_) == 0; }
 
 void SqliteStore::ping() { prepare("SELECT 1").run(); }
 

@@ -38,6 +38,8 @@ class SqliteStore final : public Store {
   void savepoint() override;
   void release() override;
   void rollback_to() override;
+  std::int64_t total_changes() override;
+  bool in_transaction() override;
 
   void ping() override;
   void exec_script(std::string_view sql) override;

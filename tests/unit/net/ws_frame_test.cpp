@@ -208,6 +208,36 @@ TEST(Utf8Validator, AcceptsAndRejectsLikeTheStandard) {
   EXPECT_FALSE(valid("\xce\xba\xe1"));  // truncated at the end
 }
 
+// The ASCII fast path (eight bytes at a time) must judge exactly like the
+// byte-at-a-time walk: random mixes of ASCII runs and (often broken)
+// multi-byte sequences, fed whole and one byte per call.
+TEST(Utf8Validator, FastPathAgreesWithByteAtATime) {
+  std::uint32_t state = 12345;
+  auto rnd = [&state]() {
+    state = state * 1664525U + 1013904223U;
+    return state >> 8;
+  };
+  const std::vector<std::string> pieces = {
+      "plain ascii text", "x",    "\xce\xba", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+      "\xed\xa0\x80",     "\xc0", "\x80",     "\xf4\x90",     "0123456789abcdef0123"};
+  int invalid = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    int n = 1 + static_cast<int>(rnd() % 8);
+    for (int i = 0; i < n; ++i) text += pieces[rnd() % pieces.size()];
+    Utf8Validator whole;
+    bool whole_ok = whole.feed(text) && whole.complete();
+    Utf8Validator bytewise;
+    bool byte_ok = true;
+    for (char c : text) byte_ok = byte_ok && bytewise.feed(std::string_view(&c, 1));
+    byte_ok = byte_ok && bytewise.complete();
+    ASSERT_EQ(whole_ok, byte_ok) << "round " << round;
+    invalid += whole_ok ? 0 : 1;
+  }
+  EXPECT_GT(invalid, 100);  // both outcomes were exercised
+  EXPECT_LT(invalid, 1900);
+}
+
 TEST(WsBuilder, HeaderSizesFollowTheLength) {
   EXPECT_EQ(make_frame(Opcode::text, std::string(125, 'a')).size(), 127U);
   EXPECT_EQ(make_frame(Opcode::text, std::string(126, 'a')).size(), 130U);

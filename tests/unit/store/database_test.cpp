@@ -114,6 +114,60 @@ TEST_F(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
   EXPECT_EQ(all[0].client_id, "job0");
   EXPECT_EQ(all[1].client_id, "job2");
   EXPECT_EQ(all[1].seq, 2);  // the failed job's seq was rolled back too: no gap
+  // It had written before it threw: the batch ran again with savepoints.
+  EXPECT_EQ(metrics_.counter("parley_store_batch_retries_total", "").value(), 1U);
+}
+
+TEST_F(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
+  std::promise<void> release;
+  auto hold = release.get_future().share();
+  std::promise<void> holding;
+  db_->submit(
+      [&](Store&) {
+        holding.set_value();
+        hold.wait();
+      },
+      [](std::exception_ptr) {});
+  holding.get_future().wait();
+  std::vector<std::exception_ptr> results(3);
+  std::atomic<int> runs{0}, done{0};
+  for (int i = 0; i < 3; ++i) {
+    db_->submit(
+        [i, &runs](Store& s) {
+          ++runs;
+          if (i == 1) throw Error(Errc::forbidden, "validation fails before any write");
+          Message m = message(300 + i, "early" + std::to_string(i));
+          m.seq = s.next_seq(10, 1);
+          s.insert_message(m);
+        },
+        [&, i](std::exception_ptr e) {
+          results[i] = e;
+          ++done;
+        });
+  }
+  release.set_value();
+  while (done < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_FALSE(results[0]);
+  EXPECT_TRUE(results[1]);
+  EXPECT_FALSE(results[2]);
+  EXPECT_EQ(runs.load(), 3);  // each job ran once
+  EXPECT_EQ(metrics_.counter("parley_store_batch_retries_total", "").value(), 0U);
+  auto all = db_->read([](Store& s) { return s.messages_after(10, 0, 100); });
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[1].seq, 2);
+}
+
+TEST_F(DatabaseTest, ALoneJobFailingAfterWritingLeavesNothing) {
+  EXPECT_THROW(db_->write([](Store& s) {
+    Message m = message(400, "lone");
+    m.seq = s.next_seq(10, 1);
+    s.insert_message(m);
+    throw Error(Errc::conflict, "fails after writing");
+  }),
+               Error);
+  auto all = db_->read([](Store& s) { return s.messages_after(10, 0, 100); });
+  EXPECT_TRUE(all.empty());
+  EXPECT_EQ(db_->read([](Store& s) { return s.conversation(10)->last_seq; }), 0);
 }
 
 TEST_F(DatabaseTest, WriteRethrowsTheJobsError) {
