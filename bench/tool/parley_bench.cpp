@@ -11,6 +11,7 @@
 //   parley_bench --port 8080 fanout --clients 1000 --rooms 1 --publishers 1 --window 100 --seconds
 //   10 parley_bench --port 8080 --smoke
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -24,6 +25,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <iostream>
 #include <memory>
@@ -96,14 +98,16 @@ struct Bench;
 // One WebSocket connection (subscriber or publisher).
 struct Conn : std::enable_shared_from_this<Conn> {
   Conn(Bench& b, asio::io_context& ioc, int id, int room, bool publisher)
-      : bench(b), sock(ioc), id(id), room(room), publisher(publisher), parser(1 << 22, false) {}
+      : bench(b), sock(ioc), id(id), room(room), publisher(publisher) {}
 
   Bench& bench;
   tcp::socket sock;
   int id, room;
   bool publisher;
-  ws::FrameParser parser;
-  std::array<char, 16384> buf{};
+  bool churner = false;  // churn: connects, subscribes, leaves
+  std::int64_t connect_started = 0;
+  std::string carry;  // an unfinished frame from the previous read
+  std::array<char, 65536> buf{};
   std::string head;
   bool upgraded = false, writing = false, ready = false;
   std::deque<std::string> outq;
@@ -115,10 +119,13 @@ struct Conn : std::enable_shared_from_this<Conn> {
   void start(const tcp::endpoint& ep);
   void read();
   void on_bytes(const char* p, std::size_t n);
-  void on_message(std::string&& text);
+  void on_frames(const std::uint8_t* d, std::size_t n, std::size_t& used);
+  void on_message(std::string_view text, std::int64_t now);
   void send_text(const std::string& json);
   void flush();
   void publish_more();
+  void send_one(std::int64_t t);  // t: the send time carried in the body
+  void leave();                   // churners: close handshake, then go
 };
 
 struct Bench {
@@ -133,6 +140,16 @@ struct Bench {
   bool echo = false;  // publishers time round trips (v1: the ping op; raw: own room)
   bool smoke = false;
   int connections = 0;  // opened so far: past 2,000 the source address moves on
+  // Open loop (--rate): messages per second over all publishers, sent on a
+  // schedule whatever the replies; latency counts from the scheduled time,
+  // so a server that falls behind cannot hide it (no coordinated omission).
+  double rate = 0;
+  std::int64_t rate_start_ns = 0;
+  std::uint64_t scheduled = 0;
+  std::vector<Conn*> publisher_conns;
+  // Churn: connections that connect, authenticate, subscribe and leave.
+  std::uint64_t churn_started = 0, churn_done = 0;
+  std::vector<std::int64_t> churn_ns;  // connect to subscribed
   int ready = 0, expected_ready = 0;
   Stats stats;
   std::vector<std::int64_t> acked_per_publisher;
@@ -145,6 +162,7 @@ void Conn::start(const tcp::endpoint& ep) {
   // Spread sources over 127.0.0.x past a few thousand connections: one source
   // address has ~28 k ephemeral ports, and TIME_WAIT from earlier runs eats them.
   int n = bench.connections++;
+  connect_started = now_ns();
   if (n >= 2000 && ep.address().is_loopback()) {
     sock.open(tcp::v4());
     sock.bind(tcp::endpoint(
@@ -174,7 +192,7 @@ void Conn::read() {
   auto self = shared_from_this();
   sock.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
     if (ec) {
-      if (self->bench.publishing && self->bench.failure.empty()) {
+      if (self->bench.publishing && self->bench.failure.empty() && !self->churner) {
         self->bench.failure = "connection " + std::to_string(self->id) + " closed: " + ec.message();
       }
       return;
@@ -206,40 +224,83 @@ void Conn::on_bytes(const char* p, std::size_t n) {
     if (!rest.empty()) on_bytes(rest.data(), rest.size());
     return;
   }
+  // The client's own decoding stays lean so the server, not the client, is
+  // measured: frames are read in place from the socket buffer (the server
+  // never masks or fragments), and only a split frame is copied.
   const auto* data = reinterpret_cast<const std::uint8_t*>(p);
-  std::size_t off = 0;
-  while (off < n) {
+  if (carry.empty()) {
     std::size_t used = 0;
-    auto e = parser.next(data + off, n - off, used);
-    off += used;
-    if (e.kind == ws::FrameEvent::need_more) break;
-    if (e.kind == ws::FrameEvent::message) {
-      on_message(std::move(e.payload));
-    } else if (e.kind == ws::FrameEvent::ping) {
-      std::string pong = ws::make_masked_frame(ws::Opcode::pong, e.payload, 0x01020304);
-      outq.push_back(std::move(pong));
-      flush();
-    } else if (e.kind == ws::FrameEvent::close || e.kind == ws::FrameEvent::error) {
-      bench.failure = "server closed connection " + std::to_string(id) + " with " +
-                      std::to_string(e.close_code) + " " + e.payload;
-      return;
-    }
+    on_frames(data, n, used);
+    if (used < n) carry.assign(p + used, n - used);
+  } else {
+    carry.append(p, n);
+    std::size_t used = 0;
+    on_frames(reinterpret_cast<const std::uint8_t*>(carry.data()), carry.size(), used);
+    carry.erase(0, used);
   }
 }
 
-void Conn::on_message(std::string&& text) {
+void Conn::on_frames(const std::uint8_t* d, std::size_t n, std::size_t& used) {
+  std::int64_t now = now_ns();  // one clock read per socket read
+  std::size_t off = 0;
+  while (n - off >= 2 && bench.failure.empty()) {
+    std::uint8_t b0 = d[off], b1 = d[off + 1];
+    std::uint64_t len = b1 & 0x7F;
+    std::size_t header = 2;
+    if (len == 126) {
+      if (n - off < 4) break;
+      len = (std::uint64_t{d[off + 2]} << 8) | d[off + 3];
+      header = 4;
+    } else if (len == 127) {
+      if (n - off < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = (len << 8) | d[off + 2 + i];
+      header = 10;
+    }
+    if ((b1 & 0x80) != 0 || (b0 & 0x80) == 0 || (b0 & 0x0F) == 0 || len > (1U << 24)) {
+      bench.failure = "connection " + std::to_string(id) +
+                      ": unexpected frame from the server (masked, fragmented or oversized)";
+      break;
+    }
+    if (n - off < header + len) break;
+    std::string_view payload(reinterpret_cast<const char*>(d + off + header), len);
+    off += header + len;
+    switch (static_cast<ws::Opcode>(b0 & 0x0F)) {
+      case ws::Opcode::text:
+      case ws::Opcode::binary:
+        on_message(payload, now);
+        break;
+      case ws::Opcode::ping:
+        outq.push_back(ws::make_masked_frame(ws::Opcode::pong, payload, 0x01020304));
+        flush();
+        break;
+      case ws::Opcode::pong:
+        break;
+      default:
+        if (churner) {  // the server's answer to our close
+          boost::system::error_code ec;
+          sock.close(ec);
+          return;
+        }
+        bench.failure = "server closed connection " + std::to_string(id) + ": " +
+                        std::string(payload.substr(std::min<std::size_t>(2, payload.size())));
+        break;
+    }
+  }
+  used = off;
+}
+
+void Conn::on_message(std::string_view text, std::int64_t now) {
   // Events are the hot path: read just what we need from the text (the type
   // and the body's numbers) so the client stays cheaper than the server.
   constexpr std::string_view kNew = R"({"type":"message.new")";
-  if (bench.raw || text.compare(0, kNew.size(), kNew) == 0) {
-    constexpr std::string_view kBody = R"("body":")";
-    std::size_t at = 0;
-    if (!bench.raw) {
-      at = text.find(kBody);
-      if (at == std::string::npos) return;
-      at += kBody.size();
-    }
-    const char* p = text.data() + at;
+  if (churner && text.starts_with(R"({"type")")) return;  // counts nothing: it is leaving
+  if (bench.raw || text.starts_with(kNew)) {
+    // Bodies start with '~', which nothing before the body in an event
+    // contains (ids are alphanumeric, client ids "b<n>-<seq>").
+    const auto* at = static_cast<const char*>(std::memchr(text.data(), '~', text.size()));
+    if (at == nullptr) return;
+    const char* p = at + 1;
     auto read_int = [&p]() {
       std::int64_t v = 0;
       while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
@@ -258,7 +319,7 @@ void Conn::on_message(std::string&& text) {
         ++bench.acked_per_publisher[id];
         if (bench.measuring) {
           ++st.measured_acked;
-          st.ack_ns.push_back(now_ns() - sent);
+          st.ack_ns.push_back(now - sent);
         }
         publish_more();
       }
@@ -279,12 +340,12 @@ void Conn::on_message(std::string&& text) {
     ++st.deliveries;
     if (bench.measuring) {
       ++st.measured_deliveries;
-      st.latencies_ns.push_back(now_ns() - sent);
+      st.latencies_ns.push_back(now - sent);
     }
     return;
   }
   constexpr std::string_view kEvent = R"({"type")";
-  if (text.compare(0, kEvent.size(), kEvent) == 0) return;  // other events (presence, ...)
+  if (text.starts_with(kEvent)) return;  // other events (presence, ...)
   // A reply: {"id": ..., "ok": ..., ...}. Anything else is reported, never trusted.
   boost::system::error_code ec;
   bj::value v = bj::parse(text, ec);
@@ -293,13 +354,13 @@ void Conn::on_message(std::string&& text) {
   const bj::value* ok_v = o ? o->if_contains("ok") : nullptr;
   if (!id_v || !ok_v || !ok_v->is_bool()) {
     ++bench.stats.errors;
-    bench.failure = "unexpected frame: " + text.substr(0, 200);
+    bench.failure = "unexpected frame: " + std::string(text.substr(0, 200));
     return;
   }
   std::string rid = id_v->is_string() ? std::string(id_v->as_string()) : "";
   if (!ok_v->as_bool()) {
     ++bench.stats.errors;
-    bench.failure = "error reply: " + text.substr(0, 200);
+    bench.failure = "error reply: " + std::string(text.substr(0, 200));
     return;
   }
   if (rid == "auth") {
@@ -311,6 +372,10 @@ void Conn::on_message(std::string&& text) {
       send_text(
           bj::serialize(bj::object{{"id", "sub"}, {"op", "subscribe"}, {"conversations", subs}}));
     }
+  } else if (rid == "sub" && churner) {
+    if (bench.measuring) bench.churn_ns.push_back(now - connect_started);
+    ++bench.churn_done;
+    leave();
   } else if (rid == "sub") {
     ready = true;
     ++bench.ready;
@@ -326,7 +391,7 @@ void Conn::on_message(std::string&& text) {
   } else {  // a send ack; its id is the sequence
     --inflight;
     if (auto it = sent_at.find(std::stoll(rid)); it != sent_at.end()) {
-      if (bench.measuring) bench.stats.ack_ns.push_back(now_ns() - it->second);
+      if (bench.measuring) bench.stats.ack_ns.push_back(now - it->second);
       sent_at.erase(it);
     }
     ++bench.stats.acked;
@@ -337,32 +402,38 @@ void Conn::on_message(std::string&& text) {
 }
 
 void Conn::publish_more() {
-  if (!publisher) return;
-  while (bench.publishing && inflight < bench.window) {
-    std::int64_t t = now_ns();
-    std::string body =
-        std::to_string(id) + ":" + std::to_string(seq) + ":" + std::to_string(t) + ":";
-    if (body.size() < static_cast<std::size_t>(bench.size)) {
-      body.append(bench.size - body.size(), 'x');
-    }
-    if (bench.raw) {
-      send_text(body);  // the room's echo back to us is the ack
-    } else if (bench.echo) {
-      sent_at[seq] = t;
-      send_text(bj::serialize(bj::object{{"id", std::to_string(seq)}, {"op", "ping"}}));
-    } else {
-      sent_at[seq] = t;
-      send_text(bj::serialize(
-          bj::object{{"id", std::to_string(seq)},
-                     {"op", "send"},
-                     {"conv", bench.rooms[room]},
-                     {"client_id", "b" + std::to_string(id) + "-" + std::to_string(seq)},
-                     {"body", body}}));
-    }
-    ++seq;
-    ++inflight;
-    ++bench.stats.sent;
+  if (!publisher || bench.rate > 0) return;  // open loop: the pacer sends
+  while (bench.publishing && inflight < bench.window) send_one(now_ns());
+}
+
+void Conn::send_one(std::int64_t t) {
+  std::string body =
+      "~" + std::to_string(id) + ":" + std::to_string(seq) + ":" + std::to_string(t) + ":";
+  if (body.size() < static_cast<std::size_t>(bench.size)) {
+    body.append(bench.size - body.size(), 'x');
   }
+  if (bench.raw) {
+    send_text(body);  // the room's echo back to us is the ack
+  } else if (bench.echo) {
+    sent_at[seq] = t;
+    send_text(bj::serialize(bj::object{{"id", std::to_string(seq)}, {"op", "ping"}}));
+  } else {
+    sent_at[seq] = t;
+    send_text(bj::serialize(
+        bj::object{{"id", std::to_string(seq)},
+                   {"op", "send"},
+                   {"conv", bench.rooms[room]},
+                   {"client_id", "b" + std::to_string(id) + "-" + std::to_string(seq)},
+                   {"body", body}}));
+  }
+  ++seq;
+  ++inflight;
+  ++bench.stats.sent;
+}
+
+void Conn::leave() {
+  outq.push_back(ws::make_masked_frame(ws::Opcode::close, std::string("\x03\xe8", 2), 0x0badf00d));
+  flush();
 }
 
 void Conn::send_text(const std::string& json) {
@@ -406,9 +477,12 @@ int main(int argc, char** argv) {
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("scenario", scenario,
-                 "fanout: subscribers in rooms, windowed publishers; echo: round trips "
-                 "(--clients connections, each with --window in flight); idle: hold --clients "
-                 "connections and report the server's RSS per connection (--server-pid)");
+                 "fanout: subscribers in rooms, publishers windowed or paced (--rate); echo: "
+                 "round trips (--clients connections, each with --window in flight); idle: hold "
+                 "--clients connections and report the server's RSS per connection "
+                 "(--server-pid); churn: fanout while --churn connections/s connect, subscribe "
+                 "and leave; persist: --publishers each with its own conversation and one "
+                 "subscriber, every message stored (stored+delivered/s, send-to-ack latency)");
   int server_pid = 0;
   app.add_option("--server-pid", server_pid, "for idle: read this process's VmRSS from /proc");
   app.add_option("--clients", clients, "subscriber connections");
@@ -418,6 +492,10 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "message body bytes");
   app.add_option("--seconds", seconds, "measured duration");
   app.add_option("--warmup", warmup, "discarded warm-up");
+  double rate = 0, churn = 200;
+  app.add_option("--rate", rate,
+                 "open loop: messages/s over all publishers on a fixed schedule (0: windowed)");
+  app.add_option("--churn", churn, "churn: connections/s that connect, subscribe and leave");
   app.add_flag("--smoke", smoke, "a few seconds, few clients; fail on loss, duplicate or reorder");
   bool raw = false;
   app.add_flag("--raw", raw,
@@ -438,7 +516,10 @@ int main(int argc, char** argv) {
     rooms = raw ? std::max(1, publishers) : 1;
   } else if (scenario == "idle") {
     publishers = 0;
-  } else if (scenario != "fanout") {
+  } else if (scenario == "persist") {
+    rooms = publishers;  // each publisher its own conversation, one subscriber each
+    clients = publishers;
+  } else if (scenario != "fanout" && scenario != "churn") {
     std::fprintf(stderr, "parley-bench: scenario '%s' is not implemented yet\n", scenario.c_str());
     return 2;
   }
@@ -451,6 +532,18 @@ int main(int argc, char** argv) {
   bench.raw = raw;
   bench.echo = scenario == "echo";
   bench.smoke = smoke;
+  bench.rate = rate;
+  if (scenario == "churn" && raw) {
+    std::fprintf(stderr, "parley-bench: churn speaks protocol v1 only\n");
+    return 2;
+  }
+  {  // up to the hard limit on open files: one per connection
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
   if (!raw) try {
       std::mt19937_64 rng(std::random_device{}());
       std::string user = "bench" + std::to_string(rng() % 1000000000);
@@ -480,6 +573,7 @@ int main(int argc, char** argv) {
   }
   for (int p = 0; p < publishers; ++p) {
     bench.conns.push_back(std::make_shared<Conn>(bench, bench.ioc, p, p % rooms, true));
+    bench.publisher_conns.push_back(bench.conns.back().get());
   }
   bench.acked_per_publisher.assign(publishers, 0);
   auto read_rss = [server_pid]() -> long long {
@@ -494,6 +588,28 @@ int main(int argc, char** argv) {
     std::fclose(f);
     return kb * 1024;
   };
+  // The server's CPU seconds (utime + stime), to show how busy it was while
+  // measured: deliveries per server CPU second is its capacity on one core.
+  auto read_server_cpu = [server_pid]() -> double {
+    if (server_pid <= 0) return 0;
+    std::FILE* f = std::fopen(("/proc/" + std::to_string(server_pid) + "/stat").c_str(), "r");
+    if (!f) return 0;
+    char line[1024];
+    double secs = 0;
+    if (std::fgets(line, sizeof line, f)) {
+      // Fields after the ")" that closes the command name: state is field 3;
+      // utime and stime are fields 14 and 15.
+      const char* p = std::strrchr(line, ')');
+      unsigned long long ut = 0, st = 0;
+      if (p && std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                           &st) == 2) {
+        secs = static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+      }
+    }
+    std::fclose(f);
+    return secs;
+  };
+  double server_cpu0 = 0, server_cpu1 = 0;
   // Before any connection starts: async_connect begins connecting at once.
   long long rss_before = read_rss(), rss_after = 0;
   bench.expected_ready = clients + publishers;
@@ -501,7 +617,46 @@ int main(int argc, char** argv) {
 
   // Phases on a timer: wait for every connection, warm up, measure, drain.
   asio::steady_timer timer(bench.ioc);
+  // Open loop: every millisecond, send what the schedule says is due, round
+  // robin over the publishers, each stamped with its scheduled time.
+  asio::steady_timer pacer(bench.ioc);
+  std::function<void()> pace = [&] {
+    if (!bench.publishing) return;
+    std::int64_t now = now_ns();
+    auto due = static_cast<std::uint64_t>(static_cast<double>(now - bench.rate_start_ns) *
+                                          bench.rate / 1e9);
+    while (bench.scheduled < due) {
+      auto at = bench.rate_start_ns +
+                static_cast<std::int64_t>(static_cast<double>(bench.scheduled) * 1e9 / bench.rate);
+      bench.publisher_conns[bench.scheduled % bench.publisher_conns.size()]->send_one(at);
+      ++bench.scheduled;
+    }
+    pacer.expires_after(std::chrono::milliseconds(1));
+    pacer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) pace();
+    });
+  };
+  // Churn: every 10 ms, start the connections due; each leaves once subscribed.
+  asio::steady_timer churner(bench.ioc);
+  std::int64_t churn_start_ns = 0;
+  std::function<void()> churn_tick = [&] {
+    if (!bench.publishing) return;
+    auto due =
+        static_cast<std::uint64_t>(static_cast<double>(now_ns() - churn_start_ns) * churn / 1e9);
+    while (bench.churn_started < due) {
+      int r = static_cast<int>(bench.churn_started % static_cast<std::uint64_t>(rooms));
+      auto c = std::make_shared<Conn>(bench, bench.ioc, -1, r, false);
+      c->churner = true;
+      c->start(bench.ep);
+      ++bench.churn_started;
+    }
+    churner.expires_after(std::chrono::milliseconds(10));
+    churner.async_wait([&](boost::system::error_code ec) {
+      if (!ec) churn_tick();
+    });
+  };
   double cpu0 = 0, cpu1 = 0;
+  std::uint64_t churn_measured0 = 0, churn_measured1 = 0;
   Clock::time_point t0, t1;
   Clock::time_point drain_deadline;
   // Drain: wait until every acked message reached every subscriber of its room.
@@ -536,18 +691,30 @@ int main(int argc, char** argv) {
       }
       bench.publishing = true;
       for (auto& c : bench.conns) c->publish_more();
+      if (bench.rate > 0 && !bench.publisher_conns.empty()) {
+        bench.rate_start_ns = now_ns();
+        pace();
+      }
+      if (scenario == "churn") {
+        churn_start_ns = now_ns();
+        churn_tick();
+      }
       timer.expires_after(
           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup)));
       timer.async_wait([&](boost::system::error_code) {
         bench.measuring = true;
+        churn_measured0 = bench.churn_done;
         t0 = Clock::now();
         cpu0 = cpu_seconds();
+        server_cpu0 = read_server_cpu();
         timer.expires_after(
             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
         timer.async_wait([&](boost::system::error_code) {
           t1 = Clock::now();
           cpu1 = cpu_seconds();
+          server_cpu1 = read_server_cpu();
           bench.measuring = false;
+          churn_measured1 = bench.churn_done;
           bench.publishing = false;
           drain_deadline = Clock::now() + std::chrono::seconds(10);
           drain();
@@ -609,6 +776,20 @@ int main(int argc, char** argv) {
       {"reordered", st.reordered},
       {"errors", st.errors},
       {"client_cpu", measured > 0 ? cpu / measured : 0.0}};
+  if (bench.rate > 0) {
+    out["offered_per_s"] = bench.rate;
+    // Kept up: every scheduled message was acked during the run and every
+    // delivery arrived (the drain ended with nothing missing).
+    out["kept_up"] = st.acked == st.sent && missing == 0 && st.sent > 0;
+  }
+  if (scenario == "churn") {
+    out["churn_per_s"] =
+        measured > 0 ? static_cast<double>(churn_measured1 - churn_measured0) / measured : 0.0;
+    out["churn_offered_per_s"] = churn;
+    out["churn_p50_us"] = percentile(bench.churn_ns, 50) / 1000;
+    out["churn_p99_us"] = percentile(bench.churn_ns, 99) / 1000;
+  }
+  if (server_pid > 0 && measured > 0) out["server_cpu"] = (server_cpu1 - server_cpu0) / measured;
   if (!bench.failure.empty()) out["failure"] = bench.failure;
   std::cout << bj::serialize(out) << std::endl;
   bool ok = bench.failure.empty() && st.lost + missing == 0 && st.duplicates == 0 &&
