@@ -64,6 +64,10 @@ struct Worker {
   std::unordered_set<HttpSession*> sessions;
   std::unordered_set<WsSession*> ws_sessions;
   std::vector<char> read_buffer = std::vector<char>(64 * 1024);  // shared by its WS sessions
+  // WebSocket sessions that queued frames this turn of the loop: one posted
+  // flush then writes each with a single gathered non-blocking send.
+  std::vector<std::shared_ptr<WsSession>> dirty;
+  bool flush_posted = false;
   boost::asio::io_context ioc{1};
 };
 

@@ -10,6 +10,7 @@
 // Threading: lives on one worker; every member is touched on that worker's
 // thread only. Store work runs on the handler pool or the store writer and
 // posts its result back here.
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,6 +23,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <memory>
+#include <span>
 
 #include "app/config.hpp"
 #include "auth/auth_service.hpp"
@@ -125,6 +127,12 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   bool process(const char* data, std::size_t n);
   void on_text(std::string&& text);
   void enqueue(SharedFrame frame);
+  // Writing: enqueue() marks the session dirty; the worker's flush sends
+  // everything queued with one non-blocking gathered write. Only when the
+  // socket pushes back does a write_loop coroutine take over.
+  static void flush_worker(Worker& w);
+  void flush_now();
+  void start_write_loop();
   void send_json(const bj::object& o) {
     enqueue(outgoing(realtime::text_frame(bj::serialize(o)), false));
   }
@@ -175,9 +183,11 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   std::vector<SharedFrame> queue_;
   std::size_t queue_head_ = 0;
   std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool closing_ = false;  // close frame queued; nothing else is sent
-  bool dead_ = false;     // socket closed
+  std::size_t head_offset_ = 0;  // bytes of queue_[queue_head_] already sent
+  bool writing_ = false;         // a write_loop owns the socket's sending side
+  bool flush_pending_ = false;   // in worker_.dirty
+  bool closing_ = false;         // close frame queued; nothing else is sent
+  bool dead_ = false;            // socket closed
   Clock::time_point closing_since_{};
   Clock::time_point connected_at_{};
   Clock::time_point last_activity_{};
@@ -323,18 +333,77 @@ void WsSession::enqueue(SharedFrame frame) {
   if (queued_bytes_ > static_cast<std::size_t>(cfg_.ws.max_outbound_bytes)) {
     // Slow consumer: drop what is queued, say why, and let the client resume from the store.
     ws_.slow_consumers->inc();
-    queue_.clear();
+    if (head_offset_ > 0) {
+      // A frame is out in part: it must finish before the close frame.
+      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_) + 1, queue_.end());
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
+      queued_bytes_ = queue_.front()->size();
+    } else {
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
     queue_head_ = 0;
-    queued_bytes_ = 0;
     close(ws::close_code::kSlowConsumer, "slow consumer: resume with since");
     return;
   }
   queue_.push_back(std::move(frame));
   ws_.frames_out->inc();
-  if (!writing_) {
-    writing_ = true;
-    asio::co_spawn(worker_.ioc, write_loop(shared_from_this()), asio::detached);
+  if (writing_ || flush_pending_) return;
+  flush_pending_ = true;
+  worker_.dirty.push_back(shared_from_this());
+  if (!worker_.flush_posted) {
+    worker_.flush_posted = true;
+    asio::post(worker_.ioc, [&w = worker_] { flush_worker(w); });
   }
+}
+
+void WsSession::flush_worker(Worker& w) {
+  std::vector<std::shared_ptr<WsSession>> dirty;
+  dirty.swap(w.dirty);
+  w.flush_posted = false;
+  for (auto& s : dirty) {
+    s->flush_pending_ = false;
+    s->flush_now();
+  }
+}
+
+void WsSession::flush_now() {
+  if (dead_ || writing_ || queue_head_ >= queue_.size()) return;
+  std::array<asio::const_buffer, kMaxGather> buffers;
+  std::size_t count = 0;
+  for (std::size_t i = queue_head_; i < queue_.size() && count < kMaxGather; ++i) {
+    buffers[count++] = asio::buffer(*queue_[i]) + (i == queue_head_ ? head_offset_ : 0);
+  }
+  boost::system::error_code ec;
+  std::size_t n = socket_.write_some(std::span(buffers.data(), count), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    force_close();
+    return;
+  }
+  // Drop what went out; a frame sent in part keeps its offset.
+  while (n > 0) {
+    std::size_t left = queue_[queue_head_]->size() - head_offset_;
+    if (n < left) {
+      head_offset_ += n;
+      break;
+    }
+    n -= left;
+    queued_bytes_ -= std::min(queued_bytes_, queue_[queue_head_]->size());
+    queue_[queue_head_++].reset();
+    head_offset_ = 0;
+  }
+  if (queue_head_ == queue_.size()) {
+    std::vector<SharedFrame>().swap(queue_);  // an idle connection keeps no queue memory
+    queue_head_ = 0;
+    return;
+  }
+  start_write_loop();  // the socket pushed back, or more than one gather's worth
+}
+
+void WsSession::start_write_loop() {
+  if (writing_) return;
+  writing_ = true;
+  asio::co_spawn(worker_.ioc, write_loop(shared_from_this()), asio::detached);
 }
 
 asio::awaitable<void> WsSession::write_loop(std::shared_ptr<WsSession> self) {
@@ -350,7 +419,8 @@ asio::awaitable<void> WsSession::write_loop(std::shared_ptr<WsSession> self) {
         self->queue_head_ = 0;
       }
       self->queued_bytes_ -= std::min(self->queued_bytes_, inflight.back()->size());
-      buffers.emplace_back(asio::buffer(*inflight.back()));
+      buffers.emplace_back(asio::buffer(*inflight.back()) + self->head_offset_);
+      self->head_offset_ = 0;  // only the first frame can have been sent in part
     }
     auto [ec, n] = co_await asio::async_write(self->socket_, buffers, kTuple);
     if (ec) {
@@ -382,10 +452,7 @@ void WsSession::close(std::uint16_t code, std::string_view reason) {
   queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
   closing_ = true;
   closing_since_ = Clock::now();
-  if (!writing_) {
-    writing_ = true;
-    asio::co_spawn(worker_.ioc, write_loop(shared_from_this()), asio::detached);
-  }
+  start_write_loop();
 }
 
 void WsSession::force_close() {
@@ -397,6 +464,7 @@ void WsSession::force_close() {
   queue_.clear();
   queue_head_ = 0;
   queued_bytes_ = 0;
+  head_offset_ = 0;
 }
 
 void WsSession::tick(Clock::time_point now) {

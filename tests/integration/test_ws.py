@@ -464,6 +464,32 @@ class LimitsTest(ServerTest):
         fast.close()
 
 
+class BackpressureTest(ServerTest):
+    SETTINGS = {"ws.max_outbound_bytes": str(64 << 20)}
+
+    def test_a_paused_reader_gets_every_frame_intact_after_backpressure(self):
+        """Regression for partial writes: frames cut by a full socket buffer continue
+        where they stopped (the first gathered non-blocking write, then the write loop)."""
+        ann, ben = self.server.register("ann_bp"), self.server.register("ben_bp")
+        _, _, conv = self.server.request("POST", "/api/conversations",
+                                         {"kind": "group", "title": "bp", "members": [ben["user"]["id"]]},
+                                         token=ann["access_token"])
+        reader = ws_connect(self.server, ben["access_token"], rcvbuf=4096)
+        self.assertTrue(reader.request("subscribe", conversations=[{"conv": conv["id"]}])["ok"])
+        # 150 x 60 KB = 9 MB while the reader reads nothing: far past the kernel buffers.
+        bodies = [f"{i:05d}" + chr(ord("a") + i % 26) * 59995 for i in range(150)]
+        for i, body in enumerate(bodies):
+            status, _, _ = self.server.request("POST", f"/api/conversations/{conv['id']}/messages",
+                                               {"client_id": f"bp{i}", "body": body}, token=ann["access_token"])
+            self.assertEqual(status, 201)
+        for i, body in enumerate(bodies):
+            event = reader.event("message.new")
+            self.assertEqual(event["seq"], i + 1)
+            self.assertEqual(event["message"]["body"], body)
+        self.assertTrue(reader.request("ping")["ok"])
+        reader.close()
+
+
 class PerAddressCapTest(ServerTest):
     SETTINGS = {"ws.max_connections_per_ip": "3"}
 
