@@ -68,6 +68,20 @@ void BM_Utf8Validate(benchmark::State& state) {
 }
 BENCHMARK(BM_Utf8Validate)->Arg(64)->Arg(4096)->Arg(65536);
 
+// The common case: protocol JSON and mostly-ASCII chat text.
+void BM_Utf8ValidateAscii(benchmark::State& state) {
+  std::string text;
+  while (text.size() < static_cast<std::size_t>(state.range(0))) {
+    text += R"({"id":"42","op":"send","conv":"382758817328267264","body":"see you at 10"})";
+  }
+  for (auto _ : state) {
+    ws::Utf8Validator v;
+    benchmark::DoNotOptimize(v.feed(text) && v.complete());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_Utf8ValidateAscii)->Arg(64)->Arg(4096);
+
 void BM_EventEncode(benchmark::State& state) {
   store::Message m;
   m.id = 382758817349238784;
