@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   python3 curl procps
+  postgresql-15 libpq-dev redis-server libhiredis-dev nginx
 )
 
 missing=()
@@ -28,5 +29,15 @@ echo "install-deps: installing ${missing[*]}" >&2
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
+# Server packages (PostgreSQL, Redis, nginx) must not start system services:
+# tests and local clusters start their own on loopback (scripts/services.sh).
+policy=/usr/sbin/policy-rc.d
+added_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod +x "$policy"
+  added_policy=true
+fi
+trap 'if [ "$added_policy" = true ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi' EXIT
 "${sudo_cmd[@]}" apt-get update -q >/dev/null
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
