@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl as _ssl
 import subprocess
 import tempfile
 import threading
@@ -227,12 +228,17 @@ class WsClient:
     """A blocking protocol v1 client. Raises WsClosed when the server closes."""
 
     def __init__(self, port, path="/ws", origin=None, protocol="parley.v1", timeout=10, headers=None,
-                 rcvbuf=None, deflate=False):
+                 rcvbuf=None, deflate=False, tls=False):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
+        if tls:  # through a TLS proxy (tests/integration/test_nginx.py); self-signed
+            ctx = _ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = _ssl.CERT_NONE
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
         key = base64.b64encode(_os.urandom(16)).decode()
         fields = {"Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
                   "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}
