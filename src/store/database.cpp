@@ -17,9 +17,9 @@ Database::Database(DatabaseOptions options, metrics::Registry& m)
       batch_size_(m.histogram("parley_store_batch_size", "Writes per committed batch", {},
                               {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),
       commits_(m.counter("parley_store_commits_total", "Group-commit transactions committed")),
-      fallback_batches_(m.counter("parley_store_batch_retries_total",
-                                  "Batches run again with a savepoint per job because a job "
-                                  "failed after writing")),
+      batch_retries_(m.counter("parley_store_batch_retries_total",
+                               "Batches run again with a savepoint per job because a job "
+                               "failed after writing")),
       commit_errors_(m.counter("parley_store_commit_errors_total",
                                "Group-commit transactions that failed as a whole")),
       rejected_(m.counter("parley_store_rejected_total",
@@ -121,7 +121,7 @@ void Database::run_batch(std::vector<Pending>& batch) {
       // go. Jobs are re-runnable (they depend only on their captures and the
       // store), so the second run reproduces the first.
       s.rollback();
-      fallback_batches_.inc();
+      batch_retries_.inc();
       if (batch.size() > 1) {
         std::fill(errors.begin(), errors.end(), nullptr);
         s.begin(true);

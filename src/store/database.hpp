@@ -125,7 +125,7 @@ class Database {
   metrics::Histogram& commit_seconds_;
   metrics::Histogram& batch_size_;
   metrics::Counter& commits_;
-  metrics::Counter& fallback_batches_;
+  metrics::Counter& batch_retries_;
   metrics::Counter& commit_errors_;
   metrics::Counter& rejected_;
 };

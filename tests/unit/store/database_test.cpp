@@ -48,6 +48,32 @@ class DatabaseTest : public ::testing::Test {
     return m;
   }
 
+  // Queues the jobs while the writer is held busy, so they share one batch,
+  // and returns what each completion reported.
+  std::vector<std::exception_ptr> run_as_one_batch(const std::vector<Database::Job>& jobs) {
+    std::promise<void> release;
+    auto hold = release.get_future().share();
+    std::promise<void> holding;
+    db_->submit(
+        [&](Store&) {
+          holding.set_value();
+          hold.wait();
+        },
+        [](std::exception_ptr) {});
+    holding.get_future().wait();
+    std::vector<std::exception_ptr> results(jobs.size());
+    std::atomic<std::size_t> done{0};
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      db_->submit(jobs[i], [&, i](std::exception_ptr e) {
+        results[i] = e;
+        ++done;
+      });
+    }
+    release.set_value();
+    while (done < jobs.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return results;
+  }
+
   testing::TempDir dir_;
   metrics::Registry metrics_;
   std::unique_ptr<Database> db_;
@@ -78,34 +104,16 @@ TEST_F(DatabaseTest, ConcurrentWritesAreGroupCommittedWithGaplessSeqs) {
 }
 
 TEST_F(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
-  // Queue three jobs while the writer is held busy, so they share one batch.
-  std::promise<void> release;
-  auto hold = release.get_future().share();
-  std::promise<void> holding;
-  db_->submit(
-      [&](Store&) {
-        holding.set_value();
-        hold.wait();
-      },
-      [](std::exception_ptr) {});
-  holding.get_future().wait();
-  std::vector<std::exception_ptr> results(3);
-  std::atomic<int> done{0};
+  std::vector<Database::Job> jobs;
   for (int i = 0; i < 3; ++i) {
-    db_->submit(
-        [i](Store& s) {
-          Message m = message(200 + i, "job" + std::to_string(i));
-          m.seq = s.next_seq(10, 1);
-          s.insert_message(m);
-          if (i == 1) throw std::runtime_error("job 1 fails after writing");
-        },
-        [&, i](std::exception_ptr e) {
-          results[i] = e;
-          ++done;
-        });
+    jobs.emplace_back([i](Store& s) {
+      Message m = message(200 + i, "job" + std::to_string(i));
+      m.seq = s.next_seq(10, 1);
+      s.insert_message(m);
+      if (i == 1) throw std::runtime_error("job 1 fails after writing");
+    });
   }
-  release.set_value();
-  while (done < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto results = run_as_one_batch(jobs);
   EXPECT_FALSE(results[0]);
   EXPECT_TRUE(results[1]);
   EXPECT_FALSE(results[2]);
@@ -119,34 +127,18 @@ TEST_F(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
 }
 
 TEST_F(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
-  std::promise<void> release;
-  auto hold = release.get_future().share();
-  std::promise<void> holding;
-  db_->submit(
-      [&](Store&) {
-        holding.set_value();
-        hold.wait();
-      },
-      [](std::exception_ptr) {});
-  holding.get_future().wait();
-  std::vector<std::exception_ptr> results(3);
-  std::atomic<int> runs{0}, done{0};
+  std::atomic<int> runs{0};
+  std::vector<Database::Job> jobs;
   for (int i = 0; i < 3; ++i) {
-    db_->submit(
-        [i, &runs](Store& s) {
-          ++runs;
-          if (i == 1) throw Error(Errc::forbidden, "validation fails before any write");
-          Message m = message(300 + i, "early" + std::to_string(i));
-          m.seq = s.next_seq(10, 1);
-          s.insert_message(m);
-        },
-        [&, i](std::exception_ptr e) {
-          results[i] = e;
-          ++done;
-        });
+    jobs.emplace_back([i, &runs](Store& s) {
+      ++runs;
+      if (i == 1) throw Error(Errc::forbidden, "validation fails before any write");
+      Message m = message(300 + i, "early" + std::to_string(i));
+      m.seq = s.next_seq(10, 1);
+      s.insert_message(m);
+    });
   }
-  release.set_value();
-  while (done < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto results = run_as_one_batch(jobs);
   EXPECT_FALSE(results[0]);
   EXPECT_TRUE(results[1]);
   EXPECT_FALSE(results[2]);
