@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the test suite and runs it: unit tests
-# (GoogleTest) and integration tests that drive the real binary over HTTP.
+# Installs what is missing, starts PostgreSQL and Redis (scripts/services.sh),
+# builds the test suite and runs it: unit tests (GoogleTest, the store suite on
+# SQLite and on PostgreSQL) and integration tests that drive the real binary.
 #   scripts/test.sh            dev build, the same suite under ASan+UBSan, then
 #                              each libFuzzer target for 20 s (clang)
 #   scripts/test.sh dev        dev build only
@@ -12,6 +13,21 @@ bash scripts/install-deps.sh
 
 presets=("$@")
 if [ ${#presets[@]} -eq 0 ]; then presets=(dev asan fuzz); fi
+
+# Real PostgreSQL and Redis on loopback for the store and cluster tests, stopped
+# (by the PIDs they wrote) however this script ends.
+services_dir=$(mktemp -d /tmp/parley-services-XXXXXX)
+stop_services() {
+  bash scripts/services.sh stop "$services_dir" || true
+  rm -rf "$services_dir"
+}
+trap stop_services EXIT
+bash scripts/services.sh start "$services_dir" >/dev/null
+set -a
+# shellcheck disable=SC1091
+. "$services_dir/env"
+set +a
+export PARLEY_REQUIRE_POSTGRES=1
 
 # Let every clone of the repo share one compiler cache (paths are made relative).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1

@@ -158,6 +158,22 @@ void load_file(Config& cfg, const std::string& path) {
 
 }  // namespace
 
+bool Config::uses_postgres() const {
+  return database.url.rfind("postgres://", 0) == 0 || database.url.rfind("postgresql://", 0) == 0;
+}
+
+std::string Config::database_label() const {
+  if (!uses_postgres()) return sqlite_path();
+  std::string url = database.url;
+  auto scheme = url.find("://") + 3;
+  auto at = url.find('@', scheme);
+  auto colon = url.find(':', scheme);
+  if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    url.replace(colon + 1, at - colon - 1, "***");
+  }
+  return url;
+}
+
 std::string Config::sqlite_path() const {
   if (database.url.empty()) return (std::filesystem::path(server.data_dir) / "parley.db").string();
   constexpr std::string_view kPrefix = "sqlite://";
@@ -215,10 +231,12 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"cors.max_age_s", "how long browsers may cache a CORS preflight", &c.cors.max_age_s, 0,
        86400},
       {"database.url",
-       "sqlite://PATH (default: sqlite://<server.data_dir>/parley.db); postgres:// comes later",
+       "sqlite://PATH (default: sqlite://<server.data_dir>/parley.db) or "
+       "postgres://USER:PASSWORD@HOST:PORT/DATABASE (PostgreSQL 15+, libpq URI)",
        &c.database.url},
       {"database.synchronous",
-       "SQLite durability: full (an acknowledged write survives power loss) or normal",
+       "durability: full (an acknowledged write survives power loss: SQLite synchronous=FULL, "
+       "PostgreSQL synchronous_commit=on) or normal (faster; a crash may lose the last writes)",
        &c.database.synchronous,
        0,
        kMax,
@@ -231,6 +249,9 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.database.max_batch, 1, 100000},
       {"database.max_queue", "writes waiting for the store at once; more fail with 503",
        &c.database.max_queue, 1, 10000000},
+      {"database.connect_timeout_ms",
+       "PostgreSQL: how long opening a connection may take before the store reports unavailable",
+       &c.database.connect_timeout_ms, 100, 600000},
       {"auth.jwt_secret",
        "HMAC-SHA256 key for access tokens, at least 32 bytes; the development default is refused "
        "in production",
@@ -347,10 +368,11 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
       }
     }
   }
-  if (!cfg.database.url.empty() && cfg.database.url.rfind("sqlite://", 0) != 0) {
-    throw ConfigError("config key 'database.url' must start with sqlite:// (got '" +
-                      cfg.database.url.substr(0, cfg.database.url.find(':')) +
-                      "://...'); PostgreSQL support is not built yet");
+  if (!cfg.database.url.empty() && cfg.database.url.rfind("sqlite://", 0) != 0 &&
+      !cfg.uses_postgres()) {
+    throw ConfigError(
+        "config key 'database.url' must start with sqlite://, postgres:// or postgresql:// (got '" +
+        cfg.database.url.substr(0, cfg.database.url.find(':')) + "://...')");
   }
   if (cfg.database.url == "sqlite://") {
     throw ConfigError("config key 'database.url' names no file");

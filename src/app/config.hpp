@@ -57,6 +57,7 @@ struct Config {
     std::int64_t read_connections = 4;
     std::int64_t max_batch = 512;
     std::int64_t max_queue = 10000;
+    std::int64_t connect_timeout_ms = 5000;
   } database;
 
   struct Auth {
@@ -118,6 +119,11 @@ struct Config {
 
   // The SQLite file path when database.url is empty or sqlite://PATH.
   std::string sqlite_path() const;
+  // database.url names a PostgreSQL server (postgres:// or postgresql://).
+  bool uses_postgres() const;
+  // Where the store lives, for logs: the SQLite path, or the PostgreSQL URL
+  // with its password replaced by ***.
+  std::string database_label() const;
   bool production() const { return mode == "production"; }
 };
 

@@ -23,7 +23,12 @@ namespace {
 
 store::DatabaseOptions database_options(const Config& cfg) {
   store::DatabaseOptions o;
-  o.sqlite_path = cfg.sqlite_path();
+  if (cfg.uses_postgres()) {
+    o.postgres_url = cfg.database.url;
+  } else {
+    o.sqlite_path = cfg.sqlite_path();
+  }
+  o.connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms);
   o.synchronous = cfg.database.synchronous;
   o.busy_timeout_ms = static_cast<int>(cfg.database.busy_timeout_ms);
   o.read_connections = static_cast<int>(cfg.database.read_connections);
@@ -77,7 +82,7 @@ int run_migrate(const Config& cfg) {
   store::Database db(database_options(cfg), registry);
   int applied = db.migrate();
   std::printf("database %s: %d migration(s) applied, schema version %lld\n",
-              cfg.sqlite_path().c_str(), applied,
+              cfg.database_label().c_str(), applied,
               static_cast<long long>(db.latest_schema_version()));
   log::flush();
   return 0;
@@ -96,7 +101,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
 
   store::Database db(database_options(cfg), registry);
   int applied = db.migrate();
-  log::info("store_ready", {{"path", cfg.sqlite_path()},
+  log::info("store_ready", {{"database", cfg.database_label()},
                             {"migrations_applied", applied},
                             {"schema_version", db.latest_schema_version()},
                             {"synchronous", cfg.database.synchronous}});

@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "store/migrations.hpp"
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace parley::store {
@@ -30,6 +31,15 @@ Database::Database(DatabaseOptions options, metrics::Registry& m)
 Database::~Database() { stop(); }
 
 std::unique_ptr<Store> Database::open(bool read_only) const {
+  if (postgres()) {
+    PostgresOptions o;
+    o.url = options_.postgres_url;
+    o.schema = options_.postgres_schema;
+    o.synchronous_commit = options_.synchronous != "normal";
+    o.connect_timeout_ms = options_.connect_timeout_ms;
+    o.read_only = read_only;
+    return std::make_unique<PgStore>(o);
+  }
   SqliteOptions o;
   o.path = options_.sqlite_path;
   o.synchronous = options_.synchronous;
@@ -38,13 +48,17 @@ std::unique_ptr<Store> Database::open(bool read_only) const {
   return std::make_unique<SqliteStore>(o);
 }
 
-int Database::migrate() { return apply_migrations(*writer_, sqlite_migrations()); }
+const std::vector<Migration>& Database::migrations() const {
+  return postgres() ? postgres_migrations() : sqlite_migrations();
+}
+
+int Database::migrate() { return apply_migrations(*writer_, migrations()); }
 
 std::int64_t Database::schema_version() {
   return read([](Store& s) { return s.schema_version(); });
 }
 
-std::int64_t Database::latest_schema_version() const { return latest_version(sqlite_migrations()); }
+std::int64_t Database::latest_schema_version() const { return latest_version(migrations()); }
 
 void Database::start() {
   std::lock_guard lock(mu_);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 
 namespace parley::metrics {
@@ -39,6 +40,9 @@ class Counter;
 namespace parley::store {
 
 struct DatabaseOptions {
+  std::string postgres_url;     // set: PostgreSQL; empty: SQLite at sqlite_path
+  std::string postgres_schema;  // search_path on PostgreSQL (tests); empty: the server's
+  int connect_timeout_ms = 5000;
   std::string sqlite_path;
   std::string synchronous = "full";
   int busy_timeout_ms = 5000;
@@ -85,6 +89,7 @@ class Database {
   auto read(F fn) -> std::invoke_result_t<F&, Store&>;
 
   std::size_t queue_depth() const;
+  bool postgres() const { return !options_.postgres_url.empty(); }
 
  private:
   struct Pending {
@@ -103,6 +108,7 @@ class Database {
   void finish_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& errors,
                     std::chrono::steady_clock::time_point t0);
   std::unique_ptr<Store> open(bool read_only) const;
+  const std::vector<Migration>& migrations() const;
   std::unique_ptr<Store> acquire_reader();
   void release_reader(std::unique_ptr<Store> s);
 

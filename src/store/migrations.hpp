@@ -16,6 +16,7 @@ struct Migration {
 };
 
 const std::vector<Migration>& sqlite_migrations();
+const std::vector<Migration>& postgres_migrations();
 
 // Applies every migration newer than the store's schema version, each in its
 // own transaction. Returns how many ran. Throws Error if the database is newer

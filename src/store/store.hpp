@@ -1,5 +1,6 @@
-// The Store interface: one connection to the database, blocking. Each
-// implementation (sqlite/, later postgres/) keeps its SQL per dialect.
+// The Store interface: one connection to the database, blocking. SqlStore
+// (sql_store.hpp) implements the domain once; sqlite/ and postgres/ supply
+// the connection, transactions and migrations of each engine.
 //
 // Threading: a Store is used by one thread at a time. Never call it on an
 // I/O worker: go through Database (database.hpp), which runs writes on the
@@ -32,8 +33,10 @@ class Store {
   virtual void savepoint() = 0;  // one level: the group-commit job boundary
   virtual void release() = 0;
   virtual void rollback_to() = 0;
-  // Rows inserted, updated or deleted on this connection since it opened:
-  // tells the writer whether a failed job left anything to undo.
+  // Moves whenever this connection's transaction gains something a failed
+  // job would need undone: rows inserted, updated or deleted, and (PostgreSQL)
+  // a failed statement, which leaves the transaction unusable until rolled
+  // back. The writer compares it before and after a job.
   virtual std::int64_t total_changes() = 0;
   // False once a transaction ended, including when the engine rolled it back
   // on its own (disk full, I/O error).
@@ -44,6 +47,9 @@ class Store {
   virtual void exec_script(std::string_view sql) = 0;
   virtual std::int64_t schema_version() = 0;  // 0 before the first migration
   virtual void record_migration(std::int64_t version, std::string_view name, std::int64_t now) = 0;
+  // Inside a write transaction: holds off other processes migrating the same
+  // database until it ends (several nodes may start at once).
+  virtual void lock_schema() = 0;
 
   // Users.
   virtual void insert_user(const User& u) = 0;  // Errc::conflict if the username is taken

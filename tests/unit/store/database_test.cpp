@@ -5,18 +5,19 @@
 #include <atomic>
 #include <thread>
 
-#include "../test_util.hpp"
 #include "core/metrics.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "engines.hpp"
 
 namespace parley::store {
 namespace {
 
-class DatabaseTest : public ::testing::Test {
+class DatabaseTest : public ::testing::TestWithParam<std::string> {
  protected:
-  DatabaseTest() {
-    DatabaseOptions o;
-    o.sqlite_path = dir_.file("parley.db");
+  DatabaseTest() : engine_(GetParam()) {}
+
+  void SetUp() override {
+    if (engine_.unavailable_stop()) GTEST_SKIP() << "no PostgreSQL (PARLEY_TEST_POSTGRES_URL)";
+    DatabaseOptions o = engine_.options();
     o.max_queue = 100000;
     db_ = std::make_unique<Database>(o, metrics_);
     db_->migrate();
@@ -36,6 +37,10 @@ class DatabaseTest : public ::testing::Test {
       c.created_by = 1;
       s.insert_conversation(c);
     });
+  }
+
+  void TearDown() override {
+    if (db_) db_->stop();
   }
 
   static Message message(Id id, const std::string& client_id) {
@@ -74,12 +79,12 @@ class DatabaseTest : public ::testing::Test {
     return results;
   }
 
-  testing::TempDir dir_;
+  testing::TestEngine engine_;
   metrics::Registry metrics_;
   std::unique_ptr<Database> db_;
 };
 
-TEST_F(DatabaseTest, ConcurrentWritesAreGroupCommittedWithGaplessSeqs) {
+TEST_P(DatabaseTest, ConcurrentWritesAreGroupCommittedWithGaplessSeqs) {
   constexpr int kThreads = 8, kPerThread = 200;
   std::vector<std::thread> threads;
   std::atomic<int> next_id{100};
@@ -103,7 +108,7 @@ TEST_F(DatabaseTest, ConcurrentWritesAreGroupCommittedWithGaplessSeqs) {
   EXPECT_LT(commits, static_cast<std::uint64_t>(kThreads * kPerThread + 2));
 }
 
-TEST_F(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
+TEST_P(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
   std::vector<Database::Job> jobs;
   for (int i = 0; i < 3; ++i) {
     jobs.emplace_back([i](Store& s) {
@@ -126,7 +131,49 @@ TEST_F(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
   EXPECT_EQ(metrics_.counter("parley_store_batch_retries_total", "").value(), 1U);
 }
 
-TEST_F(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
+TEST_P(DatabaseTest, AJobWhoseStatementFailsDoesNotUndoItsBatchNeighbours) {
+  // A unique violation as the job's first statement: SQLite undoes that one
+  // statement, PostgreSQL fails the whole transaction; either way the
+  // neighbours must commit.
+  db_->write([](Store& s) {
+    Message m = message(500, "first");
+    m.seq = s.next_seq(10, 1);
+    s.insert_message(m);
+  });
+  std::vector<Database::Job> jobs;
+  for (int i = 0; i < 3; ++i) {
+    jobs.emplace_back([i](Store& s) {
+      if (i == 1) {
+        User u;
+        u.id = 2;
+        u.username = "alice";  // taken
+        u.display_name = u.role = "user";
+        u.password_hash = "h";
+        s.insert_user(u);
+        return;
+      }
+      Message m = message(510 + i, "dup" + std::to_string(i));
+      m.seq = s.next_seq(10, 1);
+      s.insert_message(m);
+    });
+  }
+  auto results = run_as_one_batch(jobs);
+  EXPECT_FALSE(results[0]);
+  ASSERT_TRUE(results[1]);
+  try {
+    std::rethrow_exception(results[1]);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::conflict);
+  }
+  EXPECT_FALSE(results[2]);
+  auto all = db_->read([](Store& s) { return s.messages_after(10, 0, 100); });
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[1].client_id, "dup0");
+  EXPECT_EQ(all[2].client_id, "dup2");
+  EXPECT_EQ(all[2].seq, 3);  // no gap where the failed job took a seq
+}
+
+TEST_P(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
   std::atomic<int> runs{0};
   std::vector<Database::Job> jobs;
   for (int i = 0; i < 3; ++i) {
@@ -149,7 +196,7 @@ TEST_F(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
   EXPECT_EQ(all[1].seq, 2);
 }
 
-TEST_F(DatabaseTest, ALoneJobFailingAfterWritingLeavesNothing) {
+TEST_P(DatabaseTest, ALoneJobFailingAfterWritingLeavesNothing) {
   EXPECT_THROW(db_->write([](Store& s) {
     Message m = message(400, "lone");
     m.seq = s.next_seq(10, 1);
@@ -162,12 +209,12 @@ TEST_F(DatabaseTest, ALoneJobFailingAfterWritingLeavesNothing) {
   EXPECT_EQ(db_->read([](Store& s) { return s.conversation(10)->last_seq; }), 0);
 }
 
-TEST_F(DatabaseTest, WriteRethrowsTheJobsError) {
+TEST_P(DatabaseTest, WriteRethrowsTheJobsError) {
   EXPECT_THROW(db_->write([](Store&) -> int { throw Error(Errc::conflict, "x"); }), Error);
   EXPECT_EQ(db_->write([](Store& s) { return s.count_users(); }), 1);
 }
 
-TEST_F(DatabaseTest, StopDrainsQueuedWritesThenRefusesNewOnes) {
+TEST_P(DatabaseTest, StopDrainsQueuedWritesThenRefusesNewOnes) {
   std::atomic<int> completed{0};
   for (int i = 0; i < 50; ++i) {
     db_->submit(
@@ -183,13 +230,14 @@ TEST_F(DatabaseTest, StopDrainsQueuedWritesThenRefusesNewOnes) {
   db_->stop();
   EXPECT_EQ(completed.load(), 50);
   EXPECT_THROW(db_->submit([](Store&) {}, [](std::exception_ptr) {}), Error);
-  SqliteStore check(SqliteOptions{dir_.file("parley.db")});
-  EXPECT_EQ(check.messages_after(10, 0, 100).size(), 50U);
-  EXPECT_TRUE(check.integrity_ok());
+  auto check = engine_.open();
+  EXPECT_EQ(check->messages_after(10, 0, 100).size(), 50U);
 }
 
+INSTANTIATE_TEST_SUITE_P(Engines, DatabaseTest, testing::kEngines, testing::engine_name);
+
 TEST(DatabaseQueue, RefusesWhenTheQueueIsFull) {
-  testing::TempDir dir;
+  parley::testing::TempDir dir;
   metrics::Registry m;
   DatabaseOptions o;
   o.sqlite_path = dir.file("q.db");

@@ -1,19 +1,23 @@
-#include "store/sqlite/sqlite_store.hpp"
-
 #include <gtest/gtest.h>
 
-#include "../test_util.hpp"
+#include <atomic>
+#include <thread>
+
 #include "core/error.hpp"
+#include "engines.hpp"
 #include "store/migrations.hpp"
 
 namespace parley::store {
 namespace {
 
-class SqliteStoreTest : public ::testing::Test {
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
+  StoreTest() : engine_(GetParam()) {}
+
   void SetUp() override {
-    store_ = std::make_unique<SqliteStore>(SqliteOptions{dir_.file("db/parley.db")});
-    apply_migrations(*store_, sqlite_migrations());
+    if (engine_.unavailable_stop()) GTEST_SKIP() << "no PostgreSQL (PARLEY_TEST_POSTGRES_URL)";
+    store_ = engine_.open();
+    apply_migrations(*store_, engine_.migrations());
   }
 
   User user(Id id, const std::string& name) {
@@ -61,22 +65,22 @@ class SqliteStoreTest : public ::testing::Test {
     return m;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<SqliteStore> store_;
+  testing::TestEngine engine_;
+  std::unique_ptr<Store> store_;
   Id next_id_ = 1000;
 };
 
-TEST_F(SqliteStoreTest, MigrationsAreRecordedAndIdempotent) {
-  EXPECT_EQ(store_->schema_version(), latest_version(sqlite_migrations()));
-  EXPECT_EQ(apply_migrations(*store_, sqlite_migrations()), 0);
+TEST_P(StoreTest, MigrationsAreRecordedAndIdempotent) {
+  EXPECT_EQ(store_->schema_version(), latest_version(engine_.migrations()));
+  EXPECT_EQ(apply_migrations(*store_, engine_.migrations()), 0);
 }
 
-TEST_F(SqliteStoreTest, RefusesADatabaseNewerThanTheBinary) {
+TEST_P(StoreTest, RefusesADatabaseNewerThanTheBinary) {
   store_->record_migration(999, "future", 1);
-  EXPECT_THROW(apply_migrations(*store_, sqlite_migrations()), Error);
+  EXPECT_THROW(apply_migrations(*store_, engine_.migrations()), Error);
 }
 
-TEST_F(SqliteStoreTest, UsernamesAreUnique) {
+TEST_P(StoreTest, UsernamesAreUnique) {
   user(1, "alice");
   try {
     user(2, "alice");
@@ -88,7 +92,7 @@ TEST_F(SqliteStoreTest, UsernamesAreUnique) {
   EXPECT_FALSE(store_->user_by_username("bob").has_value());
 }
 
-TEST_F(SqliteStoreTest, SqlLookingStringsAreStoredVerbatim) {
+TEST_P(StoreTest, SqlLookingStringsAreStoredVerbatim) {
   user(1, "alice");
   conversation(10, 1, 5);
   join(10, 1);
@@ -108,7 +112,7 @@ TEST_F(SqliteStoreTest, SqlLookingStringsAreStoredVerbatim) {
   EXPECT_EQ(store_->count_users(), 1);
 }
 
-TEST_F(SqliteStoreTest, SeqIsPerConversationAndGapless) {
+TEST_P(StoreTest, SeqIsPerConversationAndGapless) {
   user(1, "alice");
   conversation(10, 1, 5);
   conversation(11, 1, 5);
@@ -120,14 +124,14 @@ TEST_F(SqliteStoreTest, SeqIsPerConversationAndGapless) {
   EXPECT_THROW(store_->next_seq(999, 1), Error);
 }
 
-TEST_F(SqliteStoreTest, ClientIdIsUniquePerSender) {
+TEST_P(StoreTest, ClientIdIsUniquePerSender) {
   user(1, "alice");
   conversation(10, 1, 5);
   post(10, 1, "same");
   EXPECT_THROW(post(10, 1, "same"), Error);
 }
 
-TEST_F(SqliteStoreTest, PagesMessagesBothWays) {
+TEST_P(StoreTest, PagesMessagesBothWays) {
   user(1, "alice");
   conversation(10, 1, 5);
   for (int i = 0; i < 10; ++i) post(10, 1, "m" + std::to_string(i));
@@ -141,7 +145,7 @@ TEST_F(SqliteStoreTest, PagesMessagesBothWays) {
   EXPECT_EQ(desc[1].seq, 1);
 }
 
-TEST_F(SqliteStoreTest, TombstoneEmptiesBodyAndKeepsSeq) {
+TEST_P(StoreTest, TombstoneEmptiesBodyAndKeepsSeq) {
   user(1, "alice");
   conversation(10, 1, 5);
   auto m = post(10, 1, "a");
@@ -151,7 +155,7 @@ TEST_F(SqliteStoreTest, TombstoneEmptiesBodyAndKeepsSeq) {
   EXPECT_EQ(got->deleted_at, 99);
 }
 
-TEST_F(SqliteStoreTest, ConversationListHasUnreadLastMessageAndKeysetCursor) {
+TEST_P(StoreTest, ConversationListHasUnreadLastMessageAndKeysetCursor) {
   user(1, "alice");
   user(2, "bob");
   conversation(10, 1, 100);
@@ -183,7 +187,7 @@ TEST_F(SqliteStoreTest, ConversationListHasUnreadLastMessageAndKeysetCursor) {
   EXPECT_EQ(store_->member(10, 2)->last_read_seq, 2);
 }
 
-TEST_F(SqliteStoreTest, RefreshTokensRotateAndFamiliesRevoke) {
+TEST_P(StoreTest, RefreshTokensRotateAndFamiliesRevoke) {
   user(1, "alice");
   RefreshToken t;
   t.id = 5;
@@ -201,7 +205,101 @@ TEST_F(SqliteStoreTest, RefreshTokensRotateAndFamiliesRevoke) {
   EXPECT_FALSE(store_->refresh_token_by_hash("nope").has_value());
 }
 
-TEST_F(SqliteStoreTest, IntegrityCheckPasses) { EXPECT_TRUE(store_->integrity_ok()); }
+TEST_P(StoreTest, TwoConnectionsNeverHandOutTheSameSeq) {
+  // Two writers (two nodes on PostgreSQL) append to one conversation at once:
+  // next_seq's row lock makes the second wait for the first's COMMIT.
+  user(1, "alice");
+  conversation(10, 1, 5);
+  constexpr int kEach = 100;
+  std::atomic<int> next_id{5000};
+  auto writer = [&](int w) {
+    auto s = engine_.open();
+    for (int i = 0; i < kEach; ++i) {
+      s->begin(true);
+      Message m;
+      m.id = next_id++;
+      m.conversation_id = 10;
+      m.sender_id = 1;
+      m.client_id = std::to_string(w) + "-" + std::to_string(i);
+      m.body = "b";
+      m.created_at = 1;
+      m.seq = s->next_seq(10, 1);
+      s->insert_message(m);
+      s->commit();
+    }
+  };
+  std::thread a(writer, 0), b(writer, 1);
+  a.join();
+  b.join();
+  auto all = store_->messages_after(10, 0, 1000);
+  ASSERT_EQ(all.size(), 2U * kEach);
+  for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i].seq, static_cast<int>(i) + 1);
+}
+
+TEST_P(StoreTest, ASavepointUndoesAFailedStatementAndTheTransactionGoesOn) {
+  user(1, "alice");
+  store_->begin(true);
+  store_->savepoint();
+  auto before = store_->total_changes();
+  EXPECT_THROW(user(2, "alice"), Error);
+  // SQLite undid the statement alone; PostgreSQL marked the transaction
+  // failed. Either way the writer sees something to undo or nothing written.
+  EXPECT_TRUE(store_->in_transaction());
+  store_->rollback_to();
+  store_->release();
+  user(3, "carol");
+  store_->commit();
+  EXPECT_GE(store_->total_changes(), before);
+  EXPECT_EQ(store_->count_users(), 2);
+  EXPECT_TRUE(store_->user_by_username("carol").has_value());
+}
+
+TEST_P(StoreTest, CommitOfAFailedTransactionIsAnError) {
+  user(1, "alice");
+  store_->begin(true);
+  user(2, "bob");
+  try {
+    user(3, "alice");
+  } catch (const Error&) {
+  }
+  if (store_->in_transaction()) {
+    // PostgreSQL: the transaction is failed; COMMIT must not look like success.
+    // SQLite: only the failed statement was undone; COMMIT keeps bob.
+    bool committed = true;
+    try {
+      store_->commit();
+    } catch (const Error&) {
+      committed = false;
+      store_->rollback();
+    }
+    EXPECT_EQ(committed, store_->user_by_username("bob").has_value());
+  }
+  EXPECT_FALSE(store_->in_transaction());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
+
+TEST(SqliteStore, IntegrityCheckPasses) {
+  parley::testing::TempDir dir;
+  SqliteStore s(SqliteOptions{dir.file("parley.db")});
+  apply_migrations(s, sqlite_migrations());
+  EXPECT_TRUE(s.integrity_ok());
+}
+
+}  // namespace
+}  // namespace parley::store
+
+namespace parley::store {
+namespace {
+
+TEST(PgStoreDialect, RewritesParametersOutsideLiterals) {
+  int params = 0;
+  EXPECT_EQ(PgStore::dialect_sql("SELECT ?1, '?2', ?10 WHERE a = ''?3''", &params),
+            "SELECT $1, '?2', $10 WHERE a = ''$3''");
+  EXPECT_EQ(params, 10);
+  EXPECT_EQ(PgStore::dialect_sql("SELECT 1", &params), "SELECT 1");
+  EXPECT_EQ(params, 0);
+}
 
 }  // namespace
 }  // namespace parley::store

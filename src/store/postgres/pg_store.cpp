@@ -1,0 +1,316 @@
+#include "store/postgres/pg_store.hpp"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace parley::store {
+
+namespace {
+
+// Any application-wide constant: the advisory lock migrations take.
+constexpr long long kSchemaLockKey = 0x7061726c6579LL;  // "parley"
+
+bool is_write_tag(std::string_view tag) {
+  return tag.starts_with("INSERT") || tag.starts_with("UPDATE") || tag.starts_with("DELETE");
+}
+
+std::int64_t tag_rows(const char* tuples) {
+  std::int64_t n = 0;
+  std::from_chars(tuples, tuples + std::strlen(tuples), n);
+  return n;
+}
+
+std::string first_line(const char* msg) {
+  std::string s = msg ? msg : "";
+  auto nl = s.find('\n');
+  if (nl != std::string::npos) s.resize(nl);
+  return s;
+}
+
+}  // namespace
+
+// One named prepared statement of this connection. Parameters are kept as
+// text until step() runs it; the result stays until reset().
+class PgStore::PgCursor final : public Cursor {
+ public:
+  PgCursor(PgStore& owner, const char* sql, std::string name)
+      : owner_(owner), name_(std::move(name)) {
+    int params = 0;
+    sql_ = dialect_sql(sql, &params);
+    values_.resize(static_cast<std::size_t>(params));
+    set_.assign(values_.size(), false);
+  }
+  ~PgCursor() override { PQclear(result_); }
+  PgCursor(const PgCursor&) = delete;
+  PgCursor& operator=(const PgCursor&) = delete;
+
+  void bind(int i, std::int64_t v) override {
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    slot(i).assign(buf, end);
+  }
+  void bind(int i, std::string_view v) override {
+    // libpq takes text parameters NUL-terminated; PostgreSQL text has no NUL.
+    if (v.find('\0') != std::string_view::npos) {
+      fail(Errc::bad_request, "text must not contain NUL characters");
+    }
+    slot(i).assign(v);
+  }
+  void bind_null(int i) override {
+    slot(i).clear();
+    set_[static_cast<std::size_t>(i - 1)] = false;
+  }
+
+  bool step() override {
+    if (!result_) run();
+    return ++row_ < rows_;
+  }
+  std::int64_t i64(int col) const override {
+    const char* v = PQgetvalue(result_, row_, col);
+    std::int64_t n = 0;
+    std::from_chars(v, v + PQgetlength(result_, row_, col), n);
+    return n;
+  }
+  std::string text(int col) const override {
+    return {PQgetvalue(result_, row_, col),
+            static_cast<std::size_t>(PQgetlength(result_, row_, col))};
+  }
+  bool is_null(int col) const override { return PQgetisnull(result_, row_, col) != 0; }
+  void reset() override {
+    PQclear(result_);
+    result_ = nullptr;
+    row_ = -1;
+    rows_ = 0;
+    std::fill(set_.begin(), set_.end(), false);
+  }
+
+ private:
+  std::string& slot(int i) {
+    auto k = static_cast<std::size_t>(i - 1);
+    if (i < 1 || k >= values_.size()) fail(Errc::internal, "store: parameter out of range");
+    set_[k] = true;
+    return values_[k];
+  }
+
+  void run() {
+    owner_.check_usable();
+    PGconn* conn = owner_.conn_;
+    if (!prepared_) {
+      PGresult* r = PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(values_.size()),
+                              nullptr);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) owner_.raise(r, sql_.c_str());
+      PQclear(r);
+      prepared_ = true;
+    }
+    std::vector<const char*> ptrs(values_.size());
+    for (std::size_t k = 0; k < values_.size(); ++k) {
+      ptrs[k] = set_[k] ? values_[k].c_str() : nullptr;
+    }
+    PGresult* r = PQexecPrepared(conn, name_.c_str(), static_cast<int>(ptrs.size()), ptrs.data(),
+                                 nullptr, nullptr, 0);
+    auto status = PQresultStatus(r);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) owner_.raise(r, sql_.c_str());
+    if (is_write_tag(PQcmdStatus(r))) owner_.changes_ += tag_rows(PQcmdTuples(r));
+    result_ = r;
+    row_ = -1;
+    rows_ = PQntuples(r);
+  }
+
+  PgStore& owner_;
+  std::string name_;
+  std::string sql_;
+  bool prepared_ = false;
+  std::vector<std::string> values_;
+  std::vector<bool> set_;
+  PGresult* result_ = nullptr;
+  int row_ = -1;
+  int rows_ = 0;
+};
+
+std::string PgStore::dialect_sql(std::string_view sql, int* params) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  int highest = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (c == '\'') quoted = !quoted;  // '' inside a literal toggles twice
+    if (c == '?' && !quoted && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+      int n = 0;
+      std::size_t j = i + 1;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') n = n * 10 + (sql[j++] - '0');
+      highest = std::max(highest, n);
+      out += '$';
+      out.append(sql.substr(i + 1, j - i - 1));
+      i = j - 1;
+      continue;
+    }
+    out += c;
+  }
+  if (params) *params = highest;
+  return out;
+}
+
+PgStore::PgStore(PostgresOptions options) : options_(std::move(options)) { connect(); }
+
+PgStore::~PgStore() {
+  cache_.clear();
+  if (conn_) PQfinish(conn_);
+}
+
+void PgStore::connect() {
+  cache_.clear();  // prepared statements belong to the old session
+  if (conn_) PQfinish(conn_);
+  conn_ = nullptr;
+  std::string timeout = std::to_string(std::max(1, (options_.connect_timeout_ms + 999) / 1000));
+  // Later keywords override what the URL says.
+  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {options_.url.c_str(), timeout.c_str(), "parley", nullptr};
+  PGconn* c = PQconnectdbParams(keys, values, 1);
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = first_line(PQerrorMessage(c));
+    PQfinish(c);
+    log::warn("store_connect_failed", {{"error", msg}});
+    fail(Errc::unavailable, "database is unavailable: " + msg);
+  }
+  conn_ = c;
+  // Server notices (NOTICE, WARNING) go to the debug log, not to stderr.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char* msg) { log::debug("store_notice", {{"message", first_line(msg)}}); },
+      nullptr);
+  exec(options_.synchronous_commit ? "SET synchronous_commit = on"
+                                   : "SET synchronous_commit = off");
+  if (!options_.schema.empty()) {
+    char* ident = PQescapeIdentifier(conn_, options_.schema.c_str(), options_.schema.size());
+    std::string set = std::string("SET search_path TO ") + (ident ? ident : "public");
+    PQfreemem(ident);
+    exec(set.c_str());
+  }
+  if (options_.read_only) exec("SET default_transaction_read_only = on");
+}
+
+void PgStore::ensure_connected() {
+  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) connect();
+}
+
+void PgStore::check_usable() {
+  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+    fail(Errc::unavailable, "database is unavailable: connection lost");
+  }
+}
+
+void PgStore::raise(PGresult* r, const char* what) {
+  const char* state_p = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string state = state_p ? state_p : "";
+  std::string msg = first_line(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r)
+                                                             : PQerrorMessage(conn_));
+  PQclear(r);
+  // A failed statement leaves the transaction unusable: the writer must undo.
+  if (conn_ && PQtransactionStatus(conn_) == PQTRANS_INERROR) ++changes_;
+  if (state == "23505") fail(Errc::conflict, "already exists (" + msg + ")");
+  if (state == "40001" || state == "40P01" || state == "55P03") {
+    fail(Errc::unavailable, "database is busy; try again");
+  }
+  if (state == "53100") fail(Errc::unavailable, "database disk is full");
+  bool down = state.empty() || state.starts_with("08") || state.starts_with("53") ||
+              state.starts_with("57P") || state.starts_with("58") || state == "25006" ||
+              !conn_ || PQstatus(conn_) != CONNECTION_OK;
+  if (down) {
+    log::error("store_io_error", {{"sqlstate", state}, {"message", msg}});
+    fail(Errc::unavailable, "database is unavailable");
+  }
+  log::error("store_error", {{"sqlstate", state}, {"message", msg}, {"sql", what ? what : ""}});
+  fail(Errc::internal, "store error");
+}
+
+std::string PgStore::exec(const char* sql) {
+  check_usable();
+  PGresult* r = PQexec(conn_, sql);
+  auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) raise(r, sql);
+  std::string tag = PQcmdStatus(r);
+  if (is_write_tag(tag)) changes_ += tag_rows(PQcmdTuples(r));
+  PQclear(r);
+  return tag;
+}
+
+SqlStore::Cursor& PgStore::cursor(const char* sql) {
+  check_usable();
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    auto c = std::make_unique<PgCursor>(*this, sql, "p" + std::to_string(++next_statement_));
+    it = cache_.emplace(sql, std::move(c)).first;
+  }
+  return *it->second;
+}
+
+void PgStore::begin(bool write) {
+  ensure_connected();
+  // Reads see one snapshot; writes use READ COMMITTED, where the row lock
+  // taken by next_seq makes other writers of the conversation wait for COMMIT.
+  exec(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+void PgStore::commit() {
+  // COMMIT of a failed transaction answers "ROLLBACK": nothing was kept.
+  if (exec("COMMIT") != "COMMIT") fail(Errc::internal, "transaction was rolled back");
+}
+
+void PgStore::rollback() {
+  if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    exec("ROLLBACK");
+  }
+}
+
+void PgStore::savepoint() { exec("SAVEPOINT job"); }
+void PgStore::release() { exec("RELEASE SAVEPOINT job"); }
+void PgStore::rollback_to() { exec("ROLLBACK TO SAVEPOINT job"); }
+
+bool PgStore::in_transaction() {
+  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return false;
+  auto s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+}
+
+void PgStore::ping() {
+  ensure_connected();
+  exec("SELECT 1");
+}
+
+void PgStore::exec_script(std::string_view sql) { exec(std::string(sql).c_str()); }
+
+std::int64_t PgStore::schema_version() {
+  auto exists = prepare("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  bool present = exists.step() && exists.text(0) == "t";
+  if (!present) {
+    if (options_.read_only) return 0;
+    exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT "
+        "NULL, applied_at BIGINT NOT NULL)");
+    return 0;
+  }
+  auto s = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  return s.step() ? s.i64(0) : 0;
+}
+
+void PgStore::record_migration(std::int64_t version, std::string_view name, std::int64_t now) {
+  prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")
+      .bind(1, version)
+      .bind(2, name)
+      .bind(3, now)
+      .run();
+}
+
+void PgStore::lock_schema() {
+  std::string sql = "SELECT pg_advisory_xact_lock(" + std::to_string(kSchemaLockKey) + ")";
+  exec(sql.c_str());
+}
+
+}  // namespace parley::store

@@ -1,0 +1,427 @@
+#include "store/sql_store.hpp"
+
+#include "core/error.hpp"
+
+namespace parley::store {
+
+namespace {
+
+constexpr const char* kUserCols =
+    "id, username, display_name, role, password_hash, created_at, disabled";
+constexpr const char* kConvCols =
+    "c.id, c.kind, c.title, c.created_by, c.created_at, c.updated_at, c.last_seq, c.activity_at, "
+    "COALESCE(c.direct_key, '')";
+constexpr const char* kMsgCols =
+    "id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted_at";
+
+template <class S>
+User read_user(const S& s, int o = 0) {
+  User u;
+  u.id = s.i64(o);
+  u.username = s.text(o + 1);
+  u.display_name = s.text(o + 2);
+  u.role = s.text(o + 3);
+  u.password_hash = s.text(o + 4);
+  u.created_at = s.i64(o + 5);
+  u.disabled = s.i64(o + 6) != 0;
+  return u;
+}
+
+template <class S>
+Conversation read_conversation(const S& s, int o = 0) {
+  Conversation c;
+  c.id = s.i64(o);
+  c.kind = s.text(o + 1);
+  c.title = s.text(o + 2);
+  c.created_by = s.i64(o + 3);
+  c.created_at = s.i64(o + 4);
+  c.updated_at = s.i64(o + 5);
+  c.last_seq = s.i64(o + 6);
+  c.activity_at = s.i64(o + 7);
+  c.direct_key = s.text(o + 8);
+  return c;
+}
+
+template <class S>
+Message read_message(const S& s, int o = 0) {
+  Message m;
+  m.id = s.i64(o);
+  m.conversation_id = s.i64(o + 1);
+  m.seq = s.i64(o + 2);
+  m.sender_id = s.i64(o + 3);
+  m.client_id = s.text(o + 4);
+  m.body = s.text(o + 5);
+  m.created_at = s.i64(o + 6);
+  m.edited_at = s.i64(o + 7);
+  m.deleted_at = s.i64(o + 8);
+  return m;
+}
+
+template <class S>
+Member read_member(const S& s, int o = 0) {
+  Member m;
+  m.conversation_id = s.i64(o);
+  m.user_id = s.i64(o + 1);
+  m.role = s.text(o + 2);
+  m.joined_at = s.i64(o + 3);
+  m.last_read_seq = s.i64(o + 4);
+  return m;
+}
+
+// Statement texts live here so the cache can key on their addresses.
+const std::string kSqlUserById = std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?1";
+const std::string kSqlUserByName =
+    std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?1";
+const std::string kSqlUsersAfter =
+    std::string("SELECT ") + kUserCols + " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2";
+const std::string kSqlConvById =
+    std::string("SELECT ") + kConvCols + " FROM conversations c WHERE c.id = ?1";
+const std::string kSqlConvByDirectKey =
+    std::string("SELECT ") + kConvCols + " FROM conversations c WHERE c.direct_key = ?1";
+const std::string kSqlMsgByClientId =
+    std::string("SELECT ") + kMsgCols + " FROM messages WHERE sender_id = ?1 AND client_id = ?2";
+const std::string kSqlMsgBySeq =
+    std::string("SELECT ") + kMsgCols + " FROM messages WHERE conversation_id = ?1 AND seq = ?2";
+const std::string kSqlMsgsAfter = std::string("SELECT ") + kMsgCols +
+                                  " FROM messages WHERE conversation_id = ?1 AND seq > ?2 "
+                                  "ORDER BY seq ASC LIMIT ?3";
+const std::string kSqlMsgsBefore = std::string("SELECT ") + kMsgCols +
+                                   " FROM messages WHERE conversation_id = ?1 AND seq < ?2 "
+                                   "ORDER BY seq DESC LIMIT ?3";
+const std::string kSqlConvsForUser =
+    std::string("SELECT ") + kConvCols +
+    ", m.conversation_id, m.user_id, m.role, m.joined_at, m.last_read_seq,"
+    " (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.last_read_seq"
+    "    AND x.sender_id <> m.user_id AND x.deleted_at = 0),"
+    " (SELECT COUNT(*) FROM members y WHERE y.conversation_id = c.id),"
+    " l.id, l.conversation_id, l.seq, l.sender_id, l.client_id, l.body, l.created_at,"
+    " l.edited_at, l.deleted_at"
+    " FROM members m JOIN conversations c ON c.id = m.conversation_id"
+    " LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq"
+    " WHERE m.user_id = ?1 AND (?2 = 0 OR c.activity_at < ?3 OR (c.activity_at = ?3 AND c.id < ?4))"
+    " ORDER BY c.activity_at DESC, c.id DESC LIMIT ?5";
+
+}  // namespace
+
+// Users.
+
+void SqlStore::insert_user(const User& u) {
+  prepare(
+      "INSERT INTO users (id, username, display_name, role, password_hash, created_at, disabled) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      .bind(1, u.id)
+      .bind(2, u.username)
+      .bind(3, u.display_name)
+      .bind(4, u.role)
+      .bind(5, u.password_hash)
+      .bind(6, u.created_at)
+      .bind(7, std::int64_t{u.disabled})
+      .run();
+}
+
+std::optional<User> SqlStore::user_by_id(Id id) {
+  auto s = prepare(kSqlUserById.c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_user(s);
+}
+
+std::optional<User> SqlStore::user_by_username(std::string_view username) {
+  auto s = prepare(kSqlUserByName.c_str());
+  s.bind(1, username);
+  if (!s.step()) return std::nullopt;
+  return read_user(s);
+}
+
+std::int64_t SqlStore::count_users() {
+  auto s = prepare("SELECT COUNT(*) FROM users");
+  return s.step() ? s.i64(0) : 0;
+}
+
+std::vector<User> SqlStore::list_users(Id after_id, int limit) {
+  auto s = prepare(kSqlUsersAfter.c_str());
+  s.bind(1, after_id).bind(2, std::int64_t{limit});
+  std::vector<User> out;
+  while (s.step()) out.push_back(read_user(s));
+  return out;
+}
+
+void SqlStore::set_user_role(Id id, std::string_view role) {
+  prepare("UPDATE users SET role = ?2 WHERE id = ?1").bind(1, id).bind(2, role).run();
+}
+
+void SqlStore::set_user_disabled(Id id, bool disabled) {
+  prepare("UPDATE users SET disabled = ?2 WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, std::int64_t{disabled})
+      .run();
+}
+
+// Refresh tokens.
+
+void SqlStore::insert_refresh_token(const RefreshToken& t, std::string_view token_hash) {
+  prepare(
+      "INSERT INTO refresh_tokens (id, token_hash, user_id, family_id, created_at, expires_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .bind(1, t.id)
+      .bind(2, token_hash)
+      .bind(3, t.user_id)
+      .bind(4, t.family_id)
+      .bind(5, t.created_at)
+      .bind(6, t.expires_at)
+      .run();
+}
+
+std::optional<RefreshToken> SqlStore::refresh_token_by_hash(std::string_view token_hash) {
+  auto s = prepare(
+      "SELECT id, user_id, family_id, created_at, expires_at, used_at, revoked_at FROM "
+      "refresh_tokens WHERE token_hash = ?1");
+  s.bind(1, token_hash);
+  if (!s.step()) return std::nullopt;
+  RefreshToken t;
+  t.id = s.i64(0);
+  t.user_id = s.i64(1);
+  t.family_id = s.i64(2);
+  t.created_at = s.i64(3);
+  t.expires_at = s.i64(4);
+  t.used_at = s.i64(5);
+  t.revoked_at = s.i64(6);
+  return t;
+}
+
+void SqlStore::mark_refresh_token_used(Id id, std::int64_t now) {
+  prepare("UPDATE refresh_tokens SET used_at = ?2 WHERE id = ?1").bind(1, id).bind(2, now).run();
+}
+
+void SqlStore::revoke_refresh_family(Id family_id, std::int64_t now) {
+  prepare("UPDATE refresh_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at = 0")
+      .bind(1, family_id)
+      .bind(2, now)
+      .run();
+}
+
+void SqlStore::revoke_user_refresh_tokens(Id user_id, std::int64_t now) {
+  prepare("UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0")
+      .bind(1, user_id)
+      .bind(2, now)
+      .run();
+}
+
+// Conversations and members.
+
+void SqlStore::insert_conversation(const Conversation& c) {
+  auto s = prepare(
+      "INSERT INTO conversations (id, kind, title, created_by, created_at, updated_at, last_seq, "
+      "activity_at, direct_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  s.bind(1, c.id).bind(2, c.kind).bind(3, c.title).bind(4, c.created_by).bind(5, c.created_at);
+  s.bind(6, c.updated_at).bind(7, c.last_seq).bind(8, c.activity_at);
+  if (c.direct_key.empty()) {
+    s.bind_null(9);
+  } else {
+    s.bind(9, c.direct_key);
+  }
+  s.run();
+}
+
+std::optional<Conversation> SqlStore::conversation(Id id) {
+  auto s = prepare(kSqlConvById.c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_conversation(s);
+}
+
+std::optional<Conversation> SqlStore::conversation_by_direct_key(std::string_view key) {
+  auto s = prepare(kSqlConvByDirectKey.c_str());
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return read_conversation(s);
+}
+
+void SqlStore::set_conversation_title(Id id, std::string_view title, std::int64_t now) {
+  prepare("UPDATE conversations SET title = ?2, updated_at = ?3 WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, title)
+      .bind(3, now)
+      .run();
+}
+
+void SqlStore::insert_member(const Member& m) {
+  prepare(
+      "INSERT INTO members (conversation_id, user_id, role, joined_at, last_read_seq) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)")
+      .bind(1, m.conversation_id)
+      .bind(2, m.user_id)
+      .bind(3, m.role)
+      .bind(4, m.joined_at)
+      .bind(5, m.last_read_seq)
+      .run();
+}
+
+std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
+  auto s = prepare(
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq FROM members "
+      "WHERE conversation_id = ?1 AND user_id = ?2");
+  s.bind(1, conversation_id).bind(2, user_id);
+  if (!s.step()) return std::nullopt;
+  return read_member(s);
+}
+
+std::vector<Member> SqlStore::members(Id conversation_id) {
+  auto s = prepare(
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq FROM members "
+      "WHERE conversation_id = ?1 ORDER BY joined_at, user_id");
+  s.bind(1, conversation_id);
+  std::vector<Member> out;
+  while (s.step()) out.push_back(read_member(s));
+  return out;
+}
+
+std::int64_t SqlStore::member_count(Id conversation_id) {
+  auto s = prepare("SELECT COUNT(*) FROM members WHERE conversation_id = ?1");
+  s.bind(1, conversation_id);
+  return s.step() ? s.i64(0) : 0;
+}
+
+std::vector<Id> SqlStore::conversation_ids_for_user(Id user_id) {
+  auto s = prepare("SELECT conversation_id FROM members WHERE user_id = ?1");
+  s.bind(1, user_id);
+  std::vector<Id> out;
+  while (s.step()) out.push_back(s.i64(0));
+  return out;
+}
+
+void SqlStore::delete_member(Id conversation_id, Id user_id) {
+  prepare("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2")
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .run();
+}
+
+void SqlStore::set_member_role(Id conversation_id, Id user_id, std::string_view role) {
+  prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .bind(3, role)
+      .run();
+}
+
+std::vector<ConversationSummary> SqlStore::conversations_for_user(
+    Id user_id, const std::optional<ConversationCursor>& after, int limit) {
+  auto s = prepare(kSqlConvsForUser.c_str());
+  s.bind(1, user_id);
+  s.bind(2, std::int64_t{after.has_value()});
+  s.bind(3, after ? after->activity_at : 0);
+  s.bind(4, after ? after->id : 0);
+  s.bind(5, std::int64_t{limit});
+  std::vector<ConversationSummary> out;
+  while (s.step()) {
+    ConversationSummary sum;
+    sum.conversation = read_conversation(s, 0);
+    sum.me = read_member(s, 9);
+    sum.unread = s.i64(14);
+    sum.member_count = s.i64(15);
+    if (!s.is_null(16)) sum.last_message = read_message(s, 16);
+    out.push_back(std::move(sum));
+  }
+  return out;
+}
+
+// Messages.
+
+std::int64_t SqlStore::next_seq(Id conversation_id, std::int64_t now) {
+  auto s = prepare(
+      "UPDATE conversations SET last_seq = last_seq + 1, "
+      "activity_at = CASE WHEN activity_at > ?2 THEN activity_at ELSE ?2 END "
+      "WHERE id = ?1 RETURNING last_seq");
+  s.bind(1, conversation_id).bind(2, now);
+  if (!s.step()) fail(Errc::not_found, "conversation not found");
+  std::int64_t seq = s.i64(0);
+  s.run();
+  return seq;
+}
+
+void SqlStore::insert_message(const Message& m) {
+  prepare(
+      "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      .bind(1, m.id)
+      .bind(2, m.conversation_id)
+      .bind(3, m.seq)
+      .bind(4, m.sender_id)
+      .bind(5, m.client_id)
+      .bind(6, m.body)
+      .bind(7, m.created_at)
+      .run();
+}
+
+std::optional<Message> SqlStore::message_by_client_id(Id sender_id, std::string_view client_id) {
+  auto s = prepare(kSqlMsgByClientId.c_str());
+  s.bind(1, sender_id).bind(2, client_id);
+  if (!s.step()) return std::nullopt;
+  return read_message(s);
+}
+
+std::optional<Message> SqlStore::message(Id conversation_id, std::int64_t seq) {
+  auto s = prepare(kSqlMsgBySeq.c_str());
+  s.bind(1, conversation_id).bind(2, seq);
+  if (!s.step()) return std::nullopt;
+  return read_message(s);
+}
+
+std::vector<Message> SqlStore::messages_after(Id conversation_id, std::int64_t after_seq,
+                                                 int limit) {
+  auto s = prepare(kSqlMsgsAfter.c_str());
+  s.bind(1, conversation_id).bind(2, after_seq).bind(3, std::int64_t{limit});
+  std::vector<Message> out;
+  while (s.step()) out.push_back(read_message(s));
+  return out;
+}
+
+std::vector<Message> SqlStore::messages_before(Id conversation_id, std::int64_t before_seq,
+                                                  int limit) {
+  auto s = prepare(kSqlMsgsBefore.c_str());
+  s.bind(1, conversation_id).bind(2, before_seq).bind(3, std::int64_t{limit});
+  std::vector<Message> out;
+  while (s.step()) out.push_back(read_message(s));
+  return out;
+}
+
+void SqlStore::update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
+                                      std::int64_t now) {
+  prepare("UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2")
+      .bind(1, conversation_id)
+      .bind(2, seq)
+      .bind(3, body)
+      .bind(4, now)
+      .run();
+}
+
+void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) {
+  prepare(
+      "UPDATE messages SET body = '', deleted_at = ?3 WHERE conversation_id = ?1 AND seq = ?2 "
+      "AND deleted_at = 0")
+      .bind(1, conversation_id)
+      .bind(2, seq)
+      .bind(3, now)
+      .run();
+}
+
+void SqlStore::set_last_read(Id conversation_id, Id user_id, std::int64_t seq) {
+  prepare(
+      "UPDATE members SET last_read_seq = ?3 "
+      "WHERE conversation_id = ?1 AND user_id = ?2 AND last_read_seq < ?3")
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .bind(3, seq)
+      .run();
+}
+
+std::int64_t SqlStore::unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) {
+  auto s = prepare(
+      "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq > ?3 AND sender_id <> ?2 "
+      "AND deleted_at = 0");
+  s.bind(1, conversation_id).bind(2, user_id).bind(3, after_seq);
+  return s.step() ? s.i64(0) : 0;
+}
+
+}  // namespace parley::store

@@ -1,0 +1,115 @@
+// SqlStore: the chat domain written once in SQL that both engines accept
+// (parameters as ?N, RETURNING, CASE instead of two-argument MAX). An engine
+// (sqlite/, postgres/) supplies the connection: prepared cursors, transaction
+// control, error mapping and its own migrations.
+//
+// Threading: one thread at a time (see store.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "store/store.hpp"
+
+namespace parley::store {
+
+class SqlStore : public Store {
+ public:
+  void insert_user(const User& u) override;
+  std::optional<User> user_by_id(Id id) override;
+  std::optional<User> user_by_username(std::string_view username) override;
+  std::int64_t count_users() override;
+  std::vector<User> list_users(Id after_id, int limit) override;
+  void set_user_role(Id id, std::string_view role) override;
+  void set_user_disabled(Id id, bool disabled) override;
+
+  void insert_refresh_token(const RefreshToken& t, std::string_view token_hash) override;
+  std::optional<RefreshToken> refresh_token_by_hash(std::string_view token_hash) override;
+  void mark_refresh_token_used(Id id, std::int64_t now) override;
+  void revoke_refresh_family(Id family_id, std::int64_t now) override;
+  void revoke_user_refresh_tokens(Id user_id, std::int64_t now) override;
+
+  void insert_conversation(const Conversation& c) override;
+  std::optional<Conversation> conversation(Id id) override;
+  std::optional<Conversation> conversation_by_direct_key(std::string_view key) override;
+  void set_conversation_title(Id id, std::string_view title, std::int64_t now) override;
+  void insert_member(const Member& m) override;
+  std::optional<Member> member(Id conversation_id, Id user_id) override;
+  std::vector<Member> members(Id conversation_id) override;
+  std::int64_t member_count(Id conversation_id) override;
+  std::vector<Id> conversation_ids_for_user(Id user_id) override;
+  void delete_member(Id conversation_id, Id user_id) override;
+  void set_member_role(Id conversation_id, Id user_id, std::string_view role) override;
+  std::vector<ConversationSummary> conversations_for_user(
+      Id user_id, const std::optional<ConversationCursor>& after, int limit) override;
+
+  std::int64_t next_seq(Id conversation_id, std::int64_t now) override;
+  void insert_message(const Message& m) override;
+  std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) override;
+  std::optional<Message> message(Id conversation_id, std::int64_t seq) override;
+  std::vector<Message> messages_after(Id conversation_id, std::int64_t after_seq,
+                                      int limit) override;
+  std::vector<Message> messages_before(Id conversation_id, std::int64_t before_seq,
+                                       int limit) override;
+  void update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
+                           std::int64_t now) override;
+  void tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) override;
+  void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
+  std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;
+
+ protected:
+  // A prepared statement of one connection: parameters bind by position
+  // (1-based); step() runs it on first call and moves to the next row; the
+  // engine keeps one per statement text and reuses it after reset().
+  class Cursor {
+   public:
+    virtual ~Cursor() = default;
+    virtual void bind(int i, std::int64_t v) = 0;
+    virtual void bind(int i, std::string_view v) = 0;
+    virtual void bind_null(int i) = 0;
+    // True when a row is ready; false when done. Throws parley::Error.
+    virtual bool step() = 0;
+    virtual std::int64_t i64(int col) const = 0;
+    virtual std::string text(int col) const = 0;
+    virtual bool is_null(int col) const = 0;
+    virtual void reset() = 0;
+  };
+
+  // A cursor in use: fluent binds, and reset when it goes out of scope.
+  class Stmt {
+   public:
+    explicit Stmt(Cursor& c) : c_(c) {}
+    ~Stmt() { c_.reset(); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    template <class T>
+    Stmt& bind(int i, const T& v) {
+      c_.bind(i, v);
+      return *this;
+    }
+    Stmt& bind_null(int i) {
+      c_.bind_null(i);
+      return *this;
+    }
+    bool step() { return c_.step(); }
+    void run() {
+      while (c_.step()) {
+      }
+    }
+    std::int64_t i64(int col) const { return c_.i64(col); }
+    std::string text(int col) const { return c_.text(col); }
+    bool is_null(int col) const { return c_.is_null(col); }
+
+   private:
+    Cursor& c_;
+  };
+
+  // The engine's cached cursor for this statement text. The text must be a
+  // string with static storage: engines key their cache on its address.
+  virtual Cursor& cursor(const char* sql) = 0;
+  Stmt prepare(const char* sql) { return Stmt(cursor(sql)); }
+};
+
+}  // namespace parley::store
