@@ -232,8 +232,13 @@ std::vector<KeyBinding> bindings(Config& c) {
        86400},
       {"database.url",
        "sqlite://PATH (default: sqlite://<server.data_dir>/parley.db) or "
-       "postgres://USER:PASSWORD@HOST:PORT/DATABASE (PostgreSQL 15+, libpq URI)",
-       &c.database.url},
+       "postgres://USER:PASSWORD@HOST:PORT/DATABASE (PostgreSQL 15+, libpq URI); holds a "
+       "password, so `config check` redacts it",
+       &c.database.url,
+       0,
+       kMax,
+       {},
+       true},
       {"database.synchronous",
        "durability: full (an acknowledged write survives power loss: SQLite synchronous=FULL, "
        "PostgreSQL synchronous_commit=on) or normal (faster; a crash may lose the last writes)",

@@ -1,7 +1,9 @@
 """Starts the real `parley` binary on port 0 in a temporary data directory and
 talks to it over loopback HTTP. Standard library only.
 
-PARLEY_BIN names the binary (CTest sets it)."""
+PARLEY_BIN names the binary (CTest sets it). With PARLEY_TEST_DATABASE=postgres
+each server gets a fresh database in the PostgreSQL server named by
+PARLEY_TEST_POSTGRES_URL (scripts/services.sh) instead of a SQLite file."""
 
 import base64
 import hashlib
@@ -24,6 +26,32 @@ DEV_SECRET = "parley-development-secret-change-me-0123456789"
 PASSWORD = "correct horse battery"
 
 
+POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL", "")
+DATABASE = os.environ.get("PARLEY_TEST_DATABASE", "sqlite")
+
+
+def psql(sql, url=None):
+    """Runs one SQL command with psql; returns its unaligned output."""
+    out = subprocess.run(["psql", url or POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qtAc", sql],
+                         check=True, capture_output=True, text=True, timeout=60)
+    return out.stdout.strip()
+
+
+def postgres_url_for(database):
+    """PARLEY_TEST_POSTGRES_URL with its database name replaced."""
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
+
+
+def create_postgres_database():
+    name = "it_" + os.urandom(6).hex()
+    psql(f"CREATE DATABASE {name}")
+    return name
+
+
+def drop_postgres_database(name):
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 class Server:
     """One parley process. settings: dict of config key -> value (passed as --set)."""
 
@@ -37,9 +65,22 @@ class Server:
         self._lock = threading.Lock()
         self._listening = threading.Event()
 
+    def _postgres_database(self):
+        """The database this data directory uses (created on first start)."""
+        marker = os.path.join(self.data_dir, "postgres-database")
+        if not os.path.exists(marker):
+            with open(marker, "w") as f:
+                f.write(create_postgres_database())
+        with open(marker) as f:
+            return f.read().strip()
+
     def start(self, timeout=30):
         args = [BIN, "serve", "--port", "0", "--data-dir", self.data_dir]
         defaults = {"log.level": "info", "server.shutdown_timeout_ms": "5000"}
+        if DATABASE == "postgres" and "database.url" not in self.settings:
+            if not POSTGRES_URL and not os.environ.get("PARLEY_REQUIRE_POSTGRES"):
+                raise unittest.SkipTest("no PostgreSQL (PARLEY_TEST_POSTGRES_URL)")
+            defaults["database.url"] = postgres_url_for(self._postgres_database())
         for k, v in {**defaults, **self.settings}.items():
             args += ["--set", f"{k}={v}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_") or k == "PARLEY_BIN"}
@@ -90,6 +131,10 @@ class Server:
     def cleanup(self):
         self.kill()
         if self.own_dir:
+            marker = os.path.join(self.data_dir, "postgres-database")
+            if os.path.exists(marker):
+                with open(marker) as f:
+                    drop_postgres_database(f.read().strip())
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # HTTP ------------------------------------------------------------------

@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import unittest
 
-from harness import BIN, Server
+from harness import BIN, DATABASE, Server
 
 
 class DurabilityTest(unittest.TestCase):
@@ -40,10 +40,11 @@ class DurabilityTest(unittest.TestCase):
                 self.assertEqual(restarted.stop(), 0)
             finally:
                 restarted.kill()
-            db = sqlite3.connect(os.path.join(data_dir, "parley.db"))
-            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
-            self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
-            db.close()
+            if DATABASE == "sqlite":
+                db = sqlite3.connect(os.path.join(data_dir, "parley.db"))
+                self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+                self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
+                db.close()
         finally:
             server.cleanup()
 
