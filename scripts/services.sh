@@ -33,7 +33,8 @@ start() {
   local pg_port=${PG_PORT:-$(free_port)} redis_port=${REDIS_PORT:-$(free_port)}
 
   mkdir -p "$dir/pg" "$dir/redis"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/pg"; chmod 700 "$dir/pg"; fi
+  # The postgres user must be able to reach its directory (mktemp makes 0700 ones).
+  if [ "$(id -u)" -eq 0 ]; then chmod a+x "$dir"; chown postgres "$dir/pg"; chmod 700 "$dir/pg"; fi
   local pwfile="$dir/pg/.pw"
   if [ ! -f "$dir/pg/data/PG_VERSION" ]; then
     echo parley | as_pg tee "$pwfile" >/dev/null

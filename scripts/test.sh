@@ -23,10 +23,9 @@ stop_services() {
 }
 trap stop_services EXIT
 bash scripts/services.sh start "$services_dir" >/dev/null
-set -a
-# shellcheck disable=SC1091
-. "$services_dir/env"
-set +a
+PARLEY_TEST_POSTGRES_URL=$(sed -n 's/^PARLEY_TEST_POSTGRES_URL=//p' "$services_dir/env")
+PARLEY_TEST_REDIS_URL=$(sed -n 's/^PARLEY_TEST_REDIS_URL=//p' "$services_dir/env")
+export PARLEY_TEST_POSTGRES_URL PARLEY_TEST_REDIS_URL
 export PARLEY_REQUIRE_POSTGRES=1
 
 # Let every clone of the repo share one compiler cache (paths are made relative).

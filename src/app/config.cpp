@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "cluster/redis_url.hpp"
+
 namespace parley {
 
 namespace {
@@ -289,6 +291,20 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.auth.login_ip_max_attempts, 1, 100000},
       {"auth.login_ip_window_s", "window for the per-IP limit", &c.auth.login_ip_window_s, 1,
        86400},
+      {"redis.url",
+       "redis://[:PASSWORD@]HOST[:PORT][/DB] turns on cluster mode (events, revocations across "
+       "nodes); empty: one node alone. Holds a password, so `config check` redacts it",
+       &c.redis.url,
+       0,
+       kMax,
+       {},
+       true},
+      {"cluster.channel", "Redis pub/sub channel the nodes of one cluster share",
+       &c.cluster.channel},
+      {"cluster.reorder_wait_ms",
+       "how long a message event from another node may wait for an earlier seq before the gap is "
+       "read from the store",
+       &c.cluster.reorder_wait_ms, 0, 60000},
       {"ws.max_message_bytes",
        "largest WebSocket message (the JSON envelope around a body); 1009 beyond",
        &c.ws.max_message_bytes, 1024, 64 << 20},
@@ -379,6 +395,19 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
         "config key 'database.url' must start with sqlite://, postgres:// or postgresql:// (got '" +
         cfg.database.url.substr(0, cfg.database.url.find(':')) + "://...')");
   }
+  if (!cfg.redis.url.empty()) {
+    try {
+      cluster::parse_redis_url(cfg.redis.url);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("config key 'redis.url': ") + e.what());
+    }
+    if (!cfg.uses_postgres()) {
+      throw ConfigError(
+          "config key 'redis.url' is set but database.url is not postgres://: the nodes of a "
+          "cluster must share one PostgreSQL database");
+    }
+  }
+  if (cfg.cluster.channel.empty()) throw ConfigError("config key 'cluster.channel' is empty");
   if (cfg.database.url == "sqlite://") {
     throw ConfigError("config key 'database.url' names no file");
   }

@@ -80,6 +80,15 @@ struct Config {
     std::int64_t login_ip_window_s = 60;
   } auth;
 
+  struct Redis {
+    std::string url;  // empty: a single node, no broker
+  } redis;
+
+  struct Cluster {
+    std::string channel = "parley:events";
+    std::int64_t reorder_wait_ms = 100;
+  } cluster;
+
   struct Ws {
     std::int64_t max_message_bytes = 128 * 1024;
     std::int64_t max_outbound_bytes = 1 << 20;

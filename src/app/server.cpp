@@ -14,6 +14,7 @@
 #include "core/process_stats.hpp"
 #include "http/api.hpp"
 #include "net/http_server.hpp"
+#include "cluster/redis_broker.hpp"
 #include "realtime/gateway.hpp"
 #include "store/database.hpp"
 
@@ -110,13 +111,27 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
   auth::AuthService auth(cfg, db, ids, registry);
   chat::ChatService chat(cfg, db, ids, registry);
-  realtime::Gateway gateway(cfg.ws.ticket_ttl_ms, cfg.ws.presence_grace_ms, registry);
+  realtime::Gateway gateway(cfg.ws.ticket_ttl_ms, cfg.ws.presence_grace_ms, registry,
+                            cfg.cluster.reorder_wait_ms);
   chat.set_event_sink(&gateway);
   auth.set_revocation_hook([&gateway](Id user, Id family) { gateway.revoke(user, family); });
-  http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway});
+  std::unique_ptr<cluster::RedisBroker> broker;
+  if (!cfg.redis.url.empty()) {
+    broker = std::make_unique<cluster::RedisBroker>(cluster::parse_redis_url(cfg.redis.url),
+                                                    cfg.cluster.channel,
+                                                    static_cast<std::uint32_t>(cfg.server.node_id),
+                                                    registry);
+    gateway.set_cluster(broker.get(), static_cast<std::uint32_t>(cfg.server.node_id));
+  }
+  http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway, broker.get()});
   net::HttpServer server(cfg, api, state, registry);
   server.enable_websocket(gateway, chat, auth);
   server.start();
+  if (broker) {
+    broker->start({[&gateway](cluster::ClusterEvent e) { gateway.on_cluster_event(std::move(e)); },
+                   [&gateway] { gateway.resync(); }});
+    log::info("cluster_mode", {{"node_id", cfg.server.node_id}, {"channel", cfg.cluster.channel}});
+  }
   state.serving = true;
 
   std::string url = "http://" + cfg.server.host + ":" + std::to_string(server.port());
@@ -144,6 +159,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   bool idle = server.wait_idle(std::chrono::milliseconds(cfg.server.shutdown_timeout_ms));
   if (!idle) log::warn("shutdown_timeout", {{"detail", "requests still in flight were cut off"}});
   server.stop();
+  if (broker) broker->stop();
   db.stop();
   log::info("shutdown_complete", {{"clean", idle}});
   log::flush();

@@ -70,6 +70,12 @@ std::vector<Id> ChatService::conversation_ids(Id user_id) {
   return db_.read([&](store::Store& s) { return s.conversation_ids_for_user(user_id); });
 }
 
+std::vector<store::Message> ChatService::messages_after(Id conversation_id, std::int64_t after_seq,
+                                                        int limit) {
+  return db_.read(
+      [&](store::Store& s) { return s.messages_after(conversation_id, after_seq, limit); });
+}
+
 std::optional<store::User> ChatService::user(Id id) {
   return db_.read([&](store::Store& s) { return s.user_by_id(id); });
 }

@@ -69,6 +69,9 @@ class ChatService {
   std::optional<store::User> user(Id id);
   // Conversations a user belongs to (for presence fan-out).
   std::vector<Id> conversation_ids(Id user_id);
+  // Messages of a conversation after a seq, ascending, with no permission
+  // check: for the gateway filling gaps in events it already delivers.
+  std::vector<store::Message> messages_after(Id conversation_id, std::int64_t after_seq, int limit);
 
   // kind: direct (members: exactly one other user; returns the existing one
   // if any), group or channel (title required; actor becomes owner).

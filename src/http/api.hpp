@@ -26,6 +26,9 @@ class ChatService;
 namespace store {
 class Database;
 }
+namespace cluster {
+class Broker;
+}
 namespace realtime {
 class Gateway;
 }
@@ -52,6 +55,7 @@ struct Services {
   metrics::Registry& metrics;
   ServerState& state;
   realtime::Gateway* gateway = nullptr;  // null: no WebSocket gateway
+  cluster::Broker* broker = nullptr;      // null: a single node
 };
 
 class Api {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "app/config.hpp"
+#include "cluster/broker.hpp"
 #include "core/build_info.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
@@ -101,13 +102,20 @@ void register_ops_routes(Router& r, Services& s) {
                      {"queue_depth", s.db.queue_depth()}};
     bj::object server{{"status", draining ? "draining" : "ok"},
                       {"uptime_s", (now_ms() - s.state.started_at_ms) / 1000}};
-    bj::object out{
-        {"status", !healthy   ? "down"
-                   : draining ? "draining"
-                              : "ok"},
-        {"version", std::string(build::kVersion)},
-        {"commit", std::string(build::kCommit)},
-        {"components", bj::object{{"store", std::move(store)}, {"server", std::move(server)}}}};
+    bj::object components{{"store", std::move(store)}, {"server", std::move(server)}};
+    bool degraded = false;
+    if (s.broker) {
+      degraded = !s.broker->healthy();
+      components["cluster"] = bj::object{{"status", degraded ? "degraded" : "ok"},
+                                         {"detail", s.broker->status()}};
+    }
+    bj::object out{{"status", !healthy   ? "down"
+                              : draining ? "draining"
+                              : degraded ? "degraded"
+                                         : "ok"},
+                   {"version", std::string(build::kVersion)},
+                   {"commit", std::string(build::kCommit)},
+                   {"components", std::move(components)}};
     return json_reply(healthy ? 200 : 503, out);
   });
 
@@ -124,8 +132,16 @@ void register_ops_routes(Router& r, Services& s) {
     } catch (const std::exception&) {
     }
     bool ready = reasons.empty();
-    Response res = json_reply(ready ? 200 : 503,
-                              bj::object{{"ready", ready}, {"reasons", std::move(reasons)}});
+    bj::object out{{"ready", ready}, {"reasons", std::move(reasons)}};
+    // Without Redis this node still serves its own clients (and their
+    // messages reach the store): ready, but degraded, so one Redis outage
+    // does not take every node out of the balancer.
+    if (s.broker) {
+      bool degraded = !s.broker->healthy();
+      out["degraded"] = degraded;
+      out["cluster"] = s.broker->status();
+    }
+    Response res = json_reply(ready ? 200 : 503, std::move(out));
     if (!ready) res.set("Retry-After", "1");
     return res;
   });

@@ -75,7 +75,7 @@ struct HttpServer::Impl {
     t.async_wait([this, &w, &t](boost::system::error_code ec) {
       if (ec) return;
       sweep_ws_sessions(w, std::chrono::steady_clock::now());
-      if (w.index == 0 && gateway) gateway->presence_tick(now_ms());
+      if (w.index == 0 && gateway) gateway->tick(now_ms());
       sweep(w, t);
     });
   }
@@ -150,6 +150,8 @@ void HttpServer::enable_websocket(realtime::Gateway& gateway, chat::ChatService&
   ws.slow_consumers =
       &m.counter("parley_ws_slow_consumer_closes_total",
                  "Connections closed with 4009 for exceeding ws.max_outbound_bytes");
+  ws.gap_repairs = &m.counter("parley_ws_gap_repairs_total",
+                              "Subscriptions that saw a seq gap and re-read it from the store");
   ws.rate_limited = &m.counter("parley_ws_rate_limited_total",
                                "Connections closed with 4008 or refused for a rate or count limit");
   ws.send_ack_seconds = &m.histogram("parley_ws_send_ack_seconds",
@@ -193,6 +195,11 @@ void HttpServer::start() {
     d.gateway->set_presence_fanout(
         [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
         [chat](Id user) { return chat->conversation_ids(user); });
+    d.gateway->set_gap_fill(
+        [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
+        [chat](Id conv, std::int64_t after, int limit) {
+          return chat->messages_after(conv, after, limit);
+        });
   }
 
   boost::system::error_code ec;

@@ -89,6 +89,7 @@ struct WsShared {
   metrics::Counter* frames_out = nullptr;
   metrics::Counter* slow_consumers = nullptr;
   metrics::Counter* rate_limited = nullptr;
+  metrics::Counter* gap_repairs = nullptr;
   metrics::Histogram* send_ack_seconds = nullptr;
   metrics::Registry* registry = nullptr;  // for close-code counters
 };

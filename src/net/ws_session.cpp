@@ -106,6 +106,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   }
 
   void deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id left_user) override;
+  void repair_gap(Id conv, std::int64_t seq, const SharedFrame& frame);
   Id user() const override { return user_id_; }
   Id login_family() const override { return family_; }
   void disconnect(std::uint16_t code, const char* reason) override { close(code, reason); }
@@ -153,6 +154,8 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   void op_typing(const bj::value& id, const bj::object& req);
   void op_presence(const bj::value& id, const bj::object& req);
   void op_blocking(const bj::value& id, const bj::object& req, const std::string& op);
+  // Sends the replay, then the events held while it was read; live again.
+  void go_live(Subscription& sub, const chat::Replay& replay);
   void finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::Replay>> results,
                         std::vector<std::pair<Id, std::string>> errors);
 
@@ -509,9 +512,62 @@ void WsSession::deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id 
   }
   if (seq > 0) {
     if (seq <= sub.last_seq) return;  // already replayed
+    if (seq > sub.last_seq + 1) {
+      // An earlier message's event has not reached this node (a cluster
+      // peer's event lost or late): hold this one and read the gap.
+      repair_gap(conv, seq, frame);
+      return;
+    }
     sub.last_seq = seq;
   }
   enqueue(outgoing(frame, true));
+}
+
+void WsSession::repair_gap(Id conv, std::int64_t seq, const SharedFrame& frame) {
+  auto& sub = subs_.find(conv)->second;  // deliver() found it
+  sub.live = false;
+  sub.pending.emplace_back(seq, frame);
+  ws_.gap_repairs->inc();
+  auto chat = ws_.chat;
+  Id user = user_id_;
+  std::int64_t since = sub.last_seq;
+  int limit = static_cast<int>(cfg_.ws.replay_limit);
+  off_thread(
+      [chat, user, conv, since, limit]() -> std::optional<chat::Replay> {
+        try {
+          return chat->replay(user, conv, since, limit);
+        } catch (const std::exception&) {
+          return std::nullopt;
+        }
+      },
+      [this, conv](std::optional<chat::Replay> replay) {
+        if (dead_ || closing_) return;
+        auto it = subs_.find(conv);
+        if (it == subs_.end() || it->second.live) return;
+        if (!replay || replay->truncated) {
+          // Too far behind (or the store is down): the client resumes itself.
+          close(ws::close_code::kSlowConsumer, "missed events: resume with since");
+          return;
+        }
+        go_live(it->second, *replay);
+      });
+}
+
+void WsSession::go_live(Subscription& sub, const chat::Replay& replay) {
+  std::int64_t last = replay.last_seq;
+  for (const auto& m : replay.messages) {
+    enqueue(outgoing(realtime::text_frame(realtime::message_event(m, true)), false));
+  }
+  if (!replay.messages.empty()) last = std::max(last, replay.messages.back().seq);
+  sub.last_seq = std::max(sub.last_seq, last);
+  sub.live = true;
+  for (auto& [seq, frame] : sub.pending) {
+    if (seq > 0 && seq <= sub.last_seq) continue;
+    if (seq > 0) sub.last_seq = seq;
+    enqueue(outgoing(frame, true));
+  }
+  sub.pending.clear();
+  sub.pending.shrink_to_fit();
 }
 
 void WsSession::reply_ok(const bj::value& id, bj::value result) {
@@ -682,21 +738,7 @@ void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::R
     auto it = subs_.find(conv);
     if (it == subs_.end()) continue;  // unsubscribed meanwhile
     auto& sub = it->second;
-    std::int64_t last = replay.last_seq;
-    if (!replay.messages.empty() || replay.truncated) {
-      for (const auto& m : replay.messages)
-        enqueue(outgoing(realtime::text_frame(realtime::message_event(m, true)), false));
-      if (!replay.messages.empty()) last = std::max(last, replay.messages.back().seq);
-    }
-    sub.last_seq = std::max(sub.last_seq, last);
-    sub.live = true;
-    for (auto& [seq, frame] : sub.pending) {
-      if (seq > 0 && seq <= sub.last_seq) continue;
-      if (seq > 0) sub.last_seq = seq;
-      enqueue(outgoing(frame, true));
-    }
-    sub.pending.clear();
-    sub.pending.shrink_to_fit();
+    go_live(sub, replay);
     ok.push_back(bj::object{{"conv", id_to_string(conv)},
                             {"last_seq", sub.last_seq},
                             {"replayed", replay.messages.size()},

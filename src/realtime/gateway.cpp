@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "core/clock.hpp"
 #include "http/views.hpp"
 #include "net/ws_frame.hpp"
 
@@ -9,8 +10,65 @@ namespace parley::realtime {
 
 namespace bj = boost::json;
 
-Gateway::Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, metrics::Registry& m)
-    : tickets_(ticket_ttl_ms, 100000), hub_(m), presence_grace_ms_(presence_grace_ms) {}
+Gateway::Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, metrics::Registry& m,
+                 std::int64_t reorder_wait_ms)
+    : tickets_(ticket_ttl_ms, 100000),
+      hub_(m),
+      sequencer_(hub_, reorder_wait_ms, m),
+      presence_grace_ms_(presence_grace_ms) {}
+
+void Gateway::set_cluster(cluster::Broker* broker, std::uint32_t node_id) {
+  broker_ = broker;
+  node_id_ = node_id;
+}
+
+void Gateway::set_gap_fill(Sequencer::Run run, Sequencer::Fetch fetch) {
+  sequencer_.set_fill(std::move(run), std::move(fetch));
+}
+
+void Gateway::emit(Id conversation_id, std::int64_t seq, std::string json, Id left_user) {
+  auto frame = text_frame(json);
+  if (seq > 0 && broker_) {
+    sequencer_.offer(conversation_id, seq, std::move(frame), now_ms());
+  } else {
+    hub_.publish(conversation_id, seq, std::move(frame), left_user);
+  }
+  if (broker_) {
+    cluster::ClusterEvent e;
+    e.origin = node_id_;
+    e.conv = conversation_id;
+    e.seq = seq;
+    e.left_user = left_user;
+    e.json = std::move(json);
+    broker_->publish(e);
+  }
+}
+
+void Gateway::on_cluster_event(cluster::ClusterEvent e) {
+  using Kind = cluster::ClusterEvent::Kind;
+  switch (e.kind) {
+    case Kind::event:
+      if (e.seq > 0) {
+        sequencer_.offer(e.conv, e.seq, text_frame(std::move(e.json)), now_ms());
+      } else {
+        hub_.publish(e.conv, 0, text_frame(std::move(e.json)), e.left_user);
+      }
+      break;
+    case Kind::revoke:
+      hub_.disconnect(e.user, e.family, 4001, "session revoked");
+      break;
+    case Kind::resync:
+      resync();
+      break;
+  }
+}
+
+void Gateway::resync() { sequencer_.resync(now_ms()); }
+
+void Gateway::tick(std::int64_t now) {
+  presence_tick(now);
+  sequencer_.tick(now);
+}
 
 void Gateway::set_presence_fanout(std::function<void(std::function<void()>)> run,
                                   std::function<std::vector<Id>(Id)> conversations_of) {
@@ -83,7 +141,7 @@ void Gateway::announce(Id user_id, bool online, std::int64_t at_ms) {
     }
     for (Id conv : convs) {
       o["conv"] = id_to_string(conv);
-      hub_.publish(conv, 0, text_frame(bj::serialize(o)));
+      emit(conv, 0, bj::serialize(o));
     }
   });
 }
@@ -93,7 +151,7 @@ void Gateway::typing(Id conversation_id, Id user_id, std::int64_t ttl_ms) {
                {"conv", id_to_string(conversation_id)},
                {"user_id", id_to_string(user_id)},
                {"expires_in_ms", ttl_ms}};
-  hub_.publish(conversation_id, 0, text_frame(bj::serialize(o)));
+  emit(conversation_id, 0, bj::serialize(o));
 }
 
 SharedFrame text_frame(std::string json) {
@@ -110,11 +168,11 @@ std::string message_event(const store::Message& m, bool created) {
 }
 
 void Gateway::message_created(const store::Message& m) {
-  hub_.publish(m.conversation_id, m.seq, text_frame(message_event(m, true)));
+  emit(m.conversation_id, m.seq, message_event(m, true));
 }
 
 void Gateway::message_updated(const store::Message& m) {
-  hub_.publish(m.conversation_id, 0, text_frame(message_event(m, false)));
+  emit(m.conversation_id, 0, message_event(m, false));
 }
 
 void Gateway::read_marker(Id conversation_id, Id user_id, std::int64_t seq) {
@@ -122,11 +180,19 @@ void Gateway::read_marker(Id conversation_id, Id user_id, std::int64_t seq) {
                {"conv", id_to_string(conversation_id)},
                {"user_id", id_to_string(user_id)},
                {"seq", seq}};
-  hub_.publish(conversation_id, 0, text_frame(bj::serialize(o)));
+  emit(conversation_id, 0, bj::serialize(o));
 }
 
 void Gateway::revoke(Id user_id, Id family) {
   hub_.disconnect(user_id, family, 4001, "session revoked");
+  if (broker_) {
+    cluster::ClusterEvent e;
+    e.kind = cluster::ClusterEvent::Kind::revoke;
+    e.origin = node_id_;
+    e.user = user_id;
+    e.family = family;
+    broker_->publish(e);
+  }
 }
 
 void Gateway::member_joined(const store::Member& m) {
@@ -134,21 +200,21 @@ void Gateway::member_joined(const store::Member& m) {
                {"conv", id_to_string(m.conversation_id)},
                {"user_id", id_to_string(m.user_id)},
                {"role", m.role}};
-  hub_.publish(m.conversation_id, 0, text_frame(bj::serialize(o)));
+  emit(m.conversation_id, 0, bj::serialize(o));
 }
 
 void Gateway::member_left(Id conversation_id, Id user_id) {
   bj::object o{{"type", "member.left"},
                {"conv", id_to_string(conversation_id)},
                {"user_id", id_to_string(user_id)}};
-  hub_.publish(conversation_id, 0, text_frame(bj::serialize(o)), user_id);
+  emit(conversation_id, 0, bj::serialize(o), user_id);
 }
 
 void Gateway::conversation_updated(const store::Conversation& c) {
   bj::object o{{"type", "conversation.updated"},
                {"conv", id_to_string(c.id)},
                {"conversation", http::conversation_json(c)}};
-  hub_.publish(c.id, 0, text_frame(bj::serialize(o)));
+  emit(c.id, 0, bj::serialize(o));
 }
 
 }  // namespace parley::realtime

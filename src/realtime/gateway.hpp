@@ -14,14 +14,25 @@
 #include <vector>
 
 #include "chat/event_sink.hpp"
+#include "cluster/broker.hpp"
 #include "realtime/hub.hpp"
+#include "realtime/sequencer.hpp"
 #include "realtime/tickets.hpp"
 
 namespace parley::realtime {
 
 class Gateway final : public chat::EventSink {
  public:
-  Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, metrics::Registry& m);
+  Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, metrics::Registry& m,
+          std::int64_t reorder_wait_ms = 100);
+
+  // Cluster mode: events committed here are published to the other nodes,
+  // and on_cluster_event() takes theirs. Message events then pass through
+  // the sequencer, which needs set_gap_fill(). Set before serving.
+  void set_cluster(cluster::Broker* broker, std::uint32_t node_id);
+  void set_gap_fill(Sequencer::Run run, Sequencer::Fetch fetch);
+  void on_cluster_event(cluster::ClusterEvent e);
+  void resync();
 
   // How presence reaches conversations: run(fn) runs fn off the I/O threads;
   // conversations_of(user) is a blocking store read. Set before serving.
@@ -33,7 +44,9 @@ class Gateway final : public chat::EventSink {
   // after the last one closed, unless the user reconnects meanwhile.
   void user_connected(Id user_id);
   void user_disconnected(Id user_id, std::int64_t now_ms);
-  void presence_tick(std::int64_t now_ms);  // from one timer
+  void presence_tick(std::int64_t now_ms);
+  // From one timer, a few times a second: presence and sequencer deadlines.
+  void tick(std::int64_t now_ms);
   struct Presence {
     bool online = false;
     std::int64_t last_seen = 0;  // ms; 0 when never seen since start
@@ -65,9 +78,14 @@ class Gateway final : public chat::EventSink {
     std::int64_t last_seen = 0;
   };
   void announce(Id user_id, bool online, std::int64_t at_ms);
+  // To this node's subscribers and, in a cluster, the other nodes'.
+  void emit(Id conversation_id, std::int64_t seq, std::string json, Id left_user = 0);
 
   TicketStore tickets_;
   Hub hub_;
+  Sequencer sequencer_;
+  cluster::Broker* broker_ = nullptr;
+  std::uint32_t node_id_ = 0;
   std::int64_t presence_grace_ms_;
   std::function<void(std::function<void()>)> run_;
   std::function<std::vector<Id>(Id)> conversations_of_;

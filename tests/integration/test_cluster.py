@@ -1,0 +1,255 @@
+"""Several nodes on one PostgreSQL and one Redis, each started by
+scripts/services.sh for this test alone (so it may restart them).
+
+Clients on different nodes in the same conversations must each receive every
+message exactly once and in seq order, also while Redis is restarted."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import Server, ws_connect
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+
+
+class Services:
+    """A private PostgreSQL and Redis (scripts/services.sh start|stop DIR)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="parley-cluster-")
+        self.env = {}
+
+    def start(self):
+        # Free ports of its own, whatever the shared services use.
+        env = {k: v for k, v in os.environ.items() if k not in ("PG_PORT", "REDIS_PORT")}
+        out = subprocess.run(["bash", os.path.join(ROOT, "scripts/services.sh"), "start", self.dir],
+                             capture_output=True, text=True, timeout=120, env=env)
+        if out.returncode != 0:
+            raise RuntimeError("services did not start:\n" + out.stdout + out.stderr)
+        with open(os.path.join(self.dir, "env")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                self.env[k] = v
+        return self
+
+    def stop(self):
+        subprocess.run(["bash", os.path.join(ROOT, "scripts/services.sh"), "stop", self.dir],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def postgres_url(self):
+        return self.env["PARLEY_TEST_POSTGRES_URL"]
+
+    @property
+    def redis_url(self):
+        return self.env["PARLEY_TEST_REDIS_URL"]
+
+    def redis_pid(self):
+        with open(os.path.join(self.dir, "redis/redis.pid")) as f:
+            return int(f.read().strip())
+
+    def stop_redis(self):
+        """SIGTERM to the Redis this test started; waits until it is gone."""
+        pid = self.redis_pid()
+        os.kill(pid, 15)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis did not stop")
+
+    def start_redis(self):
+        port = self.env["REDIS_PORT"]
+        subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", port, "--dir",
+                        os.path.join(self.dir, "redis"), "--daemonize", "yes", "--pidfile",
+                        os.path.join(self.dir, "redis/redis.pid"), "--logfile",
+                        os.path.join(self.dir, "redis/redis.log"), "--requirepass", "parley",
+                        "--save", "", "--appendonly", "no"], check=True, timeout=30)
+
+
+class ClusterTest(unittest.TestCase):
+    NODES = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.services = Services().start()
+        cls.nodes = []
+        try:
+            for i in range(cls.NODES):
+                cls.nodes.append(Server({
+                    "database.url": cls.services.postgres_url,
+                    "redis.url": cls.services.redis_url,
+                    "server.node_id": str(i + 1),
+                    "cluster.reorder_wait_ms": "100",
+                }).start())
+            for node in cls.nodes:
+                wait_for(lambda: node.request("GET", "/api/ready")[2].get("degraded") is False,
+                         what="node connected to Redis")
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        codes = []
+        for node in cls.nodes:
+            codes.append(node.stop())
+            node.cleanup()
+        cls.services.stop()
+        if any(c not in (0, None) for c in codes):
+            raise AssertionError(f"a node exited with {codes} after SIGTERM")
+
+    def users_and_conversation(self, tag):
+        """One user per node, all members of one new group conversation."""
+        users = [self.nodes[0].register(f"{tag}{i}") for i in range(self.NODES)]
+        status, _, conv = self.nodes[0].request(
+            "POST", "/api/conversations",
+            {"kind": "group", "title": tag, "members": [u["user"]["id"] for u in users[1:]]},
+            token=users[0]["access_token"])
+        self.assertEqual(status, 201, conv)
+        return users, conv["id"]
+
+    def clients(self, users, conv):
+        """Each user connected (ticket from the same node) to a node of its own."""
+        out = []
+        for node, user in zip(self.nodes, users):
+            c = ws_connect(node, user["access_token"], timeout=30)
+            self.assertTrue(c.request("subscribe", conversations=[{"conv": conv}])["ok"])
+            out.append(c)
+        return out
+
+    def send_concurrently(self, clients, conv, per_client, tag, pause=0.0):
+        acks, errors = [], []
+
+        def send_all(client, n):
+            for i in range(per_client):
+                # Retry with the same client_id until acknowledged: never twice stored.
+                for _ in range(50):
+                    reply = client.request("send", conv=conv, client_id=f"{tag}-{n}-{i}",
+                                           body=f"{tag} from {n}: {i}")
+                    if reply["ok"]:
+                        acks.append(reply["result"]["seq"])
+                        break
+                    time.sleep(0.1)
+                else:
+                    errors.append(reply)
+                if pause:
+                    time.sleep(pause)
+
+        threads = [threading.Thread(target=send_all, args=(c, n)) for n, c in enumerate(clients)]
+        for t in threads:
+            t.start()
+        return threads, acks, errors
+
+    def assert_everyone_got_everything(self, clients, total):
+        for n, c in enumerate(clients):
+            events = message_events(c, total)
+            seqs = [e["seq"] for e in events]
+            self.assertEqual(seqs, list(range(1, total + 1)), f"client on node {n + 1}")
+            self.assertEqual(len({e["message"]["id"] for e in events}), total)
+
+    def assert_everyone_got_everything_after(self, clients, after, total):
+        for n, c in enumerate(clients):
+            seqs = [e["seq"] for e in message_events(c, total - after)]
+            self.assertEqual(seqs, list(range(after + 1, total + 1)), f"client on node {n + 1}")
+
+    def test_clients_on_different_nodes_get_every_message_once_in_order(self):
+        users, conv = self.users_and_conversation("order")
+        clients = self.clients(users, conv)
+        threads, acks, errors = self.send_concurrently(clients, conv, 60, "o")
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(acks), list(range(1, 181)))  # two nodes never hand out one seq
+        # One sender only: the others hear of it through the broker alone.
+        for i in range(20):
+            self.assertTrue(clients[0].request("send", conv=conv, client_id=f"solo-{i}", body="solo")["ok"])
+        self.assert_everyone_got_everything(clients, 200)
+        for node in self.nodes[1:]:
+            self.assertGreater(metric(node, "parley_cluster_events_received_total"), 0)
+        for c in clients:
+            c.close()
+
+    def test_redis_restart_under_load_loses_nothing(self):
+        users, conv = self.users_and_conversation("redis")
+        clients = self.clients(users, conv)
+        threads, acks, errors = self.send_concurrently(clients, conv, 60, "r", pause=0.02)
+        time.sleep(0.3)
+        self.services.stop_redis()
+        # Each node keeps serving its own clients and says it is degraded.
+        wait_for(lambda: self.nodes[1].request("GET", "/api/ready")[2].get("degraded") is True,
+                 what="degraded readiness")
+        status, _, ready = self.nodes[1].request("GET", "/api/ready")
+        self.assertEqual(status, 200, ready)
+        self.assertIn("redis unavailable", ready["cluster"])
+        metrics = self.nodes[1].request("GET", "/metrics")[2]
+        self.assertIn("parley_cluster_redis_up 0", metrics)
+        time.sleep(0.5)
+        self.services.start_redis()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(acks), list(range(1, 181)))
+        for node in self.nodes:
+            wait_for(lambda: node.request("GET", "/api/ready")[2].get("degraded") is False,
+                     what="reconnected to Redis")
+        # What was published while Redis was away comes from the store.
+        self.assert_everyone_got_everything(clients, 180)
+        # Redis away while only one node writes, and nothing written after it
+        # is back: the other nodes' clients get those messages only if their
+        # node resynchronises from the store.
+        self.services.stop_redis()
+        wait_for(lambda: self.nodes[0].request("GET", "/api/ready")[2].get("degraded") is True,
+                 what="degraded readiness")
+        for i in range(10):
+            reply = clients[0].request("send", conv=conv, client_id=f"dark-{i}", body="while redis is down")
+            self.assertTrue(reply["ok"], reply)
+        self.services.start_redis()
+        self.assert_everyone_got_everything_after(clients, 180, 190)
+        for c in clients:
+            c.close()
+
+
+def message_events(client, count, timeout=20):
+    """The next count message.new events, or as many as came within timeout."""
+    deadline = time.time() + timeout
+    got = []
+    client.sock.settimeout(1)
+    while len(got) < count and time.time() < deadline:
+        try:
+            got.append(client.event("message.new"))
+        except TimeoutError:
+            pass
+    client.sock.settimeout(30)
+    return got
+
+
+def metric(node, name):
+    for line in node.request("GET", "/metrics")[2].splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def wait_for(check, timeout=20, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+if __name__ == "__main__":
+    unittest.main()
