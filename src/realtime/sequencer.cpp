@@ -1,6 +1,5 @@
 #include "realtime/sequencer.hpp"
 
-#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "realtime/gateway.hpp"
@@ -113,7 +112,7 @@ void Sequencer::fill(Id conv, std::int64_t after, std::int64_t now) {
     filled(conv, {}, true, now);
     return;
   }
-  run_([this, conv, after] {
+  run_([this, conv, after, now] {
     std::vector<store::Message> got;
     bool ok = true;
     try {
@@ -122,7 +121,7 @@ void Sequencer::fill(Id conv, std::int64_t after, std::int64_t now) {
       ok = false;
       log::warn("cluster_gap_fill_failed", {{"conv", conv}, {"error", e.what()}});
     }
-    filled(conv, got, ok, now_ms());
+    filled(conv, got, ok, now);
   });
 }
 
