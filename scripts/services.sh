@@ -5,6 +5,7 @@
 #
 #   scripts/services.sh start DIR   # prints the variables to export, also in DIR/env
 #   scripts/services.sh stop DIR
+#   scripts/services.sh pg-stop DIR | pg-start DIR   # restart PostgreSQL alone
 #
 # PostgreSQL listens on 127.0.0.1:$PG_PORT (a free port unless set) with a
 # database and user "parley" (password "parley"); Redis on 127.0.0.1:$REDIS_PORT
@@ -14,7 +15,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|pg-stop|pg-start DIR" >&2
   exit 2
 fi
 
@@ -23,6 +24,18 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # PostgreSQL refuses to run as root: run it as the "postgres" system user.
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_pg() {
+  as_pg "$pg_bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $1 -k $dir/pg -c fsync=on -c synchronous_commit=on" \
+    start >/dev/null || { cat "$dir/pg/server.log" >&2; exit 1; }
+}
+
+stop_pg() {
+  if [ -f "$dir/pg/data/postmaster.pid" ] && [ -n "$pg_bin" ]; then
+    as_pg "$pg_bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t 30 stop >/dev/null || true
+  fi
 }
 
 start() {
@@ -42,9 +55,7 @@ start() {
       -E UTF8 --locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
       { cat "$dir/pg/initdb.log" >&2; exit 1; }
   fi
-  as_pg "$pg_bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir/pg -c fsync=on -c synchronous_commit=on" \
-    start >/dev/null || { cat "$dir/pg/server.log" >&2; exit 1; }
+  start_pg "$pg_port"
   PGPASSWORD=parley "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U parley -d postgres -q -tAc \
     "SELECT 1 FROM pg_database WHERE datname = 'parley'" | grep -q 1 ||
     PGPASSWORD=parley "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U parley -d postgres -q \
@@ -69,9 +80,7 @@ EOF
 
 stop() {
   [ -d "$dir" ] || exit 0
-  if [ -f "$dir/pg/data/postmaster.pid" ] && [ -n "$pg_bin" ]; then
-    as_pg "$pg_bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t 30 stop >/dev/null || true
-  fi
+  stop_pg
   if [ -f "$dir/redis/redis.pid" ]; then
     local pid
     pid=$(cat "$dir/redis/redis.pid")
@@ -83,5 +92,9 @@ stop() {
 case "$cmd" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  # PostgreSQL alone, for restart tests: stopped (fast: connections are cut) and
+  # started again on the port it had.
+  pg-stop) stop_pg ;;
+  pg-start) start_pg "$(sed -n 's/^PG_PORT=//p' "$dir/env")" ;;
+  *) echo "usage: $0 start|stop|pg-stop|pg-start DIR" >&2; exit 2 ;;
 esac

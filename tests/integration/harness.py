@@ -55,8 +55,9 @@ def drop_postgres_database(name):
 class Server:
     """One parley process. settings: dict of config key -> value (passed as --set)."""
 
-    def __init__(self, settings=None, data_dir=None):
+    def __init__(self, settings=None, data_dir=None, port=0):
         self.settings = dict(settings or {})
+        self.wanted_port = port  # 0: any free port
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-it-")
         self.proc = None
@@ -75,7 +76,7 @@ class Server:
             return f.read().strip()
 
     def start(self, timeout=30):
-        args = [BIN, "serve", "--port", "0", "--data-dir", self.data_dir]
+        args = [BIN, "serve", "--port", str(self.wanted_port), "--data-dir", self.data_dir]
         defaults = {"log.level": "info", "server.shutdown_timeout_ms": "5000"}
         if DATABASE == "postgres" and "database.url" not in self.settings:
             if not POSTGRES_URL and not os.environ.get("PARLEY_REQUIRE_POSTGRES"):

@@ -1,8 +1,10 @@
-"""Several nodes on one PostgreSQL and one Redis, each started by
-scripts/services.sh for this test alone (so it may restart them).
+"""Three nodes on one PostgreSQL and one Redis, started by scripts/services.sh
+for this test alone (so it may restart them), behind the shipped nginx file.
 
 Clients on different nodes in the same conversations must each receive every
-message exactly once and in seq order, also while Redis is restarted."""
+message exactly once and in seq order: also while Redis is restarted, while
+PostgreSQL is restarted, and when a node is killed with SIGKILL and its clients
+reconnect through nginx to the others."""
 
 import os
 import shutil
@@ -12,7 +14,8 @@ import threading
 import time
 import unittest
 
-from harness import Server, ws_connect
+from harness import Server, WsClient, WsClosed, ws_connect
+from nginx_proxy import NginxProxy
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -54,6 +57,10 @@ class Services:
         with open(os.path.join(self.dir, "redis/redis.pid")) as f:
             return int(f.read().strip())
 
+    def services(self, command):
+        subprocess.run(["bash", os.path.join(ROOT, "scripts/services.sh"), command, self.dir],
+                       check=True, capture_output=True, timeout=120)
+
     def stop_redis(self):
         """SIGTERM to the Redis this test started; waits until it is gone."""
         pid = self.redis_pid()
@@ -82,26 +89,38 @@ class ClusterTest(unittest.TestCase):
     def setUpClass(cls):
         cls.services = Services().start()
         cls.nodes = []
+        cls.retired = []
+        cls.proxy = None
         try:
             for i in range(cls.NODES):
-                cls.nodes.append(Server({
-                    "database.url": cls.services.postgres_url,
-                    "redis.url": cls.services.redis_url,
-                    "server.node_id": str(i + 1),
-                    "cluster.reorder_wait_ms": "100",
-                }).start())
+                cls.nodes.append(Server(cls.node_settings(i)).start())
             for node in cls.nodes:
                 wait_for(lambda: node.request("GET", "/api/ready")[2].get("degraded") is False,
                          what="node connected to Redis")
+            cls.proxy = NginxProxy([n.port for n in cls.nodes]).start()
         except Exception:
             cls.tearDownClass()
             raise
 
     @classmethod
+    def node_settings(cls, i):
+        return {
+            "database.url": cls.services.postgres_url,
+            "redis.url": cls.services.redis_url,
+            "server.node_id": str(i + 1),
+            "server.trusted_proxies": "127.0.0.1",
+            "cluster.reorder_wait_ms": "100",
+        }
+
+    @classmethod
     def tearDownClass(cls):
+        if cls.proxy:
+            cls.proxy.stop()
         codes = []
         for node in cls.nodes:
             codes.append(node.stop())
+            node.cleanup()
+        for node in cls.retired:
             node.cleanup()
         cls.services.stop()
         if any(c not in (0, None) for c in codes):
@@ -178,6 +197,100 @@ class ClusterTest(unittest.TestCase):
         for c in clients:
             c.close()
 
+    def resilient_clients(self, users, conv):
+        """Two connections per user (a sender and a reader), all through nginx."""
+        return [ResilientClient(self.proxy.https_port, u["access_token"], conv)
+                for u in users for _ in range(2)]
+
+    def send_resiliently(self, clients, per_client, tag, pause=0.02):
+        acks = {}
+
+        def send_all(client, n):
+            for i in range(per_client):
+                cid = f"{tag}-{n}-{i}"
+                acks[cid] = client.send(cid, f"{tag} {n} {i}")
+                time.sleep(pause)
+
+        threads = [threading.Thread(target=send_all, args=(c, n)) for n, c in enumerate(clients)]
+        for t in threads:
+            t.start()
+        return threads, acks
+
+    def assert_stored_exactly(self, acks, token):
+        """Every acknowledged message is in the store with the seq it was acked
+        with, and nothing else is (no message stored twice)."""
+        node = next(n for n in self.nodes if n.proc.poll() is None)
+        conv = self.current_conv
+        status, _, page = node.request("GET", f"/api/conversations/{conv}/messages?after=0&limit=200",
+                                       token=token)
+        self.assertEqual(status, 200, page)
+        stored = {m["client_id"]: m["seq"] for m in page["messages"]}
+        self.assertEqual(len(page["messages"]), len(acks))
+        self.assertEqual(stored, acks)
+
+    def test_kill_9_a_node_under_load_its_clients_resume_through_nginx(self):
+        users, conv = self.users_and_conversation("kill")
+        self.current_conv = conv
+        clients = self.resilient_clients(users, conv)
+        # The node holding the most of these connections dies.
+        counts = [metric(n, "parley_ws_connections") for n in self.nodes]
+        victim = counts.index(max(counts))
+        self.assertGreater(counts[victim], 0)
+        senders = clients[0::2]
+        threads, acks = self.send_resiliently(senders, 40, "k")
+        time.sleep(0.4)
+        old = self.nodes[victim]
+        old.kill()  # SIGKILL: no drain, no close frames
+        self.retired.append(old)
+        try:
+            for t in threads:
+                t.join(120)
+        finally:
+            # Back on its port (nginx knows it there) for the other tests.
+            self.nodes[victim] = Server(self.node_settings(victim), port=old.port).start()
+        self.assertEqual(sorted(acks.values()), list(range(1, 121)))
+        for c in clients:
+            c.drain(120)
+            self.assertEqual(c.errors, [], "gap or duplicate")
+            self.assertEqual(c.seqs, list(range(1, 121)))
+        self.assertGreater(sum(c.reconnects for c in clients), 0, "no client was on the killed node")
+        self.assert_stored_exactly(acks, users[0]["access_token"])
+        for c in clients:
+            c.close()
+
+    def test_postgres_restart_under_load_loses_nothing_and_fails_fast(self):
+        users, conv = self.users_and_conversation("pg")
+        self.current_conv = conv
+        clients = self.resilient_clients(users, conv)
+        threads, acks = self.send_resiliently(clients[0::2], 40, "p", pause=0.03)
+        time.sleep(0.3)
+        self.services.services("pg-stop")
+        try:
+            # While the store is down a write fails at once with a clear error.
+            t0 = time.time()
+            status, _, body = self.nodes[0].request(
+                "POST", f"/api/conversations/{conv}/messages", {"client_id": "down", "body": "x"},
+                token=users[0]["access_token"])
+            elapsed = time.time() - t0
+            self.assertEqual(status, 503, body)
+            self.assertIn("unavailable", body["detail"])
+            self.assertLess(elapsed, 3.0)
+            status, _, ready = self.nodes[0].request("GET", "/api/ready")
+            self.assertEqual(status, 503, ready)
+            time.sleep(1.0)
+        finally:
+            self.services.services("pg-start")
+        for t in threads:
+            t.join(120)
+        self.assertEqual(sorted(acks.values()), list(range(1, 121)))
+        for c in clients:
+            c.drain(120)
+            self.assertEqual(c.errors, [], "gap or duplicate")
+            self.assertEqual(c.seqs, list(range(1, 121)))
+        self.assert_stored_exactly(acks, users[0]["access_token"])
+        for c in clients:
+            c.close()
+
     def test_redis_restart_under_load_loses_nothing(self):
         users, conv = self.users_and_conversation("redis")
         clients = self.clients(users, conv)
@@ -216,6 +329,90 @@ class ClusterTest(unittest.TestCase):
         self.assert_everyone_got_everything_after(clients, 180, 190)
         for c in clients:
             c.close()
+
+
+class ResilientClient:
+    """One user's connection through nginx that outlives its node: on a lost
+    connection it reconnects, authenticates, resubscribes with since = the
+    last seq it saw, and sends an unacknowledged message again with the same
+    client_id. Records every message.new seq and any gap or duplicate."""
+
+    RETRYABLE = (OSError, WsClosed, ConnectionError, ValueError, AssertionError)
+
+    def __init__(self, port, token, conv):
+        self.port, self.token, self.conv = port, token, conv
+        self.seqs, self.errors, self.reconnects = [], [], 0
+        self.c = None
+        self.connect()
+
+    def connect(self, deadline_s=60):
+        deadline = time.time() + deadline_s
+        while True:
+            try:
+                c = WsClient(self.port, tls=True, timeout=10)
+                if c.status != 101:
+                    raise ConnectionError(f"handshake {c.status}")
+                if not c.request("auth", token=self.token)["ok"]:
+                    raise ConnectionError("auth refused")
+                since = self.seqs[-1] if self.seqs else 0
+                reply = c.request("subscribe", conversations=[{"conv": self.conv, "since": since}])
+                if not reply["ok"] or reply["result"]["errors"]:
+                    raise ConnectionError(f"subscribe: {reply}")
+                self.c = c
+                self.take()
+                return
+            except self.RETRYABLE:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def reconnect(self):
+        self.reconnects += 1
+        try:
+            self.c.sock.close()
+        except OSError:
+            pass
+        self.connect()
+
+    def take(self):
+        rest = []
+        for e in self.c.events:
+            if e.get("type") != "message.new":
+                rest.append(e)
+                continue
+            expected = self.seqs[-1] + 1 if self.seqs else 1
+            if e["seq"] != expected:
+                self.errors.append((expected, e["seq"]))
+            if not self.seqs or e["seq"] > self.seqs[-1]:
+                self.seqs.append(e["seq"])
+        self.c.events = rest
+
+    def send(self, client_id, body, attempts=300):
+        for _ in range(attempts):
+            try:
+                reply = self.c.request("send", conv=self.conv, client_id=client_id, body=body)
+                self.take()
+                if reply["ok"]:
+                    return reply["result"]["seq"]
+                time.sleep(0.1)  # store busy or down: the same client_id again
+            except self.RETRYABLE:
+                self.reconnect()
+        raise AssertionError(f"{client_id} never acknowledged")
+
+    def drain(self, total, timeout=30):
+        deadline = time.time() + timeout
+        while len(self.seqs) < total and time.time() < deadline:
+            try:
+                self.c.sock.settimeout(1)
+                self.c.events.append(self.c.event("message.new"))
+                self.take()
+            except TimeoutError:
+                pass
+            except self.RETRYABLE:
+                self.reconnect()
+
+    def close(self):
+        self.c.close()
 
 
 def message_events(client, count, timeout=20):

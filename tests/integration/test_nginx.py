@@ -8,26 +8,12 @@ parley believes X-Forwarded-For from the trusted proxy only.
 """
 
 import http.client
-import os
-import re
-import shutil
-import socket
 import ssl
-import subprocess
-import tempfile
 import time
 import unittest
 
 from harness import ServerTest, WsClient
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from nginx_proxy import NginxProxy
 
 
 class NginxTest(ServerTest):
@@ -36,61 +22,13 @@ class NginxTest(ServerTest):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.dir = tempfile.mkdtemp(prefix="parley-nginx-")
-        cls.http_port, cls.https_port = free_port(), free_port()
-        cert, key = os.path.join(cls.dir, "cert.pem"), os.path.join(cls.dir, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True)
-        with open(os.path.join(ROOT, "deploy", "nginx", "parley.conf")) as f:
-            site = f.read()
-        site, n = re.subn(r"server 127\.0\.0\.1:808\d[^;]*;\n", "", site)
-        assert n == 3, "the upstream list changed: update this test"
-        site = site.replace("least_conn;", f"least_conn;\n    server 127.0.0.1:{cls.server.port};", 1)
-        site = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", site)
-        site = site.replace("listen 80;", f"listen 127.0.0.1:{cls.http_port};")
-        site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{cls.https_port} ssl http2;")
-        site = site.replace("/etc/ssl/parley/fullchain.pem", cert).replace("/etc/ssl/parley/privkey.pem", key)
-        with open(os.path.join(cls.dir, "parley.conf"), "w") as f:
-            f.write(site)
-        with open(os.path.join(cls.dir, "nginx.conf"), "w") as f:
-            f.write(f"""daemon off;
-master_process off;
-pid {cls.dir}/nginx.pid;
-error_log {cls.dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {cls.dir}/body;
-    proxy_temp_path {cls.dir}/proxy;
-    fastcgi_temp_path {cls.dir}/fastcgi;
-    uwsgi_temp_path {cls.dir}/uwsgi;
-    scgi_temp_path {cls.dir}/scgi;
-    include {cls.dir}/parley.conf;
-}}
-""")
-        conf = os.path.join(cls.dir, "nginx.conf")
-        check = subprocess.run([NGINX, "-p", cls.dir, "-c", conf, "-t"], capture_output=True, text=True)
-        assert check.returncode == 0, check.stderr
-        cls.nginx = subprocess.Popen([NGINX, "-p", cls.dir, "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", cls.https_port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        cls.proxy = NginxProxy([cls.server.port]).start()
+        cls.nginx = cls.proxy.proc
+        cls.http_port, cls.https_port = cls.proxy.http_port, cls.proxy.https_port
 
     @classmethod
     def tearDownClass(cls):
-        cls.nginx.terminate()
-        try:
-            cls.nginx.wait(10)
-        except subprocess.TimeoutExpired:
-            cls.nginx.kill()
-            cls.nginx.wait()
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        cls.proxy.stop()
         super().tearDownClass()
 
     def https(self, method, path, body=None, headers=None, source=None):

@@ -255,7 +255,16 @@ void PgStore::begin(bool write) {
   ensure_connected();
   // Reads see one snapshot; writes use READ COMMITTED, where the row lock
   // taken by next_seq makes other writers of the conversation wait for COMMIT.
-  exec(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  const char* sql = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+  try {
+    exec(sql);
+  } catch (const Error&) {
+    // libpq learns that the server went away (a restart) only on the next
+    // call: nothing has happened in this transaction yet, so reconnect once.
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) throw;
+    connect();
+    exec(sql);
+  }
 }
 
 void PgStore::commit() {
@@ -281,7 +290,13 @@ bool PgStore::in_transaction() {
 
 void PgStore::ping() {
   ensure_connected();
-  exec("SELECT 1");
+  try {
+    exec("SELECT 1");
+  } catch (const Error&) {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) throw;
+    connect();
+    exec("SELECT 1");
+  }
 }
 
 void PgStore::exec_script(std::string_view sql) { exec(std::string(sql).c_str()); }

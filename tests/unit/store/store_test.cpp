@@ -277,6 +277,22 @@ TEST_P(StoreTest, CommitOfAFailedTransactionIsAnError) {
   EXPECT_FALSE(store_->in_transaction());
 }
 
+TEST_P(StoreTest, ABeginAfterTheServerDroppedTheConnectionReconnects) {
+  if (!engine_.postgres()) GTEST_SKIP() << "PostgreSQL only: a server that restarts";
+  user(1, "alice");
+  // Mark this connection, then have the server end it (as a restart would).
+  std::string marker = "SELECT 1 AS marker_" + std::to_string(getpid()) + "_" +
+                       std::to_string(reinterpret_cast<std::uintptr_t>(this) % 1000000);
+  store_->exec_script(marker);
+  auto admin = engine_.open();
+  admin->exec_script("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = '" +
+                     marker + "'");
+  // The first transaction after it still works: begin() reconnects once.
+  store_->begin(false);
+  EXPECT_EQ(store_->count_users(), 1);
+  store_->commit();
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
 
 TEST(SqliteStore, IntegrityCheckPasses) {
