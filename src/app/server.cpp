@@ -121,7 +121,9 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
                                                     cfg.cluster.channel,
                                                     static_cast<std::uint32_t>(cfg.server.node_id),
                                                     registry);
-    gateway.set_cluster(broker.get(), static_cast<std::uint32_t>(cfg.server.node_id));
+    gateway.set_cluster(broker.get(), broker.get(), static_cast<std::uint32_t>(cfg.server.node_id));
+    gateway.tickets().set_shared(broker.get());
+    auth.use_shared_limits(broker.get());
   }
   http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway, broker.get()});
   net::HttpServer server(cfg, api, state, registry);

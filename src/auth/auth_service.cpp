@@ -4,6 +4,7 @@
 
 #include "app/config.hpp"
 #include "auth/tokens.hpp"
+#include "cluster/shared_state.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -56,12 +57,14 @@ AuthService::AuthService(const Config& cfg, store::Database& db, IdGenerator& id
       hasher_(cfg.auth.password_memlimit_kib, cfg.auth.password_opslimit),
       dummy_hash_(hasher_.hash(random_token(16))),
       slots_(static_cast<int>(cfg.auth.hash_threads)),
-      ip_limiter_(static_cast<double>(cfg.auth.login_ip_max_attempts) /
-                      static_cast<double>(cfg.auth.login_ip_window_s),
-                  static_cast<double>(cfg.auth.login_ip_max_attempts), 100000),
-      account_limiter_(static_cast<double>(cfg.auth.login_account_max_failures) /
-                           static_cast<double>(cfg.auth.login_account_window_s),
-                       static_cast<double>(cfg.auth.login_account_max_failures), 100000),
+      ip_rate_(static_cast<double>(cfg.auth.login_ip_max_attempts) /
+               static_cast<double>(cfg.auth.login_ip_window_s)),
+      ip_burst_(static_cast<double>(cfg.auth.login_ip_max_attempts)),
+      account_rate_(static_cast<double>(cfg.auth.login_account_max_failures) /
+                    static_cast<double>(cfg.auth.login_account_window_s)),
+      account_burst_(static_cast<double>(cfg.auth.login_account_max_failures)),
+      ip_limiter_(ip_rate_, ip_burst_, 100000),
+      account_limiter_(account_rate_, account_burst_, 100000),
       logins_ok_(m.counter("parley_auth_logins_total", "Login attempts by outcome",
                            {{"outcome", "success"}})),
       logins_failed_(m.counter("parley_auth_logins_total", "Login attempts by outcome",
@@ -90,8 +93,22 @@ bool AuthService::verify_password(std::string_view hash, std::string_view passwo
   return ok;
 }
 
+double AuthService::limit(const char* op, const char* name, RateLimiter& local,
+                          std::string_view key, double rate, double burst) {
+  if (shared_) {
+    std::string shared_key = std::string("parley:limit:") + name + ":" + std::string(key);
+    if (auto wait = shared_->limit(op, shared_key, rate, burst)) return *wait;
+  }
+  std::string_view o(op);
+  if (o == "reset") {
+    local.reset(key);
+    return 0;
+  }
+  return o == "peek" ? local.peek(key, now_seconds_f()) : local.acquire(key, now_seconds_f());
+}
+
 void AuthService::throttle_ip(std::string_view ip) {
-  double wait = ip_limiter_.acquire(ip, now_seconds_f());
+  double wait = limit("acquire", "login_ip", ip_limiter_, ip, ip_rate_, ip_burst_);
   if (wait > 0) {
     throttled_.inc();
     throttled(wait);
@@ -165,7 +182,9 @@ Session AuthService::login(std::string_view username, std::string_view password,
   if (username.size() > 64) fail(Errc::unauthorized, "invalid username or password");
   throttle_ip(client_ip);
   std::string account_key(username);
-  if (double wait = account_limiter_.peek(account_key, now_seconds_f()); wait > 0) {
+  if (double wait = limit("peek", "login_account", account_limiter_, account_key, account_rate_,
+                          account_burst_);
+      wait > 0) {
     throttled_.inc();
     throttled(wait);
   }
@@ -174,11 +193,12 @@ Session AuthService::login(std::string_view username, std::string_view password,
   // Verify against a dummy hash for unknown users so both paths cost the same.
   bool ok = verify_password(user ? user->password_hash : dummy_hash_, password);
   if (!user || !ok || user->disabled) {
-    account_limiter_.acquire(account_key, now_seconds_f());
+    limit("acquire", "login_account", account_limiter_, account_key, account_rate_,
+          account_burst_);
     logins_failed_.inc();
     fail(Errc::unauthorized, "invalid username or password");
   }
-  account_limiter_.reset(account_key);
+  limit("reset", "login_account", account_limiter_, account_key, account_rate_, account_burst_);
   logins_ok_.inc();
 
   std::string refresh = random_token();

@@ -30,6 +30,10 @@ class Database;
 }
 }  // namespace parley
 
+namespace parley::cluster {
+class SharedState;
+}
+
 namespace parley::auth {
 
 struct Session {
@@ -57,6 +61,10 @@ class AuthService {
   // Called after a login's refresh family is revoked (logout, detected reuse:
   // family != 0) or a user is disabled (family == 0: all their logins), so
   // live connections can be closed. Set once at start-up.
+  // Cluster mode: login limits are counted in Redis for all nodes together
+  // (this node's own counters when Redis does not answer). Before serving.
+  void use_shared_limits(cluster::SharedState* shared) { shared_ = shared; }
+
   void set_revocation_hook(std::function<void(Id user_id, Id family)> hook) {
     on_revoked_ = std::move(hook);
   }
@@ -82,6 +90,9 @@ class AuthService {
   std::string hash_password(std::string_view password);
   bool verify_password(std::string_view hash, std::string_view password);
   void throttle_ip(std::string_view ip);
+  // op on the named limit ("acquire", "peek", "reset"): seconds to wait.
+  double limit(const char* op, const char* name, RateLimiter& local, std::string_view key,
+               double rate, double burst);
 
   class HashSlots {
    public:
@@ -102,8 +113,10 @@ class AuthService {
   PasswordHasher hasher_;
   std::string dummy_hash_;  // verified against when the user is unknown
   HashSlots slots_;
+  double ip_rate_, ip_burst_, account_rate_, account_burst_;
   RateLimiter ip_limiter_;
   RateLimiter account_limiter_;
+  cluster::SharedState* shared_ = nullptr;
   metrics::Counter& logins_ok_;
   metrics::Counter& logins_failed_;
   metrics::Counter& throttled_;

@@ -71,6 +71,35 @@ struct RedisConnection::Watch : std::enable_shared_from_this<Watch> {
   }
 };
 
+RedisValue copy_reply(const redisReply* r) {
+  RedisValue v;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      v.type = RedisValue::Type::string;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      v.type = RedisValue::Type::status;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      v.type = RedisValue::Type::error;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      v.type = RedisValue::Type::integer;
+      v.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = RedisValue::Type::array;
+      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(copy_reply(r->element[i]));
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
 RedisConnection::RedisConnection(asio::io_context& io, RedisUrl url, std::string role, Hooks hooks)
     : io_(io),
       url_(std::move(url)),

@@ -27,6 +27,16 @@ struct redisReply;
 
 namespace parley::cluster {
 
+// An owned copy of a reply, for use after hiredis frees its own.
+struct RedisValue {
+  enum class Type { string, array, integer, nil, status, error };
+  Type type = Type::nil;
+  long long integer = 0;
+  std::string str;  // string, status, error
+  std::vector<RedisValue> elements;
+};
+RedisValue copy_reply(const redisReply* r);
+
 class RedisConnection {
  public:
   // reply is null when the command could not complete (connection lost).

@@ -2,6 +2,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
+#include <future>
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -26,7 +29,10 @@ RedisBroker::RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_i
       malformed_(m.counter("parley_cluster_events_malformed_total",
                            "Broker messages that could not be decoded")),
       resyncs_(m.counter("parley_cluster_resyncs_total",
-                         "Times this node refetched from the store after missing broker traffic")) {}
+                         "Times this node refetched from the store after missing broker traffic")),
+      shared_failures_(m.counter("parley_cluster_shared_state_failures_total",
+                                 "Shared-state calls (tickets, presence, rate limits) Redis did "
+                                 "not answer; the node used its own state instead")) {}
 
 RedisBroker::~RedisBroker() { stop(); }
 
@@ -117,6 +123,139 @@ void RedisBroker::update_health() {
 }
 
 bool RedisBroker::healthy() const { return healthy_; }
+
+namespace {
+constexpr auto kSharedTimeout = std::chrono::milliseconds(500);
+
+// GCRA on the server's clock, as RateLimiter does it locally. KEYS[1]: the
+// key (its value: the theoretical arrival time, ms). ARGV: op, interval (ms
+// per event), tolerance (ms: interval * (burst - 1)). Returns the ms to wait,
+// 0 when allowed.
+constexpr const char* kGcraScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local op, interval, tolerance = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if op == 'reset' then redis.call('DEL', KEYS[1]) return 0 end
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - tolerance
+if allow_at > now then return allow_at - now end
+if op == 'acquire' then
+  redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now) + 1000)
+end
+return 0
+)lua";
+}  // namespace
+
+void RedisBroker::call(std::vector<std::string> argv, std::chrono::milliseconds timeout,
+                       std::function<void(std::optional<RedisValue>)> done) {
+  asio::post(io_, [this, argv = std::move(argv), timeout, done = std::move(done)]() mutable {
+    // Whichever comes first, the reply or the timer, answers; once.
+    auto answered = std::make_shared<bool>(false);
+    auto shared_done =
+        std::make_shared<std::function<void(std::optional<RedisValue>)>>(std::move(done));
+    auto timer = std::make_shared<asio::steady_timer>(io_, timeout);
+    auto finish = [this, answered, shared_done, timer](std::optional<RedisValue> v) {
+      if (*answered) return;
+      *answered = true;
+      timer->cancel();
+      if (!v) shared_failures_.inc();
+      (*shared_done)(std::move(v));
+    };
+    timer->async_wait([finish](boost::system::error_code ec) {
+      if (!ec) finish(std::nullopt);
+    });
+    bool sent = pub_ && pub_->command(argv, [finish](const redisReply* r) {
+                  if (!r) {
+                    finish(std::nullopt);
+                    return;
+                  }
+                  RedisValue v = copy_reply(r);
+                  if (v.type == RedisValue::Type::error) {
+                    log::warn("redis_command_failed", {{"error", v.str}});
+                    finish(std::nullopt);
+                    return;
+                  }
+                  finish(std::move(v));
+                });
+    if (!sent) finish(std::nullopt);
+  });
+}
+
+std::optional<RedisValue> RedisBroker::call_blocking(std::vector<std::string> argv,
+                                                     std::chrono::milliseconds timeout) {
+  if (!thread_.joinable()) return std::nullopt;
+  auto promise = std::make_shared<std::promise<std::optional<RedisValue>>>();
+  auto future = promise->get_future();
+  call(std::move(argv), timeout,
+       [promise](std::optional<RedisValue> v) { promise->set_value(std::move(v)); });
+  if (future.wait_for(timeout + std::chrono::milliseconds(500)) != std::future_status::ready) {
+    return std::nullopt;  // the broker thread is stopping
+  }
+  return future.get();
+}
+
+bool RedisBroker::put(const std::string& key, const std::string& value, std::int64_t ttl_ms) {
+  auto r = call_blocking({"SET", key, value, "PX", std::to_string(ttl_ms)}, kSharedTimeout);
+  return r && r->type == RedisValue::Type::status;
+}
+
+void RedisBroker::take(const std::string& key,
+                       std::function<void(std::optional<std::string>)> done) {
+  call({"GETDEL", key}, kSharedTimeout, [done = std::move(done)](std::optional<RedisValue> v) {
+    if (v && v->type == RedisValue::Type::string) {
+      done(std::move(v->str));
+    } else {
+      done(std::nullopt);
+    }
+  });
+}
+
+std::optional<double> RedisBroker::limit(const std::string& op, const std::string& key,
+                                         double rate_per_second, double burst) {
+  double interval_ms = 1000.0 / rate_per_second;
+  double tolerance_ms = interval_ms * (burst - 1);  // as in RateLimiter: `burst` at once
+  auto r = call_blocking({"EVAL", kGcraScript, "1", key, op,
+                          std::to_string(static_cast<long long>(interval_ms)),
+                          std::to_string(static_cast<long long>(tolerance_ms))},
+                         kSharedTimeout);
+  if (!r || r->type != RedisValue::Type::integer) return std::nullopt;
+  return static_cast<double>(r->integer) / 1000.0;
+}
+
+void RedisBroker::heartbeat(const std::vector<std::int64_t>& online_users,
+                            const std::vector<std::int64_t>& gone_users, std::int64_t ttl_ms,
+                            std::int64_t now_ms) {
+  std::string node = std::to_string(node_id_);
+  std::string until = std::to_string(now_ms + ttl_ms);
+  std::string now = std::to_string(now_ms);
+  auto ignore = [](std::optional<RedisValue>) {};
+  for (auto user : online_users) {
+    std::string key = "parley:presence:" + std::to_string(user);
+    call({"HSET", key, node, until}, kSharedTimeout, ignore);
+    call({"PEXPIRE", key, std::to_string(ttl_ms * 2)}, kSharedTimeout, ignore);
+  }
+  for (auto user : gone_users) {
+    std::string id = std::to_string(user);
+    call({"HDEL", "parley:presence:" + id, node}, kSharedTimeout, ignore);
+    call({"SET", "parley:last_seen:" + id, now, "PX", std::to_string(30LL * 86400 * 1000)},
+         kSharedTimeout, ignore);
+  }
+}
+
+std::optional<SharedState::Presence> RedisBroker::presence(std::int64_t user_id,
+                                                           std::int64_t now_ms) {
+  std::string id = std::to_string(user_id);
+  auto nodes = call_blocking({"HGETALL", "parley:presence:" + id}, kSharedTimeout);
+  auto seen = call_blocking({"GET", "parley:last_seen:" + id}, kSharedTimeout);
+  if (!nodes || nodes->type != RedisValue::Type::array || !seen) return std::nullopt;
+  Presence p;
+  for (std::size_t i = 1; i < nodes->elements.size(); i += 2) {
+    if (std::atoll(nodes->elements[i].str.c_str()) > now_ms) p.online = true;
+  }
+  if (seen->type == RedisValue::Type::string) p.last_seen = std::atoll(seen->str.c_str());
+  return p;
+}
 
 std::string RedisBroker::status() const {
   std::lock_guard lock(status_mu_);

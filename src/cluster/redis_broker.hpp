@@ -10,6 +10,7 @@
 
 #include "cluster/broker.hpp"
 #include "cluster/redis.hpp"
+#include "cluster/shared_state.hpp"
 
 namespace parley::metrics {
 class Registry;
@@ -19,7 +20,7 @@ class Gauge;
 
 namespace parley::cluster {
 
-class RedisBroker final : public Broker {
+class RedisBroker final : public Broker, public SharedState {
  public:
   RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_id, metrics::Registry& m);
   ~RedisBroker() override;
@@ -30,9 +31,24 @@ class RedisBroker final : public Broker {
   bool healthy() const override;
   std::string status() const override;
 
-  // The io_context the Redis connections run on (for other Redis users,
-  // e.g. shared rate limits and presence).
-  boost::asio::io_context& io() { return io_; }
+  bool put(const std::string& key, const std::string& value, std::int64_t ttl_ms) override;
+  void take(const std::string& key,
+            std::function<void(std::optional<std::string>)> done) override;
+  std::optional<double> limit(const std::string& op, const std::string& key,
+                              double rate_per_second, double burst) override;
+  void heartbeat(const std::vector<std::int64_t>& online_users,
+                 const std::vector<std::int64_t>& gone_users, std::int64_t ttl_ms,
+                 std::int64_t now_ms) override;
+  std::optional<Presence> presence(std::int64_t user_id, std::int64_t now_ms) override;
+
+  // One command on the publishing connection; done gets the reply, or
+  // nullopt when Redis is unavailable or has not answered within timeout.
+  // done runs on the broker thread.
+  void call(std::vector<std::string> argv, std::chrono::milliseconds timeout,
+            std::function<void(std::optional<RedisValue>)> done);
+  // The same, waiting for the answer (never on an I/O thread).
+  std::optional<RedisValue> call_blocking(std::vector<std::string> argv,
+                                          std::chrono::milliseconds timeout);
 
  private:
   void update_health();
@@ -56,6 +72,8 @@ class RedisBroker final : public Broker {
   metrics::Counter& received_;
   metrics::Counter& malformed_;
   metrics::Counter& resyncs_;
+  metrics::Counter& shared_failures_;
+  std::uint32_t node() const { return node_id_; }
 };
 
 }  // namespace parley::cluster

@@ -46,6 +46,23 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+// A ticket issued by another node: looked up in Redis without blocking this
+// thread; resumes on it. Not a coroutine itself (GCC 12 destroys a by-value
+// temporary argument of a co_awaited coroutine call twice): co_await the
+// operation it returns, made in a statement of its own.
+auto redeem_shared(realtime::TicketStore& tickets, std::string ticket) {
+  using Holder = std::optional<realtime::TicketStore::Holder>;
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Holder)>(
+      [&tickets, ticket = std::move(ticket)](auto handler) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        tickets.redeem_shared(ticket, [h, ex](Holder holder) {
+          asio::post(ex, [h, holder] { std::move (*h)(holder); });
+        });
+      },
+      asio::use_awaitable);
+}
+
 // Runs api.handle(req) on a handler thread; completes on the caller's executor.
 template <class Token>
 auto async_handle(http::Api& api, asio::thread_pool& pool, http::Request req, Token&& token) {
@@ -319,7 +336,12 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
     refusal = refuse(Errc::unavailable, "server is shutting down");
   } else {
     if (auto ticket = req.query_param("ticket")) {
-      auto holder = ws.gateway->tickets().redeem(*ticket, now_ms());
+      auto& tickets = ws.gateway->tickets();
+      auto holder = tickets.redeem(*ticket, now_ms());
+      if (!holder && tickets.shared()) {
+        auto lookup = redeem_shared(tickets, std::string(*ticket));
+        holder = co_await std::move(lookup);
+      }
       if (!holder) {
         refusal = refuse(Errc::unauthorized, "invalid or expired ticket");
       } else {

@@ -813,14 +813,25 @@ void WsSession::op_typing(const bj::value& id, const bj::object& req) {
 }
 
 void WsSession::op_presence(const bj::value& id, const bj::object& req) {
-  bj::array out;
-  for (Id user : realtime::id_list_field(req, "users", 100)) {
-    auto p = ws_.gateway->presence(user);
-    bj::object o{{"user_id", id_to_string(user)}, {"status", p.online ? "online" : "offline"}};
-    o["last_seen"] = p.last_seen ? bj::value(p.last_seen) : bj::value(nullptr);
-    out.push_back(std::move(o));
-  }
-  reply_ok(id, bj::object{{"users", std::move(out)}});
+  auto users = realtime::id_list_field(req, "users", 100);
+  auto* gateway = ws_.gateway;
+  // Off this thread: in a cluster the answer comes from Redis.
+  off_thread(
+      [gateway, users]() {
+        bj::array out;
+        for (Id user : users) {
+          auto p = gateway->presence(user);
+          bj::object o{{"user_id", id_to_string(user)},
+                       {"status", p.online ? "online" : "offline"}};
+          o["last_seen"] = p.last_seen ? bj::value(p.last_seen) : bj::value(nullptr);
+          out.push_back(std::move(o));
+        }
+        return out;
+      },
+      [this, id](bj::array out) {
+        if (dead_ || closing_) return;
+        reply_ok(id, bj::object{{"users", std::move(out)}});
+      });
 }
 
 void WsSession::op_blocking(const bj::value& id, const bj::object& req, const std::string& op) {

@@ -17,8 +17,10 @@ Gateway::Gateway(std::int64_t ticket_ttl_ms, std::int64_t presence_grace_ms, met
       sequencer_(hub_, reorder_wait_ms, m),
       presence_grace_ms_(presence_grace_ms) {}
 
-void Gateway::set_cluster(cluster::Broker* broker, std::uint32_t node_id) {
+void Gateway::set_cluster(cluster::Broker* broker, cluster::SharedState* shared,
+                          std::uint32_t node_id) {
   broker_ = broker;
+  shared_ = shared;
   node_id_ = node_id;
 }
 
@@ -68,6 +70,17 @@ void Gateway::resync() { sequencer_.resync(now_ms()); }
 void Gateway::tick(std::int64_t now) {
   presence_tick(now);
   sequencer_.tick(now);
+  if (shared_ && now >= next_heartbeat_) {
+    next_heartbeat_ = now + kHeartbeatMs;
+    std::vector<Id> online;
+    {
+      std::lock_guard lock(presence_mu_);
+      for (const auto& [user, p] : presence_) {
+        if (p.connections > 0) online.push_back(user);
+      }
+    }
+    if (!online.empty()) shared_->heartbeat(online, {}, kPresenceTtlMs, now);
+  }
 }
 
 void Gateway::set_presence_fanout(std::function<void(std::function<void()>)> run,
@@ -88,7 +101,10 @@ void Gateway::user_connected(Id user_id) {
       announce_online = true;
     }
   }
-  if (announce_online) announce(user_id, true, 0);
+  if (announce_online) {
+    if (shared_) shared_->heartbeat({user_id}, {}, kPresenceTtlMs, now_ms());
+    announce(user_id, true, 0);
+  }
 }
 
 void Gateway::user_disconnected(Id user_id, std::int64_t now_ms) {
@@ -115,14 +131,28 @@ void Gateway::presence_tick(std::int64_t now_ms) {
       }
     }
   }
+  if (shared_ && !offline.empty()) {
+    std::vector<Id> gone;
+    for (auto [user, seen] : offline) gone.push_back(user);
+    shared_->heartbeat({}, gone, kPresenceTtlMs, now_ms);
+  }
   for (auto [user, seen] : offline) announce(user, false, seen);
 }
 
 Gateway::Presence Gateway::presence(Id user_id) const {
-  std::lock_guard lock(presence_mu_);
-  auto it = presence_.find(user_id);
-  if (it == presence_.end()) return {};
-  return {it->second.announced_online, it->second.last_seen};
+  Presence local;
+  {
+    std::lock_guard lock(presence_mu_);
+    if (auto it = presence_.find(user_id); it != presence_.end()) {
+      local = {it->second.announced_online, it->second.last_seen};
+    }
+  }
+  if (local.online || !shared_) return local;
+  // Another node may hold the user; Redis knows (this node's view if not).
+  if (auto p = shared_->presence(user_id, now_ms())) {
+    return {p->online, std::max(p->last_seen, local.last_seen)};
+  }
+  return local;
 }
 
 void Gateway::announce(Id user_id, bool online, std::int64_t at_ms) {

@@ -15,6 +15,7 @@
 
 #include "chat/event_sink.hpp"
 #include "cluster/broker.hpp"
+#include "cluster/shared_state.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/sequencer.hpp"
 #include "realtime/tickets.hpp"
@@ -29,7 +30,8 @@ class Gateway final : public chat::EventSink {
   // Cluster mode: events committed here are published to the other nodes,
   // and on_cluster_event() takes theirs. Message events then pass through
   // the sequencer, which needs set_gap_fill(). Set before serving.
-  void set_cluster(cluster::Broker* broker, std::uint32_t node_id);
+  // shared: presence heartbeats and lookups across nodes (may be null).
+  void set_cluster(cluster::Broker* broker, cluster::SharedState* shared, std::uint32_t node_id);
   void set_gap_fill(Sequencer::Run run, Sequencer::Fetch fetch);
   void on_cluster_event(cluster::ClusterEvent e);
   void resync();
@@ -51,7 +53,11 @@ class Gateway final : public chat::EventSink {
     bool online = false;
     std::int64_t last_seen = 0;  // ms; 0 when never seen since start
   };
+  // Blocking in cluster mode (a Redis lookup): call off the I/O threads.
   Presence presence(Id user_id) const;
+  // How long a node's word that a user is online lasts without a heartbeat.
+  static constexpr std::int64_t kPresenceTtlMs = 15000;
+  static constexpr std::int64_t kHeartbeatMs = 5000;
 
   // A typing indicator, to the conversation's subscribers.
   void typing(Id conversation_id, Id user_id, std::int64_t ttl_ms);
@@ -85,6 +91,8 @@ class Gateway final : public chat::EventSink {
   Hub hub_;
   Sequencer sequencer_;
   cluster::Broker* broker_ = nullptr;
+  cluster::SharedState* shared_ = nullptr;
+  std::int64_t next_heartbeat_ = 0;
   std::uint32_t node_id_ = 0;
   std::int64_t presence_grace_ms_;
   std::function<void(std::function<void()>)> run_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -13,6 +14,10 @@
 #include <unordered_map>
 
 #include "core/ids.hpp"
+
+namespace parley::cluster {
+class SharedState;
+}
 
 namespace parley::realtime {
 
@@ -28,6 +33,15 @@ class TicketStore {
   std::string issue(Id user_id, Id family, std::int64_t now_ms);
   // The holder of a live ticket, which is used up; nullopt if unknown/expired/used.
   std::optional<Holder> redeem(std::string_view ticket, std::int64_t now_ms);
+
+  // Cluster mode: tickets live in Redis (one node issues, any redeems);
+  // issue() keeps one here only when Redis does not take it. Before serving.
+  void set_shared(cluster::SharedState* shared) { shared_ = shared; }
+  bool shared() const { return shared_ != nullptr; }
+  // A ticket redeem() did not know, looked up in Redis and used up there;
+  // done runs on the broker thread.
+  void redeem_shared(std::string_view ticket,
+                     std::function<void(std::optional<Holder>)> done);
   std::int64_t ttl_ms() const { return ttl_ms_; }
 
  private:
@@ -39,6 +53,7 @@ class TicketStore {
   };
   std::int64_t ttl_ms_;
   std::size_t max_;
+  cluster::SharedState* shared_ = nullptr;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> tickets_;  // key: SHA-256 of the ticket
 };

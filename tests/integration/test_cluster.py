@@ -110,6 +110,8 @@ class ClusterTest(unittest.TestCase):
             "server.node_id": str(i + 1),
             "server.trusted_proxies": "127.0.0.1",
             "cluster.reorder_wait_ms": "100",
+            "ws.presence_grace_ms": "200",
+            "auth.login_account_max_failures": "3",
         }
 
     @classmethod
@@ -227,6 +229,40 @@ class ClusterTest(unittest.TestCase):
         stored = {m["client_id"]: m["seq"] for m in page["messages"]}
         self.assertEqual(len(page["messages"]), len(acks))
         self.assertEqual(stored, acks)
+
+    def test_tickets_presence_typing_and_login_limits_span_nodes(self):
+        users, conv = self.users_and_conversation("span")
+        # A ticket from node 1 opens a socket on node 2, once.
+        status, _, t = self.nodes[0].request("POST", "/api/ws/ticket", token=users[0]["access_token"])
+        self.assertEqual(status, 201, t)
+        on_two = WsClient(self.nodes[1].port, path=t["url"])
+        self.assertEqual(on_two.status, 101)
+        self.assertEqual(WsClient(self.nodes[2].port, path=t["url"]).status, 401)
+        # Presence: user 0 is on node 2; node 3 knows it, then knows it left.
+        watcher = ws_connect(self.nodes[2], users[1]["access_token"])
+        uid = users[0]["user"]["id"]
+
+        def status_on_three():
+            reply = watcher.request("presence", users=[uid])
+            return reply["result"]["users"][0]["status"]
+
+        wait_for(lambda: status_on_three() == "online", timeout=5, what="online on another node")
+        # Typing on node 2 reaches a subscriber on node 3.
+        self.assertTrue(watcher.request("subscribe", conversations=[{"conv": conv}])["ok"])
+        self.assertTrue(on_two.request("subscribe", conversations=[{"conv": conv}])["ok"])
+        self.assertTrue(on_two.request("typing", conv=conv)["ok"])
+        self.assertEqual(watcher.event("typing")["user_id"], uid)
+        on_two.close()
+        wait_for(lambda: status_on_three() == "offline", timeout=10, what="offline on another node")
+        watcher.close()
+        # Failed logins count on every node together: 3 allowed per account.
+        name = users[2]["user"]["username"]
+        for node in self.nodes:
+            self.assertEqual(node.request("POST", "/api/auth/login",
+                                          {"username": name, "password": "wrong password!"})[0], 401)
+        status, _, body = self.nodes[0].request("POST", "/api/auth/login",
+                                                {"username": name, "password": "wrong password!"})
+        self.assertEqual(status, 429, body)
 
     def test_kill_9_a_node_under_load_its_clients_resume_through_nginx(self):
         users, conv = self.users_and_conversation("kill")
