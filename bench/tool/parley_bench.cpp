@@ -10,6 +10,7 @@
 //
 //   parley_bench --port 8080 fanout --clients 1000 --rooms 1 --publishers 1 --window 100 --seconds
 //   10 parley_bench --port 8080 --smoke
+//   parley_bench --port 8081 --cluster-ports 8082,8083 fanout ...   (every delivery crosses nodes)
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -476,6 +477,11 @@ int main(int argc, char** argv) {
   bool smoke = false;
   app.add_option("--host", host);
   app.add_option("--port", port);
+  std::vector<unsigned short> cluster_ports;
+  app.add_option("--cluster-ports", cluster_ports,
+                 "other nodes of a cluster: subscribers connect to these (spread evenly), "
+                 "publishers to --port, so every delivery crosses nodes")
+      ->delimiter(',');
   app.add_option("scenario", scenario,
                  "fanout: subscribers in rooms, publishers windowed or paced (--rate); echo: "
                  "round trips (--clients connections, each with --window in flight); idle: hold "
@@ -613,7 +619,14 @@ int main(int argc, char** argv) {
   // Before any connection starts: async_connect begins connecting at once.
   long long rss_before = read_rss(), rss_after = 0;
   bench.expected_ready = clients + publishers;
-  for (auto& c : bench.conns) c->start(bench.ep);
+  for (auto& c : bench.conns) {
+    if (c->publisher || cluster_ports.empty()) {
+      c->start(bench.ep);
+    } else {
+      auto node = cluster_ports[static_cast<std::size_t>(c->id) % cluster_ports.size()];
+      c->start(tcp::endpoint(bench.ep.address(), node));
+    }
+  }
 
   // Phases on a timer: wait for every connection, warm up, measure, drain.
   asio::steady_timer timer(bench.ioc);
@@ -776,6 +789,7 @@ int main(int argc, char** argv) {
       {"reordered", st.reordered},
       {"errors", st.errors},
       {"client_cpu", measured > 0 ? cpu / measured : 0.0}};
+  if (!cluster_ports.empty()) out["subscriber_nodes"] = cluster_ports.size();
   if (bench.rate > 0) {
     out["offered_per_s"] = bench.rate;
     double offered_deliveries = bench.rate * static_cast<double>(clients) / rooms;

@@ -230,13 +230,22 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(len(page["messages"]), len(acks))
         self.assertEqual(stored, acks)
 
+    def wait_connected(self):
+        """Every node back on Redis (reconnects back off up to 5 s)."""
+        for node in self.nodes:
+            wait_for(lambda: node.request("GET", "/api/ready")[2].get("degraded") is False,
+                     what="reconnected to Redis")
+
     def test_tickets_presence_typing_and_login_limits_span_nodes(self):
+        self.wait_connected()
         users, conv = self.users_and_conversation("span")
         # A ticket from node 1 opens a socket on node 2, once.
         status, _, t = self.nodes[0].request("POST", "/api/ws/ticket", token=users[0]["access_token"])
         self.assertEqual(status, 201, t)
         on_two = WsClient(self.nodes[1].port, path=t["url"])
-        self.assertEqual(on_two.status, 101)
+        self.assertEqual(on_two.status, 101, [
+            (metric(n, "parley_cluster_shared_state_failures_total"), n.request("GET", "/api/ready")[2])
+            for n in self.nodes])
         self.assertEqual(WsClient(self.nodes[2].port, path=t["url"]).status, 401)
         # Presence: user 0 is on node 2; node 3 knows it, then knows it left.
         watcher = ws_connect(self.nodes[2], users[1]["access_token"])
@@ -365,6 +374,7 @@ class ClusterTest(unittest.TestCase):
         self.assert_everyone_got_everything_after(clients, 180, 190)
         for c in clients:
             c.close()
+        self.wait_connected()
 
 
 class ResilientClient:
