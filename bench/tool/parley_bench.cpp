@@ -481,7 +481,8 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-ports", cluster_ports,
                  "other nodes of a cluster: subscribers connect to these (spread evenly), "
                  "publishers to --port, so every delivery crosses nodes")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);  // one comma-separated token; the scenario follows
   app.add_option("scenario", scenario,
                  "fanout: subscribers in rooms, publishers windowed or paced (--rate); echo: "
                  "round trips (--clients connections, each with --window in flight); idle: hold "
