@@ -259,6 +259,10 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"database.connect_timeout_ms",
        "PostgreSQL: how long opening a connection may take before the store reports unavailable",
        &c.database.connect_timeout_ms, 100, 600000},
+      {"database.statement_timeout_ms",
+       "PostgreSQL: a statement running longer is cancelled and the write fails (0: never); TCP "
+       "keepalives also notice a server that stopped answering",
+       &c.database.statement_timeout_ms, 0, 3600000},
       {"auth.jwt_secret",
        "HMAC-SHA256 key for access tokens, at least 32 bytes; the development default is refused "
        "in production",

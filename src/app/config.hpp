@@ -58,6 +58,7 @@ struct Config {
     std::int64_t max_batch = 512;
     std::int64_t max_queue = 10000;
     std::int64_t connect_timeout_ms = 5000;
+    std::int64_t statement_timeout_ms = 30000;
   } database;
 
   struct Auth {

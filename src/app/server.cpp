@@ -30,6 +30,7 @@ store::DatabaseOptions database_options(const Config& cfg) {
     o.sqlite_path = cfg.sqlite_path();
   }
   o.connect_timeout_ms = static_cast<int>(cfg.database.connect_timeout_ms);
+  o.statement_timeout_ms = static_cast<int>(cfg.database.statement_timeout_ms);
   o.synchronous = cfg.database.synchronous;
   o.busy_timeout_ms = static_cast<int>(cfg.database.busy_timeout_ms);
   o.read_connections = static_cast<int>(cfg.database.read_connections);

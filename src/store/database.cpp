@@ -37,6 +37,7 @@ std::unique_ptr<Store> Database::open(bool read_only) const {
     o.schema = options_.postgres_schema;
     o.synchronous_commit = options_.synchronous != "normal";
     o.connect_timeout_ms = options_.connect_timeout_ms;
+    o.statement_timeout_ms = options_.statement_timeout_ms;
     o.read_only = read_only;
     return std::make_unique<PgStore>(o);
   }

@@ -43,6 +43,7 @@ struct DatabaseOptions {
   std::string postgres_url;     // set: PostgreSQL; empty: SQLite at sqlite_path
   std::string postgres_schema;  // search_path on PostgreSQL (tests); empty: the server's
   int connect_timeout_ms = 5000;
+  int statement_timeout_ms = 30000;  // PostgreSQL
   std::string sqlite_path;
   std::string synchronous = "full";
   int busy_timeout_ms = 5000;

@@ -170,9 +170,15 @@ void PgStore::connect() {
   if (conn_) PQfinish(conn_);
   conn_ = nullptr;
   std::string timeout = std::to_string(std::max(1, (options_.connect_timeout_ms + 999) / 1000));
+  // A server that stops answering (paused, network gone) is noticed by the
+  // kernel within about half a minute rather than never.
+  std::string user_timeout = std::to_string(std::max(options_.statement_timeout_ms, 10000) + 5000);
   // Later keywords override what the URL says.
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {options_.url.c_str(), timeout.c_str(), "parley", nullptr};
+  const char* keys[] = {"dbname",         "connect_timeout",    "application_name",
+                        "keepalives",     "keepalives_idle",    "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", nullptr};
+  const char* values[] = {options_.url.c_str(), timeout.c_str(), "parley", "1", "10", "5", "3",
+                          user_timeout.c_str(), nullptr};
   PGconn* c = PQconnectdbParams(keys, values, 1);
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = first_line(PQerrorMessage(c));
@@ -194,6 +200,9 @@ void PgStore::connect() {
     exec(set.c_str());
   }
   if (options_.read_only) exec("SET default_transaction_read_only = on");
+  std::string statement_timeout =
+      "SET statement_timeout = " + std::to_string(std::max(0, options_.statement_timeout_ms));
+  exec(statement_timeout.c_str());
 }
 
 void PgStore::ensure_connected() {
@@ -219,6 +228,7 @@ void PgStore::raise(PGresult* r, const char* what) {
     fail(Errc::unavailable, "database is busy; try again");
   }
   if (state == "53100") fail(Errc::unavailable, "database disk is full");
+  if (state == "57014") fail(Errc::unavailable, "database statement timed out");
   bool down = state.empty() || state.starts_with("08") || state.starts_with("53") ||
               state.starts_with("57P") || state.starts_with("58") || state == "25006" ||
               !conn_ || PQstatus(conn_) != CONNECTION_OK;

@@ -25,6 +25,9 @@ struct PostgresOptions {
   std::string schema;  // search_path for every session; empty keeps the server's
   bool synchronous_commit = true;
   int connect_timeout_ms = 5000;
+  // A statement running longer is cancelled (0: never). With TCP keepalives
+  // and tcp_user_timeout it bounds how long a hung server can hold a caller.
+  int statement_timeout_ms = 30000;
   bool read_only = false;
 };
 

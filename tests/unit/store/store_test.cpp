@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "core/error.hpp"
@@ -291,6 +292,23 @@ TEST_P(StoreTest, ABeginAfterTheServerDroppedTheConnectionReconnects) {
   store_->begin(false);
   EXPECT_EQ(store_->count_users(), 1);
   store_->commit();
+}
+
+TEST_P(StoreTest, AStatementPastTheTimeoutFailsAsUnavailable) {
+  if (!engine_.postgres()) GTEST_SKIP() << "PostgreSQL only: statement_timeout";
+  PostgresOptions o;
+  o.url = testing::postgres_test_url();
+  o.statement_timeout_ms = 200;
+  PgStore s(o);
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    s.exec_script("SELECT pg_sleep(5)");
+    FAIL() << "a 5 s statement finished under a 200 ms timeout";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unavailable);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  s.ping();  // the connection is still usable
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
