@@ -430,6 +430,91 @@ class WsClient:
         self.sock.close()
 
 
+class ResilientClient:
+    """One user's connection to one conversation that outlives its server (or,
+    through nginx, its node): on a lost connection it reconnects,
+    authenticates, resubscribes with since = the last seq it saw, and sends an
+    unacknowledged message again with the same client_id. Records every
+    message.new seq and any gap or duplicate."""
+
+    RETRYABLE = (OSError, WsClosed, ConnectionError, ValueError, AssertionError)
+
+    def __init__(self, port, token, conv, tls=False):
+        self.port, self.token, self.conv, self.tls = port, token, conv, tls
+        self.seqs, self.errors, self.reconnects = [], [], 0
+        self.c = None
+        self.connect()
+
+    def connect(self, deadline_s=60):
+        deadline = time.time() + deadline_s
+        while True:
+            try:
+                c = WsClient(self.port, tls=self.tls, timeout=10)
+                if c.status != 101:
+                    raise ConnectionError(f"handshake {c.status}")
+                if not c.request("auth", token=self.token)["ok"]:
+                    raise ConnectionError("auth refused")
+                since = self.seqs[-1] if self.seqs else 0
+                reply = c.request("subscribe", conversations=[{"conv": self.conv, "since": since}])
+                if not reply["ok"] or reply["result"]["errors"]:
+                    raise ConnectionError(f"subscribe: {reply}")
+                self.c = c
+                self.take()
+                return
+            except self.RETRYABLE:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def reconnect(self):
+        self.reconnects += 1
+        try:
+            self.c.sock.close()
+        except OSError:
+            pass
+        self.connect()
+
+    def take(self):
+        rest = []
+        for e in self.c.events:
+            if e.get("type") != "message.new":
+                rest.append(e)
+                continue
+            expected = self.seqs[-1] + 1 if self.seqs else 1
+            if e["seq"] != expected:
+                self.errors.append((expected, e["seq"]))
+            if not self.seqs or e["seq"] > self.seqs[-1]:
+                self.seqs.append(e["seq"])
+        self.c.events = rest
+
+    def send(self, client_id, body, attempts=300):
+        for _ in range(attempts):
+            try:
+                reply = self.c.request("send", conv=self.conv, client_id=client_id, body=body)
+                self.take()
+                if reply["ok"]:
+                    return reply["result"]["seq"]
+                time.sleep(0.1)  # store busy or down: the same client_id again
+            except self.RETRYABLE:
+                self.reconnect()
+        raise AssertionError(f"{client_id} never acknowledged")
+
+    def drain(self, total, timeout=30):
+        deadline = time.time() + timeout
+        while len(self.seqs) < total and time.time() < deadline:
+            try:
+                self.c.sock.settimeout(1)
+                self.c.events.append(self.c.event("message.new"))
+                self.take()
+            except TimeoutError:
+                pass
+            except self.RETRYABLE:
+                self.reconnect()
+
+    def close(self):
+        self.c.close()
+
+
 def ws_connect(server, token=None, ticket=True, **kw):
     """Opens an authenticated connection: with a ticket (default) or an auth frame."""
     if ticket and token:
