@@ -227,6 +227,26 @@ SECURITY_HEADERS = {
 }
 
 
+def forged_tokens(uid):
+    """Access tokens for user uid that must all be refused, by name."""
+    good = forge_jwt({"alg": "HS256", "typ": "JWT", "kid": "k1"}, claims(uid))
+    now = int(time.time())
+    return {
+        "alg none": b64url(json.dumps({"alg": "none", "kid": "k1"})) + "." + b64url(json.dumps(claims(uid))) + ".",
+        "wrong key": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid), key="x" * 40),
+        "unknown kid": forge_jwt({"alg": "HS256", "kid": "k9"}, claims(uid)),
+        "HS512": forge_jwt({"alg": "HS512", "kid": "k1"}, claims(uid), alg=hashlib.sha512),
+        "expired": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, iat=now - 2000, nbf=now - 2000, exp=now - 1000)),
+        "future nbf": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, nbf=now + 600)),
+        "wrong aud": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, aud="other")),
+        "wrong iss": forge_jwt({"alg": "HS256", "kid": "k1"}, claims(uid, iss="evil")),
+        "empty signature": good.rsplit(".", 1)[0] + ".",
+        "tampered": good.split(".")[0] + "." + b64url(json.dumps(claims(uid, role="admin"))) + "." + good.split(".")[2],
+        "over the token size cap": "a" * 8000,
+        "garbage": "not.a.jwt",
+    }
+
+
 class ServerTest(unittest.TestCase):
     """A server per test class; settings in the class attribute SETTINGS."""
 

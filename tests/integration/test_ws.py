@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from harness import Server, ServerTest, WsClient, WsClosed, ws_connect
+from harness import Server, ServerTest, WsClient, WsClosed, claims, forge_jwt, forged_tokens, ws_connect
 
 
 class GatewayTest(ServerTest):
@@ -75,6 +75,20 @@ class GatewayTest(ServerTest):
         reply = c.recv()
         self.assertEqual(reply["error"]["code"], "unauthorized")
         self.assertEqual(c.expect_close(), 4001)
+
+    def test_every_forged_token_closes_with_4001(self):
+        uid = self.ann["user"]["id"]
+        good = forge_jwt({"alg": "HS256", "typ": "JWT", "kid": "k1"}, claims(uid))
+        ok = WsClient(self.server.port)
+        self.assertTrue(ok.request("auth", token=good)["ok"])  # the forge helper is right
+        ok.close()
+        for name, token in forged_tokens(uid).items():
+            with self.subTest(name):
+                c = WsClient(self.server.port)
+                reply = c.request("auth", token=token)
+                self.assertFalse(reply["ok"])
+                self.assertEqual(reply["error"]["code"], "unauthorized")
+                self.assertEqual(c.expect_close(), 4001)
 
     def test_bad_token_closes_with_4001(self):
         c = WsClient(self.server.port)
