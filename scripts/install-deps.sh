@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   python3 curl procps
-  postgresql-15 libpq-dev redis-server libhiredis-dev nginx openssl
+  postgresql-15 libpq-dev redis-server libhiredis-dev nginx openssl faketime
 )
 
 missing=()

@@ -55,9 +55,10 @@ def drop_postgres_database(name):
 class Server:
     """One parley process. settings: dict of config key -> value (passed as --set)."""
 
-    def __init__(self, settings=None, data_dir=None, port=0):
+    def __init__(self, settings=None, data_dir=None, port=0, env=None):
         self.settings = dict(settings or {})
         self.wanted_port = port  # 0: any free port
+        self.extra_env = dict(env or {})  # e.g. libfaketime's LD_PRELOAD and FAKETIME
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-it-")
         self.proc = None
@@ -85,6 +86,7 @@ class Server:
         for k, v in {**defaults, **self.settings}.items():
             args += ["--set", f"{k}={v}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_") or k == "PARLEY_BIN"}
+        env.update(self.extra_env)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=env, cwd=self.data_dir, text=True, errors="replace")
         threading.Thread(target=self._pump, args=(self.proc.stdout,), daemon=True).start()

@@ -1,6 +1,7 @@
 """Faults (issue 6): the server process paused with SIGSTOP for 20 s under
-load. Clients time out, reconnect and resume; nothing acknowledged is lost,
-nothing is stored twice, the reader sees every message once, in order."""
+load (clients time out, reconnect and resume; nothing acknowledged is lost,
+nothing is stored twice, the reader sees every message once, in order), and
+the server's clock skewed against its clients' (libfaketime)."""
 
 import os
 import signal
@@ -8,7 +9,7 @@ import threading
 import time
 import unittest
 
-from harness import ResilientClient, Server
+from harness import ResilientClient, Server, WsClient, claims, forge_jwt
 
 PAUSE_S = float(os.environ.get("FAULT_PAUSE_S", "20"))
 
@@ -59,3 +60,41 @@ class ServerPauseTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClockSkewTest(unittest.TestCase):
+    """The server's clock off from its clients' (libfaketime): tokens made on
+    the clients' clock are honoured within auth.leeway_s (30 s) and refused
+    beyond it, and the server's own tokens and tickets keep working."""
+
+    LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+    def setUp(self):
+        if not os.path.exists(self.LIB):
+            self.skipTest("libfaketime is not installed (scripts/install-deps.sh installs faketime)")
+        if "ASAN_OPTIONS" in os.environ:
+            self.skipTest("libfaketime's preload cannot come before the ASan runtime")
+
+    def server_behind(self, seconds):
+        # The library preloaded into parley itself (the faketime command would
+        # sit between us and its signals).
+        return Server({}, env={"LD_PRELOAD": self.LIB, "FAKETIME": f"-{seconds}s"}).start()
+
+    def test_tokens_within_the_leeway_pass_and_beyond_it_fail(self):
+        for skew, accepted in ((20, True), (90, False)):
+            server = self.server_behind(skew)
+            try:
+                uid = server.register(f"skew{skew}")["user"]["id"]
+                now = int(time.time())  # the clients' clock: ahead of the server's by `skew`
+                token = forge_jwt({"alg": "HS256", "typ": "JWT", "kid": "k1"},
+                                  claims(uid, iat=now, nbf=now, exp=now + 900))
+                status = server.request("GET", "/api/auth/me", token=token)[0]
+                self.assertEqual(status, 200 if accepted else 401, f"server {skew} s behind")
+                # Its own access tokens and WebSocket tickets work whatever the skew.
+                own = server.login(f"skew{skew}")[2]["access_token"]
+                self.assertEqual(server.request("GET", "/api/auth/me", token=own)[0], 200)
+                _, _, t = server.request("POST", "/api/ws/ticket", token=own)
+                self.assertEqual(WsClient(server.port, path=t["url"]).status, 101)
+                self.assertEqual(server.stop(), 0)
+            finally:
+                server.cleanup()
