@@ -26,6 +26,13 @@ DEV_SECRET = "parley-development-secret-change-me-0123456789"
 PASSWORD = "correct horse battery"
 
 
+def die_with_parent():
+    """In a child before exec: SIGKILL it when the test process dies, so a test
+    killed from outside (a timeout) leaves no server behind."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL", "")
 DATABASE = os.environ.get("PARLEY_TEST_DATABASE", "sqlite")
 
@@ -88,7 +95,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_") or k == "PARLEY_BIN"}
         env.update(self.extra_env)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, cwd=self.data_dir, text=True, errors="replace")
+                                     env=env, cwd=self.data_dir, text=True, errors="replace",
+                                     preexec_fn=die_with_parent)
         threading.Thread(target=self._pump, args=(self.proc.stdout,), daemon=True).start()
         threading.Thread(target=self._pump, args=(self.proc.stderr,), daemon=True).start()
         if not self._listening.wait(timeout):

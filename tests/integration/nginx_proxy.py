@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 import time
 
+from harness import die_with_parent
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -69,7 +71,8 @@ http {{
         assert check.returncode == 0, check.stderr
         self.check_output = check.stderr
         self.proc = subprocess.Popen([NGINX, "-p", d, "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
