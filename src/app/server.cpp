@@ -6,6 +6,7 @@
 
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
+#include "cluster/redis_broker.hpp"
 #include "core/build_info.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
@@ -14,7 +15,6 @@
 #include "core/process_stats.hpp"
 #include "http/api.hpp"
 #include "net/http_server.hpp"
-#include "cluster/redis_broker.hpp"
 #include "realtime/gateway.hpp"
 #include "store/database.hpp"
 
@@ -118,10 +118,9 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   auth.set_revocation_hook([&gateway](Id user, Id family) { gateway.revoke(user, family); });
   std::unique_ptr<cluster::RedisBroker> broker;
   if (!cfg.redis.url.empty()) {
-    broker = std::make_unique<cluster::RedisBroker>(cluster::parse_redis_url(cfg.redis.url),
-                                                    cfg.cluster.channel,
-                                                    static_cast<std::uint32_t>(cfg.server.node_id),
-                                                    registry);
+    broker = std::make_unique<cluster::RedisBroker>(
+        cluster::parse_redis_url(cfg.redis.url), cfg.cluster.channel,
+        static_cast<std::uint32_t>(cfg.server.node_id), registry);
     gateway.set_cluster(broker.get(), broker.get(), static_cast<std::uint32_t>(cfg.server.node_id));
     gateway.tickets().set_shared(broker.get());
     auth.use_shared_limits(broker.get());

@@ -193,8 +193,7 @@ Session AuthService::login(std::string_view username, std::string_view password,
   // Verify against a dummy hash for unknown users so both paths cost the same.
   bool ok = verify_password(user ? user->password_hash : dummy_hash_, password);
   if (!user || !ok || user->disabled) {
-    limit("acquire", "login_account", account_limiter_, account_key, account_rate_,
-          account_burst_);
+    limit("acquire", "login_account", account_limiter_, account_key, account_rate_, account_burst_);
     logins_failed_.inc();
     fail(Errc::unauthorized, "invalid username or password");
   }

@@ -22,8 +22,8 @@ std::string encode(const ClusterEvent& e) {
   std::string out;
   out.reserve(e.json.size() + 96);
   out += static_cast<char>(e.kind);
-  for (std::int64_t v : {static_cast<std::int64_t>(e.origin), e.conv, e.seq, e.left_user, e.user,
-                         e.family}) {
+  for (std::int64_t v :
+       {static_cast<std::int64_t>(e.origin), e.conv, e.seq, e.left_user, e.user, e.family}) {
     out += '|';
     out += std::to_string(v);
   }

@@ -168,49 +168,39 @@ void RedisConnection::on_disconnect(const redisAsyncContext* ac, int status) {
 }
 
 void RedisConnection::handshake() {
-  auto select = [this] {
-    auto ready = [this] {
-      up_ = true;
-      backoff_ = std::chrono::milliseconds(100);
-      last_error_.clear();
-      log::info("redis_connected",
-                {{"role", role_}, {"host", url_.host}, {"port", url_.port}, {"db", url_.db}});
-      if (hooks_.up) hooks_.up();
-    };
-    if (url_.db == 0) {
-      ready();
-      return;
-    }
-    send({"SELECT", std::to_string(url_.db)},
-         [this, ready](const redisReply* r) {
-           if (!r) return;  // lost meanwhile: on_disconnect retries
-           if (r->type == REDIS_REPLY_ERROR) {
-             last_error_ = std::string("SELECT failed: ") + r->str;
-             if (ac_) redisAsyncDisconnect(ac_);
-             return;
-           }
-           ready();
-         },
-         true);
+  auto ready = [this] {
+    up_ = true;
+    backoff_ = std::chrono::milliseconds(100);
+    last_error_.clear();
+    log::info("redis_connected",
+              {{"role", role_}, {"host", url_.host}, {"port", url_.port}, {"db", url_.db}});
+    if (hooks_.up) hooks_.up();
   };
-  if (url_.password.empty()) {
-    select();
-    return;
-  }
+  auto select = [this, ready] {
+    if (url_.db == 0) return ready();
+    handshake_step({"SELECT", std::to_string(url_.db)}, ready);
+  };
+  if (url_.password.empty()) return select();
   std::vector<std::string> auth{"AUTH"};
   if (!url_.user.empty()) auth.push_back(url_.user);
   auth.push_back(url_.password);
-  send(auth,
-       [this, select](const redisReply* r) {
-         if (!r) return;
-         if (r->type == REDIS_REPLY_ERROR) {
-           last_error_ = std::string("AUTH failed: ") + r->str;
-           if (ac_) redisAsyncDisconnect(ac_);
-           return;
-         }
-         select();
-       },
-       true);
+  handshake_step(std::move(auth), select);
+}
+
+void RedisConnection::handshake_step(std::vector<std::string> argv, std::function<void()> next) {
+  std::string what = argv[0];
+  send(
+      argv,
+      [this, what, next](const redisReply* r) {
+        if (!r) return;  // lost meanwhile: on_disconnect retries
+        if (r->type == REDIS_REPLY_ERROR) {
+          last_error_ = what + " failed: " + r->str;
+          if (ac_) redisAsyncDisconnect(ac_);  // and on_disconnect retries later
+          return;
+        }
+        next();
+      },
+      true);
 }
 
 void RedisConnection::lost(std::string why) {

@@ -70,6 +70,8 @@ class RedisConnection {
 
   void connect();
   void handshake();
+  // A command before the connection is up; next() on success, disconnect on an error reply.
+  void handshake_step(std::vector<std::string> argv, std::function<void()> next);
   void lost(std::string why);
   void retry_later();
   bool send(const std::vector<std::string>& argv, ReplyFn cb, bool before_up);

@@ -24,8 +24,8 @@ RedisBroker::RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_i
                            "Committed events published to the other nodes")),
       dropped_(m.counter("parley_cluster_events_dropped_total",
                          "Events not published because Redis was unavailable")),
-      received_(m.counter("parley_cluster_events_received_total",
-                          "Events received from other nodes")),
+      received_(
+          m.counter("parley_cluster_events_received_total", "Events received from other nodes")),
       malformed_(m.counter("parley_cluster_events_malformed_total",
                            "Broker messages that could not be decoded")),
       resyncs_(m.counter("parley_cluster_resyncs_total",
@@ -38,43 +38,11 @@ RedisBroker::~RedisBroker() { stop(); }
 
 void RedisBroker::start(Handlers handlers) {
   handlers_ = std::move(handlers);
+  auto down = [this] { update_health(); };
   pub_ = std::make_unique<RedisConnection>(
-      io_, url_, "publish",
-      RedisConnection::Hooks{[this] {
-                               update_health();
-                               // Our publishes may have been dropped while down:
-                               // have every node refetch.
-                               ClusterEvent e;
-                               e.kind = ClusterEvent::Kind::resync;
-                               e.origin = node_id_;
-                               pub_->command({"PUBLISH", channel_, encode(e)}, nullptr);
-                             },
-                             [this] { update_health(); }});
+      io_, url_, "publish", RedisConnection::Hooks{[this] { publisher_up(); }, down});
   sub_ = std::make_unique<RedisConnection>(
-      io_, url_, "subscribe",
-      RedisConnection::Hooks{[this] {
-                               sub_->subscribe(channel_, [this](std::string_view wire) {
-                                 auto e = decode(wire);
-                                 if (!e) {
-                                   malformed_.inc();
-                                   return;
-                                 }
-                                 if (e->origin == node_id_) return;  // our own, already delivered
-                                 received_.inc();
-                                 if (e->kind == ClusterEvent::Kind::resync) {
-                                   resyncs_.inc();
-                                   if (handlers_.resync) handlers_.resync();
-                                   return;
-                                 }
-                                 if (handlers_.event) handlers_.event(std::move(*e));
-                               });
-                               update_health();
-                               // Whatever was published while we were away is lost
-                               // to pub/sub: catch up from the store.
-                               resyncs_.inc();
-                               if (handlers_.resync) handlers_.resync();
-                             },
-                             [this] { update_health(); }});
+      io_, url_, "subscribe", RedisConnection::Hooks{[this] { subscriber_up(); }, down});
   asio::post(io_, [this] {
     pub_->start();
     sub_->start();
@@ -83,6 +51,42 @@ void RedisBroker::start(Handlers handlers) {
     auto guard = asio::make_work_guard(io_);
     io_.run();
   });
+}
+
+void RedisBroker::publisher_up() {
+  update_health();
+  // Our publishes may have been dropped while down: have every node refetch.
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::resync;
+  e.origin = node_id_;
+  pub_->command({"PUBLISH", channel_, encode(e)}, nullptr);
+}
+
+void RedisBroker::subscriber_up() {
+  sub_->subscribe(channel_, [this](std::string_view wire) { on_message(wire); });
+  update_health();
+  // Whatever was published while we were away is lost to pub/sub.
+  resync();
+}
+
+void RedisBroker::on_message(std::string_view wire) {
+  auto e = decode(wire);
+  if (!e) {
+    malformed_.inc();
+    return;
+  }
+  if (e->origin == node_id_) return;  // our own, already delivered
+  received_.inc();
+  if (e->kind == ClusterEvent::Kind::resync) {
+    resync();
+  } else if (handlers_.event) {
+    handlers_.event(std::move(*e));
+  }
+}
+
+void RedisBroker::resync() {
+  resyncs_.inc();
+  if (handlers_.resync) handlers_.resync();
 }
 
 void RedisBroker::stop() {
@@ -111,8 +115,8 @@ void RedisBroker::update_health() {
   std::string why = "ok";
   if (!ok) {
     const RedisConnection* bad = (pub_ && !pub_->up()) ? pub_.get() : sub_.get();
-    why = "redis unavailable: " + (bad && !bad->last_error().empty() ? bad->last_error()
-                                                                     : std::string("connecting"));
+    why = "redis unavailable: " +
+          (bad && !bad->last_error().empty() ? bad->last_error() : std::string("connecting"));
   }
   if (ok != !was_degraded_) {
     was_degraded_ = !ok;
@@ -166,18 +170,18 @@ void RedisBroker::call(std::vector<std::string> argv, std::chrono::milliseconds 
       if (!ec) finish(std::nullopt);
     });
     bool sent = pub_ && pub_->command(argv, [finish](const redisReply* r) {
-                  if (!r) {
-                    finish(std::nullopt);
-                    return;
-                  }
-                  RedisValue v = copy_reply(r);
-                  if (v.type == RedisValue::Type::error) {
-                    log::warn("redis_command_failed", {{"error", v.str}});
-                    finish(std::nullopt);
-                    return;
-                  }
-                  finish(std::move(v));
-                });
+      if (!r) {
+        finish(std::nullopt);
+        return;
+      }
+      RedisValue v = copy_reply(r);
+      if (v.type == RedisValue::Type::error) {
+        log::warn("redis_command_failed", {{"error", v.str}});
+        finish(std::nullopt);
+        return;
+      }
+      finish(std::move(v));
+    });
     if (!sent) finish(std::nullopt);
   });
 }
@@ -215,10 +219,10 @@ std::optional<double> RedisBroker::limit(const std::string& op, const std::strin
                                          double rate_per_second, double burst) {
   double interval_ms = 1000.0 / rate_per_second;
   double tolerance_ms = interval_ms * (burst - 1);  // as in RateLimiter: `burst` at once
-  auto r = call_blocking({"EVAL", kGcraScript, "1", key, op,
-                          std::to_string(static_cast<long long>(interval_ms)),
-                          std::to_string(static_cast<long long>(tolerance_ms))},
-                         kSharedTimeout);
+  auto r = call_blocking(
+      {"EVAL", kGcraScript, "1", key, op, std::to_string(static_cast<long long>(interval_ms)),
+       std::to_string(static_cast<long long>(tolerance_ms))},
+      kSharedTimeout);
   if (!r || r->type != RedisValue::Type::integer) return std::nullopt;
   return static_cast<double>(r->integer) / 1000.0;
 }
@@ -226,21 +230,29 @@ std::optional<double> RedisBroker::limit(const std::string& op, const std::strin
 void RedisBroker::heartbeat(const std::vector<std::int64_t>& online_users,
                             const std::vector<std::int64_t>& gone_users, std::int64_t ttl_ms,
                             std::int64_t now_ms) {
-  std::string node = std::to_string(node_id_);
-  std::string until = std::to_string(now_ms + ttl_ms);
-  std::string now = std::to_string(now_ms);
-  auto ignore = [](std::optional<RedisValue>) {};
-  for (auto user : online_users) {
-    std::string key = "parley:presence:" + std::to_string(user);
-    call({"HSET", key, node, until}, kSharedTimeout, ignore);
-    call({"PEXPIRE", key, std::to_string(ttl_ms * 2)}, kSharedTimeout, ignore);
-  }
-  for (auto user : gone_users) {
-    std::string id = std::to_string(user);
-    call({"HDEL", "parley:presence:" + id, node}, kSharedTimeout, ignore);
-    call({"SET", "parley:last_seen:" + id, now, "PX", std::to_string(30LL * 86400 * 1000)},
-         kSharedTimeout, ignore);
-  }
+  // Fire and forget, one post for the lot: nobody waits for these replies,
+  // and the next heartbeat repairs whatever a Redis outage dropped.
+  asio::post(io_, [this, online_users, gone_users, ttl_ms, now_ms] {
+    if (!pub_ || !pub_->up()) {
+      shared_failures_.inc();
+      return;
+    }
+    std::string node = std::to_string(node_id_);
+    std::string until = std::to_string(now_ms + ttl_ms);
+    std::string expire = std::to_string(ttl_ms * 2);
+    for (auto user : online_users) {
+      std::string key = "parley:presence:" + std::to_string(user);
+      pub_->command({"HSET", key, node, until}, nullptr);
+      pub_->command({"PEXPIRE", key, expire}, nullptr);
+    }
+    std::string now = std::to_string(now_ms);
+    std::string keep = std::to_string(30LL * 86400 * 1000);  // last_seen lasts 30 days
+    for (auto user : gone_users) {
+      std::string id = std::to_string(user);
+      pub_->command({"HDEL", "parley:presence:" + id, node}, nullptr);
+      pub_->command({"SET", "parley:last_seen:" + id, now, "PX", keep}, nullptr);
+    }
+  });
 }
 
 std::optional<SharedState::Presence> RedisBroker::presence(std::int64_t user_id,

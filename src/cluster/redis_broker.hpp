@@ -32,10 +32,9 @@ class RedisBroker final : public Broker, public SharedState {
   std::string status() const override;
 
   bool put(const std::string& key, const std::string& value, std::int64_t ttl_ms) override;
-  void take(const std::string& key,
-            std::function<void(std::optional<std::string>)> done) override;
-  std::optional<double> limit(const std::string& op, const std::string& key,
-                              double rate_per_second, double burst) override;
+  void take(const std::string& key, std::function<void(std::optional<std::string>)> done) override;
+  std::optional<double> limit(const std::string& op, const std::string& key, double rate_per_second,
+                              double burst) override;
   void heartbeat(const std::vector<std::int64_t>& online_users,
                  const std::vector<std::int64_t>& gone_users, std::int64_t ttl_ms,
                  std::int64_t now_ms) override;
@@ -52,6 +51,11 @@ class RedisBroker final : public Broker, public SharedState {
 
  private:
   void update_health();
+  void publisher_up();
+  void subscriber_up();
+  void on_message(std::string_view wire);
+  // Tells the node to catch up from the store (broker traffic may be lost).
+  void resync();
 
   RedisUrl url_;
   std::string channel_;

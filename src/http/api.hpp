@@ -55,7 +55,7 @@ struct Services {
   metrics::Registry& metrics;
   ServerState& state;
   realtime::Gateway* gateway = nullptr;  // null: no WebSocket gateway
-  cluster::Broker* broker = nullptr;      // null: a single node
+  cluster::Broker* broker = nullptr;     // null: a single node
 };
 
 class Api {

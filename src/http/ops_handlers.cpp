@@ -106,8 +106,8 @@ void register_ops_routes(Router& r, Services& s) {
     bool degraded = false;
     if (s.broker) {
       degraded = !s.broker->healthy();
-      components["cluster"] = bj::object{{"status", degraded ? "degraded" : "ok"},
-                                         {"detail", s.broker->status()}};
+      components["cluster"] =
+          bj::object{{"status", degraded ? "degraded" : "ok"}, {"detail", s.broker->status()}};
     }
     bj::object out{{"status", !healthy   ? "down"
                               : draining ? "draining"

@@ -195,11 +195,10 @@ void HttpServer::start() {
     d.gateway->set_presence_fanout(
         [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
         [chat](Id user) { return chat->conversation_ids(user); });
-    d.gateway->set_gap_fill(
-        [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
-        [chat](Id conv, std::int64_t after, int limit) {
-          return chat->messages_after(conv, after, limit);
-        });
+    d.gateway->set_gap_fill([pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
+                            [chat](Id conv, std::int64_t after, int limit) {
+                              return chat->messages_after(conv, after, limit);
+                            });
   }
 
   boost::system::error_code ec;

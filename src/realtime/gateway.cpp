@@ -28,13 +28,16 @@ void Gateway::set_gap_fill(Sequencer::Run run, Sequencer::Fetch fetch) {
   sequencer_.set_fill(std::move(run), std::move(fetch));
 }
 
-void Gateway::emit(Id conversation_id, std::int64_t seq, std::string json, Id left_user) {
-  auto frame = text_frame(json);
+void Gateway::deliver_here(Id conversation_id, std::int64_t seq, SharedFrame frame, Id left_user) {
   if (seq > 0 && broker_) {
     sequencer_.offer(conversation_id, seq, std::move(frame), now_ms());
   } else {
     hub_.publish(conversation_id, seq, std::move(frame), left_user);
   }
+}
+
+void Gateway::emit(Id conversation_id, std::int64_t seq, std::string json, Id left_user) {
+  deliver_here(conversation_id, seq, text_frame(json), left_user);
   if (broker_) {
     cluster::ClusterEvent e;
     e.origin = node_id_;
@@ -50,11 +53,7 @@ void Gateway::on_cluster_event(cluster::ClusterEvent e) {
   using Kind = cluster::ClusterEvent::Kind;
   switch (e.kind) {
     case Kind::event:
-      if (e.seq > 0) {
-        sequencer_.offer(e.conv, e.seq, text_frame(std::move(e.json)), now_ms());
-      } else {
-        hub_.publish(e.conv, 0, text_frame(std::move(e.json)), e.left_user);
-      }
+      deliver_here(e.conv, e.seq, text_frame(std::move(e.json)), e.left_user);
       break;
     case Kind::revoke:
       hub_.disconnect(e.user, e.family, 4001, "session revoked");

@@ -86,6 +86,9 @@ class Gateway final : public chat::EventSink {
   void announce(Id user_id, bool online, std::int64_t at_ms);
   // To this node's subscribers and, in a cluster, the other nodes'.
   void emit(Id conversation_id, std::int64_t seq, std::string json, Id left_user = 0);
+  // To this node's subscribers; in a cluster message events (seq > 0) go
+  // through the sequencer, as they may arrive out of order.
+  void deliver_here(Id conversation_id, std::int64_t seq, SharedFrame frame, Id left_user);
 
   TicketStore tickets_;
   Hub hub_;

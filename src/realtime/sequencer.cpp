@@ -125,8 +125,7 @@ void Sequencer::fill(Id conv, std::int64_t after, std::int64_t now) {
   });
 }
 
-void Sequencer::filled(Id conv, const std::vector<store::Message>& got, bool ok,
-                       std::int64_t now) {
+void Sequencer::filled(Id conv, const std::vector<store::Message>& got, bool ok, std::int64_t now) {
   std::lock_guard lock(mu_);
   auto it = tracks_.find(conv);
   if (it == tracks_.end()) return;

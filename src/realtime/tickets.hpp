@@ -40,8 +40,7 @@ class TicketStore {
   bool shared() const { return shared_ != nullptr; }
   // A ticket redeem() did not know, looked up in Redis and used up there;
   // done runs on the broker thread.
-  void redeem_shared(std::string_view ticket,
-                     std::function<void(std::optional<Holder>)> done);
+  void redeem_shared(std::string_view ticket, std::function<void(std::optional<Holder>)> done);
   std::int64_t ttl_ms() const { return ttl_ms_; }
 
  private:

@@ -103,6 +103,21 @@ const std::string kSqlConvsForUser =
 
 }  // namespace
 
+// Schema bookkeeping.
+
+void SqlStore::record_migration(std::int64_t version, std::string_view name, std::int64_t now) {
+  prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")
+      .bind(1, version)
+      .bind(2, name)
+      .bind(3, now)
+      .run();
+}
+
+std::int64_t SqlStore::recorded_version() {
+  auto s = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  return s.step() ? s.i64(0) : 0;
+}
+
 // Users.
 
 void SqlStore::insert_user(const User& u) {
@@ -369,7 +384,7 @@ std::optional<Message> SqlStore::message(Id conversation_id, std::int64_t seq) {
 }
 
 std::vector<Message> SqlStore::messages_after(Id conversation_id, std::int64_t after_seq,
-                                                 int limit) {
+                                              int limit) {
   auto s = prepare(kSqlMsgsAfter.c_str());
   s.bind(1, conversation_id).bind(2, after_seq).bind(3, std::int64_t{limit});
   std::vector<Message> out;
@@ -378,7 +393,7 @@ std::vector<Message> SqlStore::messages_after(Id conversation_id, std::int64_t a
 }
 
 std::vector<Message> SqlStore::messages_before(Id conversation_id, std::int64_t before_seq,
-                                                  int limit) {
+                                               int limit) {
   auto s = prepare(kSqlMsgsBefore.c_str());
   s.bind(1, conversation_id).bind(2, before_seq).bind(3, std::int64_t{limit});
   std::vector<Message> out;
@@ -387,7 +402,7 @@ std::vector<Message> SqlStore::messages_before(Id conversation_id, std::int64_t 
 }
 
 void SqlStore::update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
-                                      std::int64_t now) {
+                                   std::int64_t now) {
   prepare("UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2")
       .bind(1, conversation_id)
       .bind(2, seq)

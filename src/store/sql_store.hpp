@@ -16,6 +16,8 @@ namespace parley::store {
 
 class SqlStore : public Store {
  public:
+  // The engines create schema_migrations (with their own column types).
+  void record_migration(std::int64_t version, std::string_view name, std::int64_t now) override;
   void insert_user(const User& u) override;
   std::optional<User> user_by_id(Id id) override;
   std::optional<User> user_by_username(std::string_view username) override;
@@ -110,6 +112,8 @@ class SqlStore : public Store {
   // string with static storage: engines key their cache on its address.
   virtual Cursor& cursor(const char* sql) = 0;
   Stmt prepare(const char* sql) { return Stmt(cursor(sql)); }
+  // The newest version in schema_migrations (0 when empty).
+  std::int64_t recorded_version();
 };
 
 }  // namespace parley::store

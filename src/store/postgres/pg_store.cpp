@@ -103,8 +103,8 @@ class PgStore::PgCursor final : public Cursor {
     owner_.check_usable();
     PGconn* conn = owner_.conn_;
     if (!prepared_) {
-      PGresult* r = PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(values_.size()),
-                              nullptr);
+      PGresult* r =
+          PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(values_.size()), nullptr);
       if (PQresultStatus(r) != PGRES_COMMAND_OK) owner_.raise(r, sql_.c_str());
       PQclear(r);
       prepared_ = true;
@@ -174,8 +174,8 @@ void PgStore::connect() {
   // kernel within about half a minute rather than never.
   std::string user_timeout = std::to_string(std::max(options_.statement_timeout_ms, 10000) + 5000);
   // Later keywords override what the URL says.
-  const char* keys[] = {"dbname",         "connect_timeout",    "application_name",
-                        "keepalives",     "keepalives_idle",    "keepalives_interval",
+  const char* keys[] = {"dbname",           "connect_timeout",  "application_name",
+                        "keepalives",       "keepalives_idle",  "keepalives_interval",
                         "keepalives_count", "tcp_user_timeout", nullptr};
   const char* values[] = {options_.url.c_str(), timeout.c_str(), "parley", "1", "10", "5", "3",
                           user_timeout.c_str(), nullptr};
@@ -189,7 +189,10 @@ void PgStore::connect() {
   conn_ = c;
   // Server notices (NOTICE, WARNING) go to the debug log, not to stderr.
   PQsetNoticeProcessor(
-      conn_, [](void*, const char* msg) { log::debug("store_notice", {{"message", first_line(msg)}}); },
+      conn_,
+      [](void*, const char* msg) {
+        log::debug("store_notice", {{"message", first_line(msg)}});
+      },
       nullptr);
   exec(options_.synchronous_commit ? "SET synchronous_commit = on"
                                    : "SET synchronous_commit = off");
@@ -205,21 +208,30 @@ void PgStore::connect() {
   exec(statement_timeout.c_str());
 }
 
-void PgStore::ensure_connected() {
-  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) connect();
-}
+bool PgStore::connected() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
 void PgStore::check_usable() {
-  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-    fail(Errc::unavailable, "database is unavailable: connection lost");
+  if (!connected()) fail(Errc::unavailable, "database is unavailable: connection lost");
+}
+
+void PgStore::exec_first(const char* sql) {
+  if (!connected()) connect();
+  try {
+    exec(sql);
+  } catch (const Error&) {
+    // libpq learns that the server went away (a restart) only on the next
+    // call: nothing has happened on this connection since, so reconnect once.
+    if (connected()) throw;
+    connect();
+    exec(sql);
   }
 }
 
 void PgStore::raise(PGresult* r, const char* what) {
   const char* state_p = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string state = state_p ? state_p : "";
-  std::string msg = first_line(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r)
-                                                             : PQerrorMessage(conn_));
+  std::string msg =
+      first_line(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
   PQclear(r);
   // A failed statement leaves the transaction unusable: the writer must undo.
   if (conn_ && PQtransactionStatus(conn_) == PQTRANS_INERROR) ++changes_;
@@ -231,7 +243,7 @@ void PgStore::raise(PGresult* r, const char* what) {
   if (state == "57014") fail(Errc::unavailable, "database statement timed out");
   bool down = state.empty() || state.starts_with("08") || state.starts_with("53") ||
               state.starts_with("57P") || state.starts_with("58") || state == "25006" ||
-              !conn_ || PQstatus(conn_) != CONNECTION_OK;
+              !connected();
   if (down) {
     log::error("store_io_error", {{"sqlstate", state}, {"message", msg}});
     fail(Errc::unavailable, "database is unavailable");
@@ -262,19 +274,9 @@ SqlStore::Cursor& PgStore::cursor(const char* sql) {
 }
 
 void PgStore::begin(bool write) {
-  ensure_connected();
   // Reads see one snapshot; writes use READ COMMITTED, where the row lock
   // taken by next_seq makes other writers of the conversation wait for COMMIT.
-  const char* sql = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-  try {
-    exec(sql);
-  } catch (const Error&) {
-    // libpq learns that the server went away (a restart) only on the next
-    // call: nothing has happened in this transaction yet, so reconnect once.
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) throw;
-    connect();
-    exec(sql);
-  }
+  exec_first(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
 void PgStore::commit() {
@@ -283,7 +285,7 @@ void PgStore::commit() {
 }
 
 void PgStore::rollback() {
-  if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+  if (connected() && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
     exec("ROLLBACK");
   }
 }
@@ -293,21 +295,12 @@ void PgStore::release() { exec("RELEASE SAVEPOINT job"); }
 void PgStore::rollback_to() { exec("ROLLBACK TO SAVEPOINT job"); }
 
 bool PgStore::in_transaction() {
-  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return false;
+  if (!connected()) return false;
   auto s = PQtransactionStatus(conn_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
 }
 
-void PgStore::ping() {
-  ensure_connected();
-  try {
-    exec("SELECT 1");
-  } catch (const Error&) {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) throw;
-    connect();
-    exec("SELECT 1");
-  }
-}
+void PgStore::ping() { exec_first("SELECT 1"); }
 
 void PgStore::exec_script(std::string_view sql) { exec(std::string(sql).c_str()); }
 
@@ -321,16 +314,7 @@ std::int64_t PgStore::schema_version() {
         "NULL, applied_at BIGINT NOT NULL)");
     return 0;
   }
-  auto s = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  return s.step() ? s.i64(0) : 0;
-}
-
-void PgStore::record_migration(std::int64_t version, std::string_view name, std::int64_t now) {
-  prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")
-      .bind(1, version)
-      .bind(2, name)
-      .bind(3, now)
-      .run();
+  return recorded_version();
 }
 
 void PgStore::lock_schema() {

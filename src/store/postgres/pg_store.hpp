@@ -51,7 +51,6 @@ class PgStore final : public SqlStore {
   void ping() override;
   void exec_script(std::string_view sql) override;
   std::int64_t schema_version() override;
-  void record_migration(std::int64_t version, std::string_view name, std::int64_t now) override;
   void lock_schema() override;
 
   // Rewrites ?N parameters as $N (outside quoted literals); how the shared
@@ -62,8 +61,11 @@ class PgStore final : public SqlStore {
   class PgCursor;
   Cursor& cursor(const char* sql) override;
   void connect();
-  void ensure_connected();
+  bool connected() const;
   void check_usable();
+  // The first statement after a pause (BEGIN, a ping): (re)connects first, and
+  // once more if the server turns out to have gone away meanwhile.
+  void exec_first(const char* sql);
   // Runs a statement with no parameters; returns the command tag.
   std::string exec(const char* sql);
   // Throws the Error that describes a failed result (and clears it).

@@ -150,16 +150,7 @@ std::int64_t SqliteStore::schema_version() {
   exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
       "NULL, applied_at INTEGER NOT NULL)");
-  auto s = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  return s.step() ? s.i64(0) : 0;
-}
-
-void SqliteStore::record_migration(std::int64_t version, std::string_view name, std::int64_t now) {
-  prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")
-      .bind(1, version)
-      .bind(2, name)
-      .bind(3, now)
-      .run();
+  return recorded_version();
 }
 
 bool SqliteStore::integrity_ok() {

@@ -44,7 +44,6 @@ class SqliteStore final : public SqlStore {
   void ping() override;
   void exec_script(std::string_view sql) override;
   std::int64_t schema_version() override;
-  void record_migration(std::int64_t version, std::string_view name, std::int64_t now) override;
 
   void lock_schema() override {}  // BEGIN IMMEDIATE already serialises writers
 

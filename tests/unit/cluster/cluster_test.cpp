@@ -63,8 +63,8 @@ TEST(ClusterWire, RoundTripsEveryField) {
 }
 
 TEST(ClusterWire, RejectsMalformedMessages) {
-  for (const char* bad : {"", "E", "X|1|2|3|4|5|6\n{}", "E|1|2|3|4|5\n{}", "E|a|2|3|4|5|6\n{}",
-                          "E|1|2|3|4|5|6{}"}) {
+  for (const char* bad :
+       {"", "E", "X|1|2|3|4|5|6\n{}", "E|1|2|3|4|5\n{}", "E|a|2|3|4|5|6\n{}", "E|1|2|3|4|5|6{}"}) {
     EXPECT_FALSE(cluster::decode(bad).has_value()) << bad;
   }
 }

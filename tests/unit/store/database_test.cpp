@@ -53,6 +53,13 @@ class DatabaseTest : public ::testing::TestWithParam<std::string> {
     return m;
   }
 
+  // Appends a message with the next seq to conversation 10, as a send does.
+  static void append(Store& s, Id id, const std::string& client_id) {
+    Message m = message(id, client_id);
+    m.seq = s.next_seq(10, 1);
+    s.insert_message(m);
+  }
+
   // Queues the jobs while the writer is held busy, so they share one batch,
   // and returns what each completion reported.
   std::vector<std::exception_ptr> run_as_one_batch(const std::vector<Database::Job>& jobs) {
@@ -91,11 +98,8 @@ TEST_P(DatabaseTest, ConcurrentWritesAreGroupCommittedWithGaplessSeqs) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        db_->write([&](Store& s) {
-          Message m = message(next_id++, std::to_string(t) + "-" + std::to_string(i));
-          m.seq = s.next_seq(10, 1);
-          s.insert_message(m);
-        });
+        db_->write(
+            [&](Store& s) { append(s, next_id++, std::to_string(t) + "-" + std::to_string(i)); });
       }
     });
   }
@@ -112,9 +116,7 @@ TEST_P(DatabaseTest, AFailingJobDoesNotUndoItsBatchNeighbours) {
   std::vector<Database::Job> jobs;
   for (int i = 0; i < 3; ++i) {
     jobs.emplace_back([i](Store& s) {
-      Message m = message(200 + i, "job" + std::to_string(i));
-      m.seq = s.next_seq(10, 1);
-      s.insert_message(m);
+      append(s, 200 + i, "job" + std::to_string(i));
       if (i == 1) throw std::runtime_error("job 1 fails after writing");
     });
   }
@@ -135,11 +137,7 @@ TEST_P(DatabaseTest, AJobWhoseStatementFailsDoesNotUndoItsBatchNeighbours) {
   // A unique violation as the job's first statement: SQLite undoes that one
   // statement, PostgreSQL fails the whole transaction; either way the
   // neighbours must commit.
-  db_->write([](Store& s) {
-    Message m = message(500, "first");
-    m.seq = s.next_seq(10, 1);
-    s.insert_message(m);
-  });
+  db_->write([](Store& s) { append(s, 500, "first"); });
   std::vector<Database::Job> jobs;
   for (int i = 0; i < 3; ++i) {
     jobs.emplace_back([i](Store& s) {
@@ -152,9 +150,7 @@ TEST_P(DatabaseTest, AJobWhoseStatementFailsDoesNotUndoItsBatchNeighbours) {
         s.insert_user(u);
         return;
       }
-      Message m = message(510 + i, "dup" + std::to_string(i));
-      m.seq = s.next_seq(10, 1);
-      s.insert_message(m);
+      append(s, 510 + i, "dup" + std::to_string(i));
     });
   }
   auto results = run_as_one_batch(jobs);
@@ -180,9 +176,7 @@ TEST_P(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
     jobs.emplace_back([i, &runs](Store& s) {
       ++runs;
       if (i == 1) throw Error(Errc::forbidden, "validation fails before any write");
-      Message m = message(300 + i, "early" + std::to_string(i));
-      m.seq = s.next_seq(10, 1);
-      s.insert_message(m);
+      append(s, 300 + i, "early" + std::to_string(i));
     });
   }
   auto results = run_as_one_batch(jobs);
@@ -198,9 +192,7 @@ TEST_P(DatabaseTest, AJobFailingBeforeItWritesNeedsNoRetry) {
 
 TEST_P(DatabaseTest, ALoneJobFailingAfterWritingLeavesNothing) {
   EXPECT_THROW(db_->write([](Store& s) {
-    Message m = message(400, "lone");
-    m.seq = s.next_seq(10, 1);
-    s.insert_message(m);
+    append(s, 400, "lone");
     throw Error(Errc::conflict, "fails after writing");
   }),
                Error);
@@ -217,15 +209,10 @@ TEST_P(DatabaseTest, WriteRethrowsTheJobsError) {
 TEST_P(DatabaseTest, StopDrainsQueuedWritesThenRefusesNewOnes) {
   std::atomic<int> completed{0};
   for (int i = 0; i < 50; ++i) {
-    db_->submit(
-        [i](Store& s) {
-          Message m = message(300 + i, "s" + std::to_string(i));
-          m.seq = s.next_seq(10, 1);
-          s.insert_message(m);
-        },
-        [&](std::exception_ptr e) {
-          if (!e) ++completed;
-        });
+    db_->submit([i](Store& s) { append(s, 300 + i, "s" + std::to_string(i)); },
+                [&](std::exception_ptr e) {
+                  if (!e) ++completed;
+                });
   }
   db_->stop();
   EXPECT_EQ(completed.load(), 50);
