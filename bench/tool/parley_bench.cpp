@@ -11,6 +11,7 @@
 //   parley_bench --port 8080 fanout --clients 1000 --rooms 1 --publishers 1 --window 100 --seconds
 //   10 parley_bench --port 8080 --smoke
 //   parley_bench --port 8081 --cluster-ports 8082,8083 fanout ...   (every delivery crosses nodes)
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -57,13 +58,13 @@ double cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-// Minimal blocking HTTP/1.1 JSON call for set-up (register, create rooms).
-bj::value http_json(const std::string& host, unsigned short port, const std::string& method,
-                    const std::string& target, const bj::value& body, const std::string& token) {
+// Minimal blocking HTTP/1.1 call: the status and the body.
+std::pair<int, std::string> http_call(const std::string& host, unsigned short port,
+                                      const std::string& method, const std::string& target,
+                                      const std::string& payload, const std::string& token) {
   asio::io_context ioc;
   tcp::socket s(ioc);
   s.connect(tcp::endpoint(asio::ip::make_address(host), port));
-  std::string payload = bj::serialize(body);
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host +
                     "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
                     std::to_string(payload.size()) + "\r\n";
@@ -80,8 +81,13 @@ bj::value http_json(const std::string& host, unsigned short port, const std::str
   }
   auto split = response.find("\r\n\r\n");
   if (split == std::string::npos) throw std::runtime_error("bad HTTP response from " + target);
-  int status = std::stoi(response.substr(9, 3));
-  std::string json = response.substr(split + 4);
+  return {std::stoi(response.substr(9, 3)), response.substr(split + 4)};
+}
+
+// A JSON call for set-up (register, create rooms); throws unless 2xx.
+bj::value http_json(const std::string& host, unsigned short port, const std::string& method,
+                    const std::string& target, const bj::value& body, const std::string& token) {
+  auto [status, json] = http_call(host, port, method, target, bj::serialize(body), token);
   if (status >= 300)
     throw std::runtime_error(target + " -> " + std::to_string(status) + " " + json);
   return bj::parse(json);
@@ -106,6 +112,10 @@ struct Conn : std::enable_shared_from_this<Conn> {
   int id, room;
   bool publisher;
   bool churner = false;  // churn: connects, subscribes, leaves
+  bool dropped = false;  // storm: this socket was dropped on purpose
+  // storm: the conversation's highest seq seen (from the subscribe reply, then
+  // each message.new), and the since to resubscribe with (-1: live).
+  std::int64_t room_seq = 0, since = -1;
   std::int64_t connect_started = 0;
   std::string carry;  // an unfinished frame from the previous read
   std::array<char, 65536> buf{};
@@ -140,6 +150,7 @@ struct Bench {
   bool raw = false;   // plain broadcast rooms (peer servers): no auth, no JSON
   bool echo = false;  // publishers time round trips (v1: the ping op; raw: own room)
   bool smoke = false;
+  bool storm = false;   // subscribers track seqs and resubscribe with since
   int connections = 0;  // opened so far: past 2,000 the source address moves on
   // Open loop (--rate): messages per second over all publishers, sent on a
   // schedule whatever the replies; latency counts from the scheduled time,
@@ -193,6 +204,7 @@ void Conn::read() {
   auto self = shared_from_this();
   sock.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
     if (ec) {
+      if (self->dropped) return;
       if (self->bench.publishing && self->bench.failure.empty() && !self->churner) {
         self->bench.failure = "connection " + std::to_string(self->id) + " closed: " + ec.message();
       }
@@ -297,6 +309,20 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
   constexpr std::string_view kNew = R"({"type":"message.new")";
   if (churner && text.starts_with(R"({"type")")) return;  // counts nothing: it is leaving
   if (bench.raw || text.starts_with(kNew)) {
+    if (bench.storm) {  // {"type":"message.new","conv":"..","seq":N,...
+      constexpr std::string_view kSeq = R"(,"seq":)";
+      auto at = text.find(kSeq);
+      std::int64_t s = 0;
+      for (auto i = at == std::string_view::npos ? text.size() : at + kSeq.size();
+           i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        s = s * 10 + (text[i] - '0');
+      }
+      if (s != room_seq + 1) {
+        bench.failure = "connection " + std::to_string(id) + " expected seq " +
+                        std::to_string(room_seq + 1) + ", got " + std::to_string(s);
+      }
+      room_seq = std::max(room_seq, s);
+    }
     // Bodies start with '~', which nothing before the body in an event
     // contains (ids are alphanumeric, client ids "b<n>-<seq>").
     const auto* at = static_cast<const char*>(std::memchr(text.data(), '~', text.size()));
@@ -369,7 +395,9 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
       ready = true;
       ++bench.ready;
     } else {
-      bj::array subs{bj::object{{"conv", bench.rooms[room]}}};
+      bj::object sub{{"conv", bench.rooms[room]}};
+      if (since >= 0) sub["since"] = since;
+      bj::array subs{std::move(sub)};
       send_text(
           bj::serialize(bj::object{{"id", "sub"}, {"op", "subscribe"}, {"conversations", subs}}));
     }
@@ -489,7 +517,10 @@ int main(int argc, char** argv) {
                  "--clients connections and report the server's RSS per connection "
                  "(--server-pid); churn: fanout while --churn connections/s connect, subscribe "
                  "and leave; persist: --publishers each with its own conversation and one "
-                 "subscriber, every message stored (stored+delivered/s, send-to-ack latency)");
+                 "subscriber, every message stored (stored+delivered/s, send-to-ack latency); "
+                 "storm: fanout (best paced with --rate) while every subscriber is dropped at "
+                 "once --storms times and resubscribes with since; fails on a gap, a duplicate, "
+                 "or server file descriptors not back to their counts (--server-pid)");
   int server_pid = 0;
   app.add_option("--server-pid", server_pid, "for idle: read this process's VmRSS from /proc");
   app.add_option("--clients", clients, "subscriber connections");
@@ -500,6 +531,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "measured duration");
   app.add_option("--warmup", warmup, "discarded warm-up");
   double rate = 0, churn = 200;
+  int storms = 1;
+  app.add_option("--storms", storms, "storm: times every subscriber is dropped at once");
   app.add_option("--rate", rate,
                  "open loop: messages/s over all publishers on a fixed schedule (0: windowed)");
   app.add_option("--churn", churn, "churn: connections/s that connect, subscribe and leave");
@@ -526,7 +559,7 @@ int main(int argc, char** argv) {
   } else if (scenario == "persist") {
     rooms = publishers;  // each publisher its own conversation, one subscriber each
     clients = publishers;
-  } else if (scenario != "fanout" && scenario != "churn") {
+  } else if (scenario != "fanout" && scenario != "churn" && scenario != "storm") {
     std::fprintf(stderr, "parley-bench: scenario '%s' is not implemented yet\n", scenario.c_str());
     return 2;
   }
@@ -540,6 +573,7 @@ int main(int argc, char** argv) {
   bench.echo = scenario == "echo";
   bench.smoke = smoke;
   bench.rate = rate;
+  bench.storm = scenario == "storm";
   if (scenario == "churn" && raw) {
     std::fprintf(stderr, "parley-bench: churn speaks protocol v1 only\n");
     return 2;
@@ -576,6 +610,7 @@ int main(int argc, char** argv) {
   bench.subscribers_per_room.assign(rooms, 0);
   for (int i = 0; i < clients; ++i) {
     bench.conns.push_back(std::make_shared<Conn>(bench, bench.ioc, i, i % rooms, false));
+    if (bench.storm) bench.conns.back()->since = 0;  // fresh rooms: every seq from 1
     ++bench.subscribers_per_room[i % rooms];
   }
   for (int p = 0; p < publishers; ++p) {
@@ -583,6 +618,18 @@ int main(int argc, char** argv) {
     bench.publisher_conns.push_back(bench.conns.back().get());
   }
   bench.acked_per_publisher.assign(publishers, 0);
+  // The server's heap in use, from its /metrics (0 if it does not say).
+  auto read_heap = [&host, port]() -> long long {
+    try {
+      auto [status, text] = http_call(host, port, "GET", "/metrics", "", "");
+      constexpr std::string_view kName = "\nparley_process_heap_bytes ";
+      auto at = text.find(kName);
+      if (status != 200 || at == std::string::npos) return 0;
+      return static_cast<long long>(std::stod(text.substr(at + kName.size())));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  };
   auto read_rss = [server_pid]() -> long long {
     if (server_pid <= 0) return 0;
     std::FILE* f = std::fopen(("/proc/" + std::to_string(server_pid) + "/status").c_str(), "r");
@@ -616,6 +663,30 @@ int main(int argc, char** argv) {
     std::fclose(f);
     return secs;
   };
+  // The server's open sockets (storm: they must come back to their counts;
+  // other descriptors, such as database files opened on first use, are not
+  // the connections').
+  auto count_fds = [server_pid]() -> long long {
+    if (server_pid <= 0) return 0;
+    std::string dir = "/proc/" + std::to_string(server_pid) + "/fd/";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return 0;
+    long long n = 0;
+    char target[64];
+    while (const dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      auto len = readlink((dir + e->d_name).c_str(), target, sizeof target - 1);
+      n += len > 7 && std::string_view(target, 7) == "socket:";
+    }
+    closedir(d);
+    return n;
+  };
+  long long fds_before = count_fds(), fds_connected = 0, fds_after_storm = 0, fds_after_close = 0;
+  long long rss_connected = 0, rss_after_storm = 0, rss_after_close = 0;
+  long long heap_before = bench.storm ? read_heap() : 0, heap_connected = 0, heap_after_close = 0;
+  std::vector<std::int64_t> storm_ms;  // drop to every subscriber resubscribed, per storm
+  std::vector<long long> storm_rss;    // the server's RSS after each storm's traffic
+  std::vector<long long> storm_heap;   // and its heap in use
   double server_cpu0 = 0, server_cpu1 = 0;
   // Before any connection starts: async_connect begins connecting at once.
   long long rss_before = read_rss(), rss_after = 0;
@@ -673,6 +744,7 @@ int main(int argc, char** argv) {
   std::uint64_t churn_measured0 = 0, churn_measured1 = 0;
   Clock::time_point t0, t1;
   Clock::time_point drain_deadline;
+  std::function<void()> after_drain;  // storm: measure and close; otherwise stop
   // Drain: wait until every acked message reached every subscriber of its room.
   std::function<void()> drain = [&] {
     std::uint64_t expected = 0;
@@ -684,11 +756,95 @@ int main(int argc, char** argv) {
     for (auto& c : bench.conns) inflight = inflight || (c->publisher && c->inflight > 0);
     if ((!inflight && bench.stats.deliveries >= expected) || Clock::now() > drain_deadline ||
         !bench.failure.empty()) {
-      return bench.ioc.stop();
+      return after_drain && bench.failure.empty() ? after_drain() : bench.ioc.stop();
     }
     timer.expires_after(std::chrono::milliseconds(20));
     timer.async_wait([&](boost::system::error_code) { drain(); });
   };
+  // Storm: drop every subscriber at once (half with a reset, half with a FIN,
+  // no close frame), reconnect them all with since = the last seq each saw,
+  // wait until all are subscribed again, let traffic run, repeat; then drain,
+  // count the server's descriptors and memory, close everyone and count again.
+  Clock::time_point storm_started;
+  int storms_done = 0;
+  std::function<void()> drop_all, wait_resumed, storm_close, wait_closed;
+  drop_all = [&] {
+    if (storms_done == 0) {
+      fds_connected = count_fds();
+      rss_connected = read_rss();
+      heap_connected = read_heap();
+    }
+    storm_started = Clock::now();
+    for (auto& c : bench.conns) {
+      if (c->publisher) continue;
+      c->dropped = true;
+      boost::system::error_code ec;
+      if (c->id % 2 == 1) c->sock.set_option(asio::socket_base::linger(true, 0), ec);
+      c->sock.close(ec);
+      auto fresh = std::make_shared<Conn>(bench, bench.ioc, c->id, c->room, false);
+      fresh->next_expected = c->next_expected;  // per-publisher order continues
+      fresh->room_seq = c->room_seq;
+      fresh->since = c->room_seq;
+      c = std::move(fresh);
+      --bench.ready;
+    }
+    for (auto& c : bench.conns) {
+      if (!c->publisher) c->start(bench.ep);
+    }
+    wait_resumed();
+  };
+  wait_resumed = [&] {
+    timer.expires_after(std::chrono::milliseconds(10));
+    timer.async_wait([&](boost::system::error_code) {
+      if (!bench.failure.empty()) return bench.ioc.stop();
+      if (bench.ready < bench.expected_ready) return wait_resumed();
+      storm_ms.push_back(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - storm_started)
+              .count());
+      ++storms_done;
+      timer.expires_after(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+      timer.async_wait([&](boost::system::error_code) {
+        storm_rss.push_back(read_rss());
+        storm_heap.push_back(read_heap());
+        if (storms_done < storms) return drop_all();
+        t1 = Clock::now();
+        cpu1 = cpu_seconds();
+        server_cpu1 = read_server_cpu();
+        bench.publishing = false;
+        drain_deadline = Clock::now() + std::chrono::seconds(20);
+        drain();
+      });
+    });
+  };
+  storm_close = [&] {
+    // Let the server finish with the dropped sockets, then count.
+    timer.expires_after(std::chrono::seconds(1));
+    timer.async_wait([&](boost::system::error_code) {
+      fds_after_storm = count_fds();
+      rss_after_storm = read_rss();
+      for (auto& c : bench.conns) {
+        c->churner = true;  // leaving: the server's close reply ends it
+        c->leave();
+      }
+      drain_deadline = Clock::now() + std::chrono::seconds(10);
+      wait_closed();
+    });
+  };
+  wait_closed = [&] {
+    timer.expires_after(std::chrono::milliseconds(50));
+    timer.async_wait([&](boost::system::error_code) {
+      fds_after_close = count_fds();
+      if (fds_after_close > fds_before && Clock::now() < drain_deadline) return wait_closed();
+      timer.expires_after(std::chrono::seconds(1));  // the server's sweeps settle
+      timer.async_wait([&](boost::system::error_code) {
+        rss_after_close = read_rss();
+        heap_after_close = read_heap();
+        bench.ioc.stop();
+      });
+    });
+  };
+  if (bench.storm) after_drain = storm_close;
   std::function<void()> wait_ready = [&] {
     timer.expires_after(std::chrono::milliseconds(20));
     timer.async_wait([&](boost::system::error_code) {
@@ -712,6 +868,15 @@ int main(int argc, char** argv) {
       if (scenario == "churn") {
         churn_start_ns = now_ns();
         churn_tick();
+      }
+      if (bench.storm) {  // traffic flows for --warmup, then the first drop
+        t0 = Clock::now();
+        cpu0 = cpu_seconds();
+        server_cpu0 = read_server_cpu();
+        timer.expires_after(
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup)));
+        timer.async_wait([&](boost::system::error_code) { drop_all(); });
+        return;
       }
       timer.expires_after(
           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup)));
@@ -752,7 +917,7 @@ int main(int argc, char** argv) {
     return bench.failure.empty() ? 0 : 1;
   }
   auto& st = bench.stats;
-  double measured = std::chrono::duration<double>(t1 - t0).count();
+  double measured = std::max(0.0, std::chrono::duration<double>(t1 - t0).count());
   double cpu = cpu1 - cpu0;  // the measured window only, not the drain
   std::uint64_t expected = 0;
   for (int p = 0; p < publishers; ++p) {
@@ -809,10 +974,37 @@ int main(int argc, char** argv) {
     out["churn_p99_us"] = percentile(bench.churn_ns, 99) / 1000;
   }
   if (server_pid > 0 && measured > 0) out["server_cpu"] = (server_cpu1 - server_cpu0) / measured;
+  bool storm_ok = true;
+  if (bench.storm) {
+    bj::array ms, rss, heap;
+    for (auto v : storm_ms) ms.emplace_back(v);
+    for (auto v : storm_rss) rss.emplace_back(v);
+    for (auto v : storm_heap) heap.emplace_back(v);
+    out["server_rss_per_storm"] = std::move(rss);
+    out["server_heap_per_storm"] = std::move(heap);
+    out["server_heap_before_connect"] = heap_before;
+    out["server_heap_connected"] = heap_connected;
+    out["server_heap_after_close"] = heap_after_close;
+    out["storms"] = storms_done;
+    out["resumed"] = static_cast<std::int64_t>(storms_done) * clients;
+    out["storm_resume_ms"] = std::move(ms);
+    out["server_sockets_before_connect"] = fds_before;
+    out["server_sockets_connected"] = fds_connected;
+    out["server_sockets_after_storms"] = fds_after_storm;
+    out["server_sockets_after_close"] = fds_after_close;
+    out["server_rss_before_connect"] = rss_before;
+    out["server_rss_connected"] = rss_connected;
+    out["server_rss_after_storms"] = rss_after_storm;
+    out["server_rss_after_close"] = rss_after_close;
+    // Every storm resumed, and (when watched) no descriptor outlived its socket.
+    storm_ok =
+        storms_done == storms &&
+        (server_pid <= 0 || (fds_after_storm <= fds_connected && fds_after_close <= fds_before));
+  }
   if (!bench.failure.empty()) out["failure"] = bench.failure;
   std::cout << bj::serialize(out) << std::endl;
   bool ok = bench.failure.empty() && st.lost + missing == 0 && st.duplicates == 0 &&
-            st.reordered == 0 && st.errors == 0 && st.acked > 0;
+            st.reordered == 0 && st.errors == 0 && st.acked > 0 && storm_ok;
   if (smoke) std::fprintf(stderr, "smoke: %s\n", ok ? "passed" : "FAILED");
   return ok ? 0 : 1;
 }

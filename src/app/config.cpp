@@ -206,7 +206,9 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"server.shutdown_timeout_ms",
        "on SIGTERM, how long to wait for in-flight requests before closing",
        &c.server.shutdown_timeout_ms, 0, 600000},
-      {"server.max_connections", "open client connections accepted at once; more are refused",
+      {"server.max_connections",
+       "open client connections accepted at once; more are refused (the soft open-file limit is "
+       "raised to fit)",
        &c.server.max_connections, 1, 1000000},
       {"server.trusted_proxies",
        "peer addresses whose X-Forwarded-For / X-Forwarded-Proto are believed",

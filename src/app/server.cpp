@@ -57,6 +57,8 @@ void register_process_metrics(metrics::Registry& m) {
     m.gauge("process_start_time_seconds", "Start time since the Unix epoch, in seconds")
         .set(p.start_time_seconds);
     m.gauge("process_threads", "Threads in this process").set(static_cast<double>(p.threads));
+    m.gauge("parley_process_heap_bytes", "Heap bytes allocated and not freed (leaks show here)")
+        .set(static_cast<double>(p.heap_in_use_bytes));
   });
 }
 
@@ -95,6 +97,18 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   log::parse_level(cfg.log.level, level);
   log::init(level, cfg.log.format);
   for (const auto& w : warnings) log::warn("config_warning", {{"detail", w}});
+  {
+    // One descriptor per connection, plus the database, listeners and logs.
+    auto wanted = static_cast<std::uint64_t>(cfg.server.max_connections) + 256;
+    auto limit = raise_open_file_limit(wanted);
+    if (limit < wanted) {
+      log::warn("open_file_limit", {{"limit", limit},
+                                    {"wanted", wanted},
+                                    {"detail",
+                                     "server.max_connections cannot all be served; "
+                                     "raise the hard limit (ulimit -Hn, LimitNOFILE)"}});
+    }
+  }
 
   metrics::Registry registry;
   register_process_metrics(registry);

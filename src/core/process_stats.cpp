@@ -1,9 +1,11 @@
 #include "core/process_stats.hpp"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -59,7 +61,25 @@ ProcessStats read_process_stats() {
   }
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) s.max_fds = rl.rlim_cur;
+  struct mallinfo2 mi = mallinfo2();  // summed over every arena
+  s.heap_in_use_bytes = mi.uordblks + mi.hblkhd;
   return s;
 }
+
+std::uint64_t raise_open_file_limit(std::uint64_t wanted) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < wanted && rl.rlim_cur != RLIM_INFINITY) {
+    rlim_t target = rl.rlim_max == RLIM_INFINITY ? wanted : std::min<rlim_t>(wanted, rl.rlim_max);
+    if (target > rl.rlim_cur) {
+      rl.rlim_cur = target;
+      setrlimit(RLIMIT_NOFILE, &rl);
+      getrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
+  return rl.rlim_cur;
+}
+
+void release_free_memory() { malloc_trim(0); }
 
 }  // namespace parley
