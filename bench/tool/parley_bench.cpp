@@ -406,6 +406,13 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
     ++bench.churn_done;
     leave();
   } else if (rid == "sub") {
+    if (bench.storm && text.find(R"("truncated":true)") != std::string_view::npos) {
+      // More were missed than one replay holds: a real client reads the
+      // rest over REST; here it means the run was set up too small.
+      bench.failure = "connection " + std::to_string(id) +
+                      ": replay truncated (raise ws.replay_limit / ws.max_outbound_bytes)";
+      return;
+    }
     ready = true;
     ++bench.ready;
     // Regression (events other than message.new were parsed as replies and

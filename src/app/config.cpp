@@ -331,7 +331,9 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"ws.rate_per_s", "frames a connection may send per second, sustained (4008 beyond)",
        &c.ws.rate_per_s, 1, 1000000},
       {"ws.rate_burst", "frames a connection may send at once", &c.ws.rate_burst, 1, 1000000},
-      {"ws.replay_limit", "most messages replayed on subscribe with since (then truncated)",
+      {"ws.replay_limit",
+       "most messages replayed on subscribe with since, within half of ws.max_outbound_bytes "
+       "(beyond: the newest, truncated)",
        &c.ws.replay_limit, 1, 100000},
       {"ws.max_subscriptions", "conversations one connection may subscribe to",
        &c.ws.max_subscriptions, 1, 1000000},

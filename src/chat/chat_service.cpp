@@ -370,7 +370,7 @@ std::vector<store::Message> ChatService::list_messages(Id actor, Id conversation
 }
 
 Replay ChatService::replay(Id actor, Id conversation_id, std::optional<std::int64_t> since,
-                           int limit) {
+                           int limit, std::size_t max_bytes) {
   return db_.read([&](store::Store& s) {
     require_member(s, actor, conversation_id);
     auto c = s.conversation(conversation_id);
@@ -383,6 +383,19 @@ Replay ChatService::replay(Id actor, Id conversation_id, std::optional<std::int6
       r.truncated = true;
     } else {
       r.messages = s.messages_after(conversation_id, *since, limit);
+    }
+    // Keep the newest that fit max_bytes; the client reads older ones over REST.
+    constexpr std::size_t kEventOverhead = 256;  // the event's JSON around the body
+    std::size_t bytes = 0;
+    auto keep = r.messages.end();
+    while (keep != r.messages.begin()) {
+      bytes += std::prev(keep)->body.size() + kEventOverhead;
+      if (bytes > max_bytes) break;
+      --keep;
+    }
+    if (keep != r.messages.begin()) {
+      r.messages.erase(r.messages.begin(), keep);
+      r.truncated = true;
     }
     return r;
   });

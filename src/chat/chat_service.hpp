@@ -53,7 +53,7 @@ struct SendResult {
 struct Replay {
   std::vector<store::Message> messages;  // ascending seq
   std::int64_t last_seq = 0;             // the conversation's newest seq at read time
-  bool truncated = false;                // more were missed than the limit: the newest page
+  bool truncated = false;  // more were missed than fit the limits: the newest that fit
 };
 
 struct Created {
@@ -108,7 +108,11 @@ class ChatService {
                                             std::optional<std::int64_t> before, int limit);
   // For a (re)subscribing member: messages after `since` (none when since is
   // empty), at most limit; past the limit, the newest page and truncated.
-  Replay replay(Id actor, Id conversation_id, std::optional<std::int64_t> since, int limit);
+  // At most `limit` messages, and no more than `max_bytes` of them (bodies
+  // plus an allowance per event): a replay must fit the connection's outbound
+  // queue, or the client would be cut off by its own catch-up.
+  Replay replay(Id actor, Id conversation_id, std::optional<std::int64_t> since, int limit,
+                std::size_t max_bytes = SIZE_MAX);
   store::Message get_message(Id actor, Id conversation_id, std::int64_t seq);
   store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq,
                               std::string_view body);

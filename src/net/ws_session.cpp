@@ -156,6 +156,11 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   void op_blocking(const bj::value& id, const bj::object& req, const std::string& op);
   // Sends the replay, then the events held while it was read; live again.
   void go_live(Subscription& sub, const chat::Replay& replay);
+  // A replay fills at most half the outbound queue (ws.max_outbound_bytes),
+  // so catching up never trips the slow-consumer close by itself.
+  std::size_t replay_budget() const {
+    return static_cast<std::size_t>(cfg_.ws.max_outbound_bytes) / 2;
+  }
   void finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::Replay>> results,
                         std::vector<std::pair<Id, std::string>> errors);
 
@@ -532,10 +537,11 @@ void WsSession::repair_gap(Id conv, std::int64_t seq, const SharedFrame& frame) 
   Id user = user_id_;
   std::int64_t since = sub.last_seq;
   int limit = static_cast<int>(cfg_.ws.replay_limit);
+  auto max_bytes = replay_budget();
   off_thread(
-      [chat, user, conv, since, limit]() -> std::optional<chat::Replay> {
+      [chat, user, conv, since, limit, max_bytes]() -> std::optional<chat::Replay> {
         try {
-          return chat->replay(user, conv, since, limit);
+          return chat->replay(user, conv, since, limit, max_bytes);
         } catch (const std::exception&) {
           return std::nullopt;
         }
@@ -700,14 +706,15 @@ void WsSession::op_subscribe(const bj::value& id, const bj::object& req) {
   auto chat = ws_.chat;
   Id user = user_id_;
   int limit = static_cast<int>(cfg_.ws.replay_limit);
+  auto max_bytes = replay_budget() / std::max<std::size_t>(1, requested.size());  // shared
   off_thread(
-      [chat, user, limit, requested]() {
+      [chat, user, limit, max_bytes, requested]() {
         std::vector<std::pair<Id, chat::Replay>> results;
         std::vector<std::pair<Id, std::string>> errors;
         for (auto [conv, since] : requested) {
           try {
-            auto r =
-                chat->replay(user, conv, since < 0 ? std::nullopt : std::optional(since), limit);
+            auto r = chat->replay(user, conv, since < 0 ? std::nullopt : std::optional(since),
+                                  limit, max_bytes);
             results.emplace_back(conv, std::move(r));
           } catch (const Error& e) {
             errors.emplace_back(conv, error_code_name(e.code()));

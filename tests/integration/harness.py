@@ -358,7 +358,8 @@ class WsClient:
             header = _struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
         if mask:
             key = _os.urandom(4)
-            payload = bytes(b ^ key[i & 3] for i, b in enumerate(payload))
+            mask_bytes = (key * (n // 4 + 1))[:n]  # XOR as big integers: fast for large payloads
+            payload = (int.from_bytes(payload, "big") ^ int.from_bytes(mask_bytes, "big")).to_bytes(n, "big")
             header += key
         self.sock.sendall(header + payload)
 

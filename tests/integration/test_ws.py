@@ -504,6 +504,40 @@ class BackpressureTest(ServerTest):
         reader.close()
 
 
+class ReplayBudgetTest(ServerTest):
+    SETTINGS = {"ws.max_outbound_bytes": "65536"}
+
+    def test_a_replay_larger_than_the_outbound_queue_is_truncated_not_cut_off(self):
+        """Regression: 40 missed 8 KB messages (320 KB) replayed into a 64 KiB
+        queue closed the subscribing connection with 4009, and every
+        resubscribe did the same. The replay keeps the newest that fit half the
+        queue, says truncated, and the rest comes over REST."""
+        ann, ben = self.server.register("ann_rb"), self.server.register("ben_rb")
+        _, _, conv = self.server.request("POST", "/api/conversations",
+                                         {"kind": "group", "title": "rb", "members": [ben["user"]["id"]]},
+                                         token=ann["access_token"])
+        for i in range(40):
+            status, _, _ = self.server.request("POST", f"/api/conversations/{conv['id']}/messages",
+                                               {"client_id": f"rb{i}", "body": f"{i:03d}" + "y" * 7997},
+                                               token=ann["access_token"])
+            self.assertEqual(status, 201)
+        c = ws_connect(self.server, ben["access_token"])
+        reply = c.request("subscribe", conversations=[{"conv": conv["id"], "since": 0}])
+        self.assertTrue(reply["ok"], reply)
+        result = reply["result"]["subscribed"][0]
+        self.assertTrue(result["truncated"])
+        self.assertEqual(result["last_seq"], 40)
+        self.assertTrue(0 < result["replayed"] < 40)
+        seqs = [c.event("message.new")["seq"] for _ in range(result["replayed"])]
+        self.assertEqual(seqs, list(range(41 - result["replayed"], 41)))
+        self.assertTrue(c.request("ping")["ok"])  # still open
+        _, _, page = self.server.request(
+            "GET", f"/api/conversations/{conv['id']}/messages?after=0&limit={seqs[0] - 1}",
+            token=ben["access_token"])
+        self.assertEqual([m["seq"] for m in page["messages"]], list(range(1, seqs[0])))
+        c.close()
+
+
 class PerAddressCapTest(ServerTest):
     SETTINGS = {"ws.max_connections_per_ip": "3"}
 

@@ -100,6 +100,40 @@ TEST_F(ChatServiceTest, RetriedClientIdReturnsTheFirstMessage) {
   EXPECT_EQ(code_of([&] { chat_->send(alice_, other.id, "retry-1", "x"); }), Errc::conflict);
 }
 
+TEST_F(ChatServiceTest, ReplayPastTheLimitIsTheNewestPageTruncated) {
+  auto c = chat_->create_conversation(alice_, "group", "Team", {bob_}).conversation;
+  for (int i = 1; i <= 10; ++i) chat_->send(alice_, c.id, "r" + std::to_string(i), "m");
+  auto all = chat_->replay(bob_, c.id, 0, 20);
+  EXPECT_FALSE(all.truncated);
+  ASSERT_EQ(all.messages.size(), 10U);
+  EXPECT_EQ(all.messages.front().seq, 1);
+  auto some = chat_->replay(bob_, c.id, 2, 5);
+  EXPECT_TRUE(some.truncated);
+  ASSERT_EQ(some.messages.size(), 5U);
+  EXPECT_EQ(some.messages.front().seq, 6);
+  EXPECT_EQ(some.messages.back().seq, 10);
+  EXPECT_TRUE(chat_->replay(bob_, c.id, std::nullopt, 5).messages.empty());  // live from now
+}
+
+// Regression: a replay larger than the connection's outbound queue made the
+// subscribe that asked for it close with 4009, and the client's resubscribe
+// did the same again. The byte budget keeps the newest that fit.
+TEST_F(ChatServiceTest, ReplayLargerThanTheByteBudgetKeepsTheNewestThatFit) {
+  auto c = chat_->create_conversation(alice_, "group", "Team", {bob_}).conversation;
+  for (int i = 1; i <= 10; ++i) {
+    chat_->send(alice_, c.id, "b" + std::to_string(i), std::string(100, 'x'));
+  }
+  // 356 bytes a message with the event allowance: 3 fit in 1,100.
+  auto r = chat_->replay(bob_, c.id, 0, 20, 1100);
+  EXPECT_TRUE(r.truncated);
+  ASSERT_EQ(r.messages.size(), 3U);
+  EXPECT_EQ(r.messages.front().seq, 8);
+  EXPECT_EQ(r.messages.back().seq, 10);
+  auto fits = chat_->replay(bob_, c.id, 7, 20, 1100);
+  EXPECT_FALSE(fits.truncated);
+  EXPECT_EQ(fits.messages.size(), 3U);
+}
+
 TEST_F(ChatServiceTest, MessageLimitsAndShape) {
   auto c = chat_->create_conversation(alice_, "group", "Team", {}).conversation;
   EXPECT_EQ(code_of([&] { chat_->send(alice_, c.id, "a", ""); }), Errc::bad_request);
