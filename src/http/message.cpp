@@ -5,6 +5,8 @@
 
 #include <strings.h>
 
+#include <cctype>
+
 namespace parley::http {
 
 namespace {
@@ -76,6 +78,21 @@ void split_target(Request& req) {
   auto q = req.target.find('?');
   req.path = req.target.substr(0, q);
   req.query = q == std::string::npos ? std::string() : req.target.substr(q + 1);
+}
+
+std::string unfinished_header(std::string_view partial_head) {
+  // The parser may have consumed the lines before: what is left starts at a
+  // line, and only a header line starts with a name (no spaces) and a colon.
+  auto eol = partial_head.rfind('\n');
+  auto line = eol == std::string_view::npos ? partial_head : partial_head.substr(eol + 1);
+  auto colon = line.find(':');
+  if (colon == 0 || colon == std::string_view::npos ||
+      line.substr(0, colon).find_first_of(" \t/") != std::string_view::npos) {
+    return {};
+  }
+  std::string name(line.substr(0, colon));
+  for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
 }
 
 }  // namespace parley::http

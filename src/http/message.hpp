@@ -47,4 +47,9 @@ struct Response {
 // Splits a request target into path and query.
 void split_target(Request& req);
 
+// For a request head cut off at the size limit (what the parser left of it):
+// the name (lower case) of the header line it was cut in; empty when the cut
+// fell in the request line or in a header's name.
+std::string unfinished_header(std::string_view partial_head);
+
 }  // namespace parley::http

@@ -198,7 +198,16 @@ asio::awaitable<void> HttpSession::serve() {
     if (ec) {
       if (ec == bhttp::error::header_limit) {
         env_.metrics.header_too_large->inc();
-        co_await send_error(nullptr, Errc::header_too_large, "request head is too large");
+        std::string_view partial(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        if (http::unfinished_header(partial) == "authorization") {
+          // A credential too large to be ours: refused as a credential.
+          auto res = env_.api->transport_error(nullptr, Errc::unauthorized,
+                                               "the Authorization header is too large");
+          res.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+          co_await send(std::move(res), false);
+        } else {
+          co_await send_error(nullptr, Errc::header_too_large, "request head is too large");
+        }
       } else if (ec == bhttp::error::body_limit) {
         // A declared Content-Length past the limit fails here, before any body is read.
         co_await send_too_large();

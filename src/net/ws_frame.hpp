@@ -102,6 +102,8 @@ class FrameParser {
   // After permessage-deflate was negotiated: RSV1 marks a compressed message
   // on its first frame (RFC 7692 6); elsewhere it stays a protocol error.
   void enable_compression() noexcept { compression_ = true; }
+  // Takes effect from the next message.
+  void set_max_message(std::size_t max_message) noexcept { max_message_ = max_message; }
 
  private:
   FrameEvent fail(std::uint16_t code, const char* why);

@@ -77,6 +77,9 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
         tokens_(static_cast<double>(cfg_.ws.rate_burst)) {
     connected_at_ = last_activity_ = Clock::now();
     if (user_id_) token_exp_s_ = now_s() + cfg_.auth.access_ttl_s;
+    // Before authentication a message carries only a token: it may be as
+    // large as a request head, and a larger one is a bad credential (4001).
+    if (!user_id_) parser_.set_max_message(preauth_max_message());
     worker_.ws_sessions.insert(this);
     env_.connections.fetch_add(1);
     ws_.connections->inc();
@@ -156,6 +159,10 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   void op_blocking(const bj::value& id, const bj::object& req, const std::string& op);
   // Sends the replay, then the events held while it was read; live again.
   void go_live(Subscription& sub, const chat::Replay& replay);
+  std::size_t preauth_max_message() const {
+    return static_cast<std::size_t>(
+        std::min(cfg_.ws.max_message_bytes, cfg_.http.max_header_bytes));
+  }
   // A replay fills at most half the outbound queue (ws.max_outbound_bytes),
   // so catching up never trips the slow-consumer close by itself.
   std::size_t replay_budget() const {
@@ -313,7 +320,11 @@ bool WsSession::process(const char* data, std::size_t n) {
               "");
         return false;
       case ws::FrameEvent::error:
-        close(e.close_code, e.payload);
+        if (e.close_code == ws::close_code::kTooBig && !user_id_) {
+          close(ws::close_code::kUnauthenticated, "authentication message too large");
+        } else {
+          close(e.close_code, e.payload);
+        }
         return false;
     }
     if (dead_) return false;
@@ -679,6 +690,7 @@ void WsSession::op_auth(const bj::value& id, const bj::object& req) {
           ++ws_.per_user[claims.user_id];
           counted_user_ = true;
           user_id_ = claims.user_id;
+          parser_.set_max_message(static_cast<std::size_t>(cfg_.ws.max_message_bytes));
           ws_.gateway->hub().add_session(worker_.index, this);
           ws_.gateway->user_connected(user_id_);
         }

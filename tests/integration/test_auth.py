@@ -84,8 +84,15 @@ class AuthTest(ServerTest):
             with self.subTest(name):
                 self.assertProblem(self.server.request("GET", "/api/auth/me", token=token), 401)
         self.assertProblem(self.server.request("GET", "/api/auth/me"), 401, "missing bearer token")
-        # A megabyte token never reaches the JWT parser: the request head is capped.
-        self.assertProblem(self.server.request("GET", "/api/auth/me", token="a" * 1_000_000), 431)
+        # A megabyte token never reaches the JWT parser (the request head is
+        # capped at 16 KiB), and is refused as the bad credential it is.
+        status, headers, body = self.server.request("GET", "/api/auth/me", token="a" * 1_000_000)
+        self.assertProblem((status, headers, body), 401, "Authorization header is too large")
+        self.assertEqual(headers.get("www-authenticate"), 'Bearer error="invalid_token"')
+        big_jwt = forge_jwt({"alg": "HS256", "typ": "JWT", "kid": "k1"}, {**claims(uid), "pad": "x" * 1_000_000})
+        self.assertProblem(self.server.request("GET", "/api/auth/me", token=big_jwt), 401)
+        # Any other header past the cap is still 431.
+        self.assertProblem(self.server.request("GET", "/api/auth/me", headers={"X-Filler": "f" * 1_000_000}), 431)
         self.assertProblem(self.server.request("GET", "/api/auth/me", headers={"Authorization": "Basic abc"}), 401)
 
     def test_user_lookup(self):

@@ -90,6 +90,19 @@ class GatewayTest(ServerTest):
                 self.assertEqual(reply["error"]["code"], "unauthorized")
                 self.assertEqual(c.expect_close(), 4001)
 
+    def test_a_megabyte_token_closes_with_4001_and_authenticated_messages_may_be_large(self):
+        c = WsClient(self.server.port)
+        c.send_frame(0x1, json.dumps({"id": "1", "op": "auth", "token": "a" * 1_000_000}))
+        self.assertEqual(c.expect_close(), 4001)  # not 1009: before auth it is a bad credential
+        # Authenticated by an auth frame, the full ws.max_message_bytes applies again.
+        c = WsClient(self.server.port)
+        self.assertTrue(c.request("auth", token=self.ann["access_token"])["ok"])
+        _, _, conv = self.server.request("POST", "/api/conversations", {"kind": "group", "title": "big"},
+                                         token=self.ann["access_token"])
+        reply = c.request("send", conv=conv["id"], client_id="big-1", body="b" * 60000)
+        self.assertTrue(reply["ok"], reply)
+        c.close()
+
     def test_bad_token_closes_with_4001(self):
         c = WsClient(self.server.port)
         reply = c.request("auth", token="not-a-token")

@@ -80,6 +80,18 @@ TEST(SecurityHeaders, PresentAndHstsOnlyOverHttps) {
   EXPECT_NE(secure.get("Strict-Transport-Security").find("max-age="), std::string::npos);
 }
 
+TEST(Request, NamesTheHeaderAHeadWasCutOffIn) {
+  EXPECT_EQ(unfinished_header("GET /api/auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer aaaa"),
+            "authorization");
+  EXPECT_EQ(unfinished_header("GET / HTTP/1.1\r\nAUTHORIZATION:aaa"), "authorization");
+  EXPECT_EQ(unfinished_header("GET / HTTP/1.1\r\nAuthorization: a\r\nX-Filler: fff"), "x-filler");
+  EXPECT_EQ(unfinished_header("Authorization: Bearer aaaa"),
+            "authorization");                                     // lines before consumed
+  EXPECT_EQ(unfinished_header("GET /aaaaaaaaaaaaaaaaaaaa"), "");  // the request line
+  EXPECT_EQ(unfinished_header("GET /a:b?c=d"), "");
+  EXPECT_EQ(unfinished_header("GET / HTTP/1.1\r\nAuthoriz"), "");  // a name, not yet a value
+}
+
 TEST(Request, DecodesQueryParameters) {
   Request r;
   r.target = "/api/users?username=al%69ce&x=1&flag";
