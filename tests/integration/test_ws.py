@@ -462,6 +462,18 @@ class LimitsTest(ServerTest):
                 c.recv_frame()
         self.assertLess(time.time() - started, 5)
 
+class SlowConsumerTest(ServerTest):
+    # Pings and the dead-peer timeout at their defaults, so that the reader
+    # that reads nothing is cut off for its queue, not for missing pongs,
+    # however slow the build (under TSan the flood takes seconds).
+    SETTINGS = {"ws.max_outbound_bytes": "65536"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ann = cls.server.register("ann_sc")
+        cls.ben = cls.server.register("ben_sc")
+
     def test_slow_consumer_is_closed_and_others_are_unaffected(self):
         _, _, conv = self.server.request("POST", "/api/conversations",
                                          {"kind": "group", "title": "s", "members": [self.ben["user"]["id"]]},
