@@ -1,8 +1,11 @@
 """Hostile input against the real server (issue 6): frame and handshake abuse
 and JSON abuse over the WebSocket. Each case must end in a fast, correct close
-or error reply, and a bystander connection must keep getting answers."""
+or error reply, a bystander connection must keep getting answers, and the
+server's peak memory during the case stays within 32 MiB of where it began
+(where glibc's heap figures exist: sanitizers replace malloc)."""
 
 import json
+import re
 import socket
 import struct
 import time
@@ -27,6 +30,23 @@ class HostileInputTest(ServerTest):
 
     def setUp(self):
         self.t0 = time.time()
+        _, _, text = self.server.request("GET", "/metrics")
+        self.measure_memory = re.search(r"^parley_process_heap_bytes [1-9]", text, re.M) is not None
+        if self.measure_memory:
+            self.rss0 = self.proc_status("VmRSS")
+            with open(f"/proc/{self.server.proc.pid}/clear_refs", "w") as f:
+                f.write("5")  # VmHWM starts again from here
+
+    def tearDown(self):
+        if self.measure_memory:
+            self.assertLess(self.proc_status("VmHWM") - self.rss0, 32 << 20, "memory grew past 32 MiB")
+
+    def proc_status(self, field):
+        with open(f"/proc/{self.server.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        return 0
 
     def assert_bystander_fine(self):
         reply = self.bystander.request("ping")
