@@ -1,10 +1,11 @@
-// `parley` command line: serve, migrate, version, config check, config table.
+// `parley` command line: serve, migrate, backup, version, config check, config table.
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
+#include "app/backups.hpp"
 #include "app/config.hpp"
 #include "app/server.hpp"
 #include "core/build_info.hpp"
@@ -59,6 +60,21 @@ int run_cli(int argc, char** argv) {
   add_config_opts(migrate);
   migrate->add_option("--data-dir", o.data_dir, "data directory (server.data_dir)");
 
+  auto* backup = cli.add_subcommand(
+      "backup", "copy the SQLite database while it is in use, and verify the copy");
+  add_config_opts(backup);
+  backup->add_option("--data-dir", o.data_dir, "data directory (server.data_dir)");
+  std::string backup_to, backup_verify;
+  auto* to_opt = backup->add_option("--to", backup_to, "write the copy here (must not exist)");
+  auto* verify_opt =
+      backup->add_option("--verify", backup_verify, "check an existing copy instead");
+  to_opt->excludes(verify_opt);
+  backup->callback([&] {
+    if (backup_to.empty() && backup_verify.empty()) {
+      throw CLI::ValidationError("backup", "give --to PATH or --verify PATH");
+    }
+  });
+
   auto* version = cli.add_subcommand("version", "print the version and exit");
 
   auto* config = cli.add_subcommand("config", "inspect configuration");
@@ -100,6 +116,7 @@ int run_cli(int argc, char** argv) {
   }
   try {
     if (migrate->parsed()) return run_migrate(cfg);
+    if (backup->parsed()) return run_backup(cfg, backup_to, backup_verify);
     return run_server(std::move(cfg), warnings);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "parley: %s\n", e.what());

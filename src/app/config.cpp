@@ -364,6 +364,13 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"limits.max_members", "most members in one conversation", &c.limits.max_members, 2, 1000000},
       {"limits.max_page_size", "most items returned by one list call", &c.limits.max_page_size, 1,
        10000},
+      {"backup.dir",
+       "directory for scheduled online backups of the SQLite database (empty: none); "
+       "PostgreSQL is backed up with pg_dump",
+       &c.backup.dir},
+      {"backup.interval_s", "time between scheduled backups (the first is taken at start-up)",
+       &c.backup.interval_s, 1, 30LL * 86400},
+      {"backup.keep", "scheduled backups kept; older ones are deleted", &c.backup.keep, 1, 10000},
       {"log.level",
        "debug, info, warn or error",
        &c.log.level,
@@ -416,6 +423,11 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
     }
   }
   if (cfg.cluster.channel.empty()) throw ConfigError("config key 'cluster.channel' is empty");
+  if (!cfg.backup.dir.empty() && cfg.uses_postgres()) {
+    throw ConfigError(
+        "config key 'backup.dir' backs up the SQLite database; with PostgreSQL use pg_dump or "
+        "base backups (README \"Backups\")");
+  }
   if (cfg.database.url == "sqlite://") {
     throw ConfigError("config key 'database.url' names no file");
   }

@@ -121,6 +121,12 @@ struct Config {
     std::int64_t max_page_size = 200;
   } limits;
 
+  struct Backup {
+    std::string dir;  // empty: no scheduled backups
+    std::int64_t interval_s = 86400;
+    std::int64_t keep = 7;
+  } backup;
+
   struct Log {
     std::string level = "info";
     std::string format = "json";

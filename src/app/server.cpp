@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "app/backups.hpp"
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/redis_broker.hpp"
@@ -122,6 +123,8 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
                             {"schema_version", db.latest_schema_version()},
                             {"synchronous", cfg.database.synchronous}});
   db.start();
+  BackupScheduler backups(cfg, registry);
+  backups.start();
 
   IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
   auth::AuthService auth(cfg, db, ids, registry);
@@ -176,6 +179,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   if (!idle) log::warn("shutdown_timeout", {{"detail", "requests still in flight were cut off"}});
   server.stop();
   if (broker) broker->stop();
+  backups.stop();
   db.stop();
   log::info("shutdown_complete", {{"clean", idle}});
   log::flush();
