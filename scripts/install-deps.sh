@@ -12,7 +12,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   python3 curl procps
   postgresql-15 libpq-dev redis-server libhiredis-dev nginx openssl faketime
-  chromium
+  chromium prometheus
 )
 
 missing=()
