@@ -47,6 +47,13 @@ class NginxTest(ServerTest):
     def test_nginx_accepts_the_shipped_config(self):
         self.assertIsNone(self.nginx.poll(), "nginx exited")
 
+    def test_metrics_are_not_served_to_the_public(self):
+        status, _, _ = self.https("GET", "/metrics")
+        self.assertEqual(status, 404)
+        status, _, _ = self.https("GET", "/metrics?x=1")
+        self.assertEqual(status, 404)
+        self.assertEqual(self.server.request("GET", "/metrics")[0], 200)  # the node itself still answers
+
     def test_plain_http_redirects_to_https(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
         conn.request("GET", "/api/health")
