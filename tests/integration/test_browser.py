@@ -23,10 +23,12 @@ from harness import Server, die_with_parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 PAGE = """<!doctype html><title>not parley</title><script>
-function report(r) { fetch("/report?r=" + encodeURIComponent(r)); }
+// Reports the first outcome only: after "open", our own close() must not race it.
+let reported = false;
+function report(r) { if (!reported) { reported = true; fetch("/report?r=" + encodeURIComponent(r)); } }
 const ws = new WebSocket("ws://127.0.0.1:%d/ws", "parley.v1");
 ws.onopen = () => { report("open"); ws.close(); };
-ws.onclose = (e) => { if (!e.wasClean || e.code !== 1005) report("closed " + e.code); };
+ws.onclose = (e) => report("closed " + e.code);
 </script>"""
 
 
