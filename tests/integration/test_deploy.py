@@ -1,9 +1,10 @@
 """The files in deploy/ are checked, not just shipped: the Prometheus rules
 load (promtool check rules) and behave as their unit tests say (promtool test
-rules), every metric they name is one a running Parley exports (or, for
-cluster-only ones, registers in its source), and the systemd unit verifies
-cleanly (systemd-analyze verify, no warnings)."""
+rules), every metric they and the Grafana dashboard name is one a running
+Parley exports (or, for cluster-only ones, registers in its source), and the
+systemd unit verifies cleanly (systemd-analyze verify, no warnings)."""
 
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RULES = os.path.join(ROOT, "deploy", "prometheus", "parley-rules.yml")
 RULE_TESTS = os.path.join(ROOT, "deploy", "prometheus", "parley-rules.test.yml")
 UNIT = os.path.join(ROOT, "deploy", "systemd", "parley.service")
+DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "parley-dashboard.json")
 
 
 def source_text():
@@ -42,6 +44,23 @@ class DeployFilesTest(ServerTest):
     def test_every_metric_in_the_rules_exists(self):
         with open(RULES) as f:
             exprs = "\n".join(line for line in f if not line.strip().startswith(("summary", "runbook", "#")))
+        self.assert_metrics_exist(exprs)
+
+    def test_the_grafana_dashboard_is_well_formed_and_names_only_real_metrics(self):
+        with open(DASHBOARD) as f:
+            dash = json.load(f)
+        self.assertEqual([i["name"] for i in dash["__inputs"]], ["DS_PROMETHEUS"])
+        ids = [p["id"] for p in dash["panels"]]
+        self.assertEqual(len(ids), len(set(ids)), "panel ids repeat")
+        exprs = []
+        for p in dash["panels"]:
+            self.assertEqual(p["datasource"]["uid"], "${DS_PROMETHEUS}", p["title"])
+            self.assertTrue({"h", "w", "x", "y"} <= set(p["gridPos"]), p["title"])
+            self.assertTrue(p["targets"], p["title"])
+            exprs += [t["expr"] for t in p["targets"]]
+        self.assert_metrics_exist("\n".join(exprs))
+
+    def assert_metrics_exist(self, exprs):
         names = {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"\b((?:parley|process)_[a-z_]+)\b", exprs)}
         self.assertGreater(len(names), 8)
         self.server.request("GET", "/api/live")  # labelled series appear with their first request
