@@ -8,7 +8,9 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "store/migrations.hpp"
 #include "store/sqlite/sqlite_backup.hpp"
+#include "store/sqlite/sqlite_lock.hpp"
 
 namespace parley::app {
 
@@ -41,6 +43,32 @@ int run_backup(const Config& cfg, const std::string& to, const std::string& veri
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "parley: backup failed: %s\n", e.what());
+    return 1;
+  }
+}
+
+int run_restore(const Config& cfg, const std::string& from) {
+  if (cfg.uses_postgres()) {
+    std::fprintf(stderr,
+                 "parley: restore replaces the SQLite database; restore PostgreSQL with its own "
+                 "tools (pg_restore, or a base backup with WAL replay): README \"Backups\"\n");
+    return 2;
+  }
+  try {
+    store::SqliteLock lock(cfg.sqlite_path());
+    auto r = store::restore_sqlite(from, cfg.sqlite_path(),
+                                   store::latest_version(store::sqlite_migrations()));
+    bj::object out{{"restored", r.backup.path},
+                   {"database", r.database},
+                   {"previous", r.previous.empty() ? bj::value(nullptr) : bj::value(r.previous)},
+                   {"schema_version", r.backup.schema_version},
+                   {"messages", r.backup.messages},
+                   {"integrity", "ok"},
+                   {"seconds", r.backup.seconds}};
+    std::printf("%s\n", bj::serialize(out).c_str());
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "parley: restore failed: %s\n", e.what());
     return 1;
   }
 }

@@ -21,6 +21,11 @@ namespace parley::app {
 // copy). Prints one JSON line; returns the process exit code.
 int run_backup(const Config& cfg, const std::string& to, const std::string& verify);
 
+// `parley restore --from PATH`: with no server running on the database, puts
+// a verified backup in its place and keeps the replaced one aside. Prints one
+// JSON line; returns the process exit code.
+int run_restore(const Config& cfg, const std::string& from);
+
 // Takes a backup at start and then every interval on a thread of its own.
 class BackupScheduler {
  public:

@@ -1,4 +1,4 @@
-// `parley` command line: serve, migrate, backup, version, config check, config table.
+// `parley` command line: serve, migrate, backup, restore, version, config check, config table.
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
@@ -75,6 +75,13 @@ int run_cli(int argc, char** argv) {
     }
   });
 
+  auto* restore = cli.add_subcommand(
+      "restore", "replace the SQLite database with a verified backup (server stopped)");
+  add_config_opts(restore);
+  restore->add_option("--data-dir", o.data_dir, "data directory (server.data_dir)");
+  std::string restore_from;
+  restore->add_option("--from", restore_from, "the backup to restore")->required();
+
   auto* version = cli.add_subcommand("version", "print the version and exit");
 
   auto* config = cli.add_subcommand("config", "inspect configuration");
@@ -117,6 +124,7 @@ int run_cli(int argc, char** argv) {
   try {
     if (migrate->parsed()) return run_migrate(cfg);
     if (backup->parsed()) return run_backup(cfg, backup_to, backup_verify);
+    if (restore->parsed()) return run_restore(cfg, restore_from);
     return run_server(std::move(cfg), warnings);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "parley: %s\n", e.what());

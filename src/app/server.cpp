@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #include "app/backups.hpp"
 #include "auth/auth_service.hpp"
@@ -18,6 +19,7 @@
 #include "net/http_server.hpp"
 #include "realtime/gateway.hpp"
 #include "store/database.hpp"
+#include "store/sqlite/sqlite_lock.hpp"
 
 namespace parley::app {
 
@@ -83,6 +85,8 @@ int run_migrate(const Config& cfg) {
   log::Level level = log::Level::info;
   log::parse_level(cfg.log.level, level);
   log::init(level, cfg.log.format);
+  std::optional<store::SqliteLock> lock;
+  if (!cfg.uses_postgres()) lock.emplace(cfg.sqlite_path());
   metrics::Registry registry;
   store::Database db(database_options(cfg), registry);
   int applied = db.migrate();
@@ -116,6 +120,9 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   http::ServerState state;
   state.started_at_ms = now_ms();
 
+  // One server per embedded database (the kernel drops the lock however we end).
+  std::optional<store::SqliteLock> lock;
+  if (!cfg.uses_postgres()) lock.emplace(cfg.sqlite_path());
   store::Database db(database_options(cfg), registry);
   int applied = db.migrate();
   log::info("store_ready", {{"database", cfg.database_label()},

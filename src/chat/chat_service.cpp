@@ -376,6 +376,7 @@ Replay ChatService::replay(Id actor, Id conversation_id, std::optional<std::int6
     auto c = s.conversation(conversation_id);
     Replay r;
     r.last_seq = c->last_seq;
+    r.rewound = since && *since > c->last_seq;
     if (!since || *since >= c->last_seq) return r;
     if (c->last_seq - *since > limit) {
       r.messages = s.messages_before(conversation_id, c->last_seq + 1, limit);

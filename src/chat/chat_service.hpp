@@ -54,6 +54,10 @@ struct Replay {
   std::vector<store::Message> messages;  // ascending seq
   std::int64_t last_seq = 0;             // the conversation's newest seq at read time
   bool truncated = false;  // more were missed than fit the limits: the newest that fit
+  // The client's `since` is past the newest seq: the database was restored
+  // from a backup (or the client is confused); seqs after last_seq will be
+  // issued again, so the client drops what it holds after last_seq.
+  bool rewound = false;
 };
 
 struct Created {

@@ -761,7 +761,8 @@ void WsSession::finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::R
     ok.push_back(bj::object{{"conv", id_to_string(conv)},
                             {"last_seq", sub.last_seq},
                             {"replayed", replay.messages.size()},
-                            {"truncated", replay.truncated}});
+                            {"truncated", replay.truncated},
+                            {"rewound", replay.rewound}});
   }
   reply_ok(id, bj::object{{"subscribed", std::move(ok)}, {"errors", std::move(failed)}});
 }

@@ -4,16 +4,18 @@ while messages are being written. A backup is the database as of one commit:
 restored, it holds a gapless prefix of every conversation, including every
 message acknowledged before the backup began, and the server carries on from it."""
 
+import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import BIN, Server
+from harness import BIN, Server, ws_connect
 
 
 def metric(server, pattern):
@@ -101,6 +103,90 @@ class BackupTest(unittest.TestCase):
             if restored:
                 restored.kill()
                 restored.cleanup()
+
+    def test_restore_replaces_the_database_keeps_the_old_one_and_never_runs_under_a_server(self):
+        data = os.path.join(self.tmp, "data")
+        os.makedirs(data)
+        server = Server(data_dir=data).start()
+        restored = None
+        try:
+            token = server.register("rs_ann")["access_token"]
+            _, _, conv = server.request("POST", "/api/conversations", {"kind": "group", "title": "rs"},
+                                        token=token)
+            path = f"/api/conversations/{conv['id']}/messages"
+
+            def post(n, prefix):
+                for i in range(n):
+                    status, _, m = server.request("POST", path, {"client_id": f"{prefix}{i}", "body": "x"},
+                                                  token=token)
+                    self.assertEqual(status, 201, m)
+
+            post(5, "a")
+            copy = os.path.join(self.tmp, "five.db")
+            self.assertEqual(self.parley("backup", "--data-dir", data, "--to", copy).returncode, 0)
+            post(5, "b")
+
+            # One process per database: a restore or a second server is refused while one runs.
+            pid = f"pid {server.proc.pid}"
+            r = self.parley("restore", "--data-dir", data, "--from", copy)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("in use by another parley process", r.stderr)
+            self.assertIn(pid, r.stderr)
+            r = subprocess.run([BIN, "serve", "--data-dir", data, "--port", "0"], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(pid, r.stderr)
+            r = self.parley("migrate", "--data-dir", data)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(pid, r.stderr)
+            status, _, page = server.request("GET", f"{path}?after=0&limit=100", token=token)
+            self.assertEqual([m["seq"] for m in page["messages"]], list(range(1, 11)))
+            self.assertEqual(server.stop(), 0)
+
+            # A copy that does not verify is refused and nothing is touched.
+            junk = os.path.join(self.tmp, "junk.db")
+            with open(junk, "wb") as f:
+                f.write(b"SQLite format 3\0" + b"\xff" * 4096)
+            before = sorted(os.listdir(data))
+            r = self.parley("restore", "--data-dir", data, "--from", junk)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("restore failed", r.stderr)
+            self.assertEqual(sorted(os.listdir(data)), before)
+            r = self.parley("restore", "--data-dir", data, "--from", os.path.join(self.tmp, "missing.db"))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no backup file", r.stderr)
+
+            r = self.parley("restore", "--data-dir", data, "--from", copy)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            report = json.loads(r.stdout)
+            self.assertEqual((report["messages"], report["integrity"]), (5, "ok"))
+            self.assertTrue(report["previous"].startswith(os.path.join(data, "parley.db.before-restore-")))
+
+            # The replaced database is kept whole: all ten messages are in it.
+            old = sqlite3.connect(f"file:{report['previous']}?mode=ro", uri=True)
+            self.assertEqual(old.execute("SELECT count(*) FROM messages").fetchone()[0], 10)
+            old.close()
+
+            restored = Server(data_dir=data).start()
+            token = restored.login("rs_ann")[2]["access_token"]
+            status, _, page = restored.request("GET", f"{path}?after=0&limit=100", token=token)
+            self.assertEqual([m["seq"] for m in page["messages"]], [1, 2, 3, 4, 5])
+            # A client that saw seq 10 before the restore is told it is ahead, then gets the new 6 live.
+            ws = ws_connect(restored, token)
+            reply = ws.request("subscribe", conversations=[{"conv": conv["id"], "since": 10}])
+            sub = reply["result"]["subscribed"][0]
+            self.assertEqual((sub["last_seq"], sub["rewound"], sub["replayed"]), (5, True, 0), reply)
+            status, _, m = restored.request("POST", path, {"client_id": "after", "body": "x"}, token=token)
+            self.assertEqual((status, m["seq"]), (201, 6))
+            self.assertEqual(ws.event("message.new")["message"]["seq"], 6)
+            ws.close()
+            r = self.parley("restore", "--set", "database.url=postgres://u:p@127.0.0.1:1/db", "--from", copy)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("pg_restore", r.stderr)
+        finally:
+            server.kill()
+            if restored:
+                restored.kill()
 
     def test_a_failing_backup_is_counted_and_the_server_carries_on(self):
         blocker = os.path.join(self.tmp, "not-a-directory")

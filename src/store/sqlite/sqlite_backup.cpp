@@ -1,9 +1,13 @@
 #include "store/sqlite/sqlite_backup.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -56,6 +60,28 @@ std::string first_text(sqlite3* db, const char* sql, const std::string* param = 
   return "";
 }
 
+std::string utc_stamp() {
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  return stamp;
+}
+
+void fsync_path(const fs::path& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    fail(Errc::unavailable, "cannot fsync " + path.string() + ": " + std::strerror(err));
+  }
+  ::close(fd);
+}
+
+// The database file and the files SQLite keeps beside it.
+constexpr const char* kCompanions[] = {"", "-wal", "-shm", "-journal"};
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -106,14 +132,10 @@ BackupReport rotate_sqlite_backup(const std::string& from, const std::string& di
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail(Errc::unavailable, "cannot create backup directory " + dir + ": " + ec.message());
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  std::string stamp = utc_stamp();
   // Written under a temporary name and renamed once verified: a backup that
   // has the final name is complete.
-  fs::path final_path = fs::path(dir) / ("parley-" + std::string(stamp) + ".db");
+  fs::path final_path = fs::path(dir) / ("parley-" + stamp + ".db");
   fs::path tmp = final_path;
   tmp += ".tmp";
   fs::remove(tmp, ec);
@@ -136,6 +158,75 @@ BackupReport rotate_sqlite_backup(const std::string& from, const std::string& di
   for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < ours.size(); ++i) {
     fs::remove(ours[i], ec);
   }
+  return r;
+}
+
+RestoreReport restore_sqlite(const std::string& from, const std::string& db_path,
+                             std::int64_t latest_schema_version) {
+  auto t0 = std::chrono::steady_clock::now();
+  BackupReport checked = verify_sqlite_backup(from);
+  if (checked.schema_version > latest_schema_version) {
+    fail(Errc::bad_request, from + " has schema version " + std::to_string(checked.schema_version) +
+                                ", newer than this binary's " +
+                                std::to_string(latest_schema_version) +
+                                "; restore it with the parley that wrote it");
+  }
+  fs::path db(db_path);
+  std::error_code ec;
+  fs::create_directories(db.parent_path(), ec);
+  fs::path staged = db;
+  staged += ".restoring";
+  fs::remove(staged, ec);
+  if (!fs::copy_file(from, staged, ec)) {
+    fail(Errc::unavailable, "cannot copy " + from + " to " + staged.string() + ": " + ec.message());
+  }
+  try {
+    fsync_path(staged, O_RDONLY);
+  } catch (...) {
+    fs::remove(staged, ec);
+    throw;
+  }
+
+  RestoreReport r;
+  r.database = db.string();
+  fs::path aside = db;
+  aside += ".before-restore-" + utc_stamp();
+  std::vector<std::pair<fs::path, fs::path>> moved;
+  auto undo = [&] {
+    std::error_code ignored;
+    for (auto it = moved.rbegin(); it != moved.rend(); ++it)
+      fs::rename(it->second, it->first, ignored);
+    fs::remove(staged, ignored);
+  };
+  if (fs::exists(db, ec)) {
+    if (fs::exists(aside, ec)) {
+      fs::remove(staged, ec);
+      fail(Errc::conflict, aside.string() + " already exists; try again in a second");
+    }
+    for (const char* suffix : kCompanions) {
+      fs::path file = db.string() + suffix;
+      if (!fs::exists(file, ec)) continue;
+      fs::path to = aside.string() + suffix;
+      fs::rename(file, to, ec);
+      if (ec) {
+        undo();
+        fail(Errc::unavailable, "cannot move " + file.string() + " aside: " + ec.message());
+      }
+      moved.emplace_back(file, to);
+    }
+    r.previous = aside.string();
+  } else {
+    for (const char* suffix : kCompanions) fs::remove(db.string() + suffix, ec);  // strays
+  }
+  fs::rename(staged, db, ec);
+  if (ec) {
+    undo();
+    fail(Errc::unavailable, "cannot rename " + staged.string() + " into place: " + ec.message());
+  }
+  fsync_path(db.parent_path().empty() ? fs::path(".") : db.parent_path(), O_RDONLY | O_DIRECTORY);
+  r.backup = verify_sqlite_backup(db.string());
+  r.backup.path = from;
+  r.backup.seconds = seconds_since(t0);
   return r;
 }
 

@@ -31,4 +31,19 @@ BackupReport verify_sqlite_backup(const std::string& path);
 // oldest of that pattern beyond `keep`. Returns the new backup's report.
 BackupReport rotate_sqlite_backup(const std::string& from, const std::string& dir, int keep);
 
+struct RestoreReport {
+  BackupReport backup;   // the copy that was put in place
+  std::string database;  // where it now is
+  std::string previous;  // where the database it replaced was moved ("" if none)
+};
+
+// Puts a verified backup in place of the database at `db_path`; the caller
+// holds the database's SqliteLock, so no server has it open. Refuses, touching
+// nothing, a copy that fails verification or whose schema is newer than
+// `latest_schema_version`. The replaced database (with its -wal and -shm) is
+// moved aside to "<db_path>.before-restore-<UTC time>", never deleted; the
+// copy is written under a temporary name, fsynced and renamed into place.
+RestoreReport restore_sqlite(const std::string& from, const std::string& db_path,
+                             std::int64_t latest_schema_version);
+
 }  // namespace parley::store

@@ -134,6 +134,20 @@ TEST_F(ChatServiceTest, ReplayLargerThanTheByteBudgetKeepsTheNewestThatFit) {
   EXPECT_EQ(fits.messages.size(), 3U);
 }
 
+// After a restore from a backup the store is behind what clients saw: a
+// `since` past the newest seq says so instead of looking like "up to date".
+TEST_F(ChatServiceTest, ReplayFromPastTheNewestSeqSaysRewound) {
+  auto c = chat_->create_conversation(alice_, "group", "Team", {bob_}).conversation;
+  for (int i = 1; i <= 3; ++i) chat_->send(alice_, c.id, "w" + std::to_string(i), "m");
+  auto ahead = chat_->replay(bob_, c.id, 7, 20);
+  EXPECT_TRUE(ahead.rewound);
+  EXPECT_EQ(ahead.last_seq, 3);
+  EXPECT_TRUE(ahead.messages.empty());
+  EXPECT_FALSE(chat_->replay(bob_, c.id, 3, 20).rewound);
+  EXPECT_FALSE(chat_->replay(bob_, c.id, 1, 20).rewound);
+  EXPECT_FALSE(chat_->replay(bob_, c.id, std::nullopt, 20).rewound);
+}
+
 TEST_F(ChatServiceTest, MessageLimitsAndShape) {
   auto c = chat_->create_conversation(alice_, "group", "Team", {}).conversation;
   EXPECT_EQ(code_of([&] { chat_->send(alice_, c.id, "a", ""); }), Errc::bad_request);
