@@ -1,4 +1,5 @@
-// `parley` command line: serve, migrate, backup, restore, version, config check, config table.
+// `parley` command line: serve, migrate, backup, restore, preflight,
+// version, config check, config table.
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,7 @@
 
 #include "app/backups.hpp"
 #include "app/config.hpp"
+#include "app/preflight.hpp"
 #include "app/server.hpp"
 #include "core/build_info.hpp"
 
@@ -82,6 +84,16 @@ int run_cli(int argc, char** argv) {
   std::string restore_from;
   restore->add_option("--from", restore_from, "the backup to restore")->required();
 
+  auto* preflight = cli.add_subcommand(
+      "preflight",
+      "check the configuration against this machine before serving; exit 1 if any fails");
+  add_config_opts(preflight);
+  preflight->add_option("--host", o.host, "listen address (server.host)");
+  preflight->add_option("--port", o.port, "listen port (server.port)");
+  preflight->add_option("--data-dir", o.data_dir, "data directory (server.data_dir)");
+  bool preflight_json = false;
+  preflight->add_flag("--json", preflight_json, "one JSON object instead of a table");
+
   auto* version = cli.add_subcommand("version", "print the version and exit");
 
   auto* config = cli.add_subcommand("config", "inspect configuration");
@@ -125,6 +137,7 @@ int run_cli(int argc, char** argv) {
     if (migrate->parsed()) return run_migrate(cfg);
     if (backup->parsed()) return run_backup(cfg, backup_to, backup_verify);
     if (restore->parsed()) return run_restore(cfg, restore_from);
+    if (preflight->parsed()) return run_preflight(cfg, warnings, preflight_json);
     return run_server(std::move(cfg), warnings);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "parley: %s\n", e.what());
