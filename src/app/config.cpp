@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -371,6 +372,14 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"backup.interval_s", "time between scheduled backups (the first is taken at start-up)",
        &c.backup.interval_s, 1, 30LL * 86400},
       {"backup.keep", "scheduled backups kept; older ones are deleted", &c.backup.keep, 1, 10000},
+      {"metrics.token",
+       "bearer token GET /metrics requires (Prometheus: authorization.credentials_file); empty: "
+       "open to whoever reaches the port",
+       &c.metrics.token,
+       0,
+       kMax,
+       {},
+       true},
       {"log.level",
        "debug, info, warn or error",
        &c.log.level,
@@ -469,6 +478,25 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
   if (cfg.auth.jwt_secret.empty()) throw ConfigError("config key 'auth.jwt_secret' is empty");
 }
 
+namespace {
+
+// A secret's file: at most 64 KiB, trailing newlines and spaces dropped.
+std::string read_secret_file(const std::string& path, const std::string& variable) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(variable + ": cannot read " + path);
+  constexpr std::size_t kMaxSecretFile = 64 * 1024;
+  std::string text(kMaxSecretFile + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxSecretFile) throw ConfigError(variable + ": " + path + " is over 64 KiB");
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+}  // namespace
+
 Config load_config(const ConfigSources& sources, std::vector<std::string>* warnings) {
   Config cfg;
   std::optional<std::string> file = sources.file;
@@ -485,7 +513,14 @@ Config load_config(const ConfigSources& sources, std::vector<std::string>* warni
   if (sources.read_environment) {
     for (const auto& b : table) {
       std::string name = env_name(b.key);
-      if (const char* v = std::getenv(name.c_str())) set_from_text(b, v, "environment " + name);
+      const char* v = std::getenv(name.c_str());
+      if (v) set_from_text(b, v, "environment " + name);
+      // A secret may come from a file instead (systemd LoadCredential=, Docker
+      // secrets), so it is in neither the unit file nor the environment.
+      const char* path = b.secret ? std::getenv((name + "_FILE").c_str()) : nullptr;
+      if (path && v) throw ConfigError("set either " + name + " or " + name + "_FILE, not both");
+      if (path)
+        set_from_text(b, read_secret_file(path, name + "_FILE"), "file " + std::string(path));
     }
   }
   for (const auto& [key, value] : sources.flags) {
@@ -507,7 +542,8 @@ std::string markdown_table() {
   Config defaults;
   std::string out = "| key | environment | default | description |\n| --- | --- | --- | --- |\n";
   for (const auto& b : bindings(defaults)) {
-    std::string def = b.secret ? "(development value)" : current_value(b, false);
+    std::string def = current_value(b, false);
+    if (b.secret && def != "\"\"") def = "(development value)";
     if (def == "\"\"") def = "(empty)";
     out += "| `" + b.key + "` | `" + env_name(b.key) + "` | `" + def + "` | " + b.doc + " |\n";
   }

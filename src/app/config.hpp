@@ -127,6 +127,10 @@ struct Config {
     std::int64_t keep = 7;
   } backup;
 
+  struct Metrics {
+    std::string token;  // empty: /metrics is open (bind to a private address)
+  } metrics;
+
   struct Log {
     std::string level = "info";
     std::string format = "json";

@@ -1,4 +1,6 @@
 // Operator endpoints: /api/health, /api/live, /api/ready, /metrics.
+#include <sodium.h>
+
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <future>
@@ -22,6 +24,18 @@ std::int64_t micros_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                t0)
       .count();
+}
+
+// "Bearer <token>" against the configured token, in time that does not
+// depend on where they differ (both are hashed, then compared in constant time).
+bool bearer_matches(std::string_view header, const std::string& token) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header.starts_with(kBearer)) return false;
+  header.remove_prefix(kBearer.size());
+  unsigned char given[crypto_hash_sha256_BYTES], wanted[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(given, reinterpret_cast<const unsigned char*>(header.data()), header.size());
+  crypto_hash_sha256(wanted, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return sodium_memcmp(given, wanted, sizeof given) == 0;
 }
 
 struct Probe {
@@ -146,7 +160,14 @@ void register_ops_routes(Router& r, Services& s) {
     return res;
   });
 
-  r.add("GET", "/metrics", [&s](Context&) {
+  auto* refused = &s.metrics.counter("parley_metrics_scrapes_refused_total",
+                                     "GET /metrics without the bearer token in metrics.token");
+  r.add("GET", "/metrics", [&s, refused](Context& ctx) {
+    if (!s.cfg.metrics.token.empty() &&
+        !bearer_matches(ctx.req.header("authorization"), s.cfg.metrics.token)) {
+      refused->inc();
+      fail(Errc::unauthorized, "GET /metrics needs the bearer token set in metrics.token");
+    }
     Response res;
     res.body = s.metrics.render();
     res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

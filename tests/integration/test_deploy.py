@@ -89,5 +89,54 @@ class DeployFilesTest(ServerTest):
         self.assertEqual(r.stderr.strip(), "", "warnings: " + r.stderr)
 
 
+    def test_the_units_own_command_lines_start_a_production_node_with_the_secret_from_its_credential(self):
+        """Runs ExecStartPre and ExecStart as written, with the unit's paths and
+        %d (systemd's credentials directory) pointed at a temporary tree: the
+        production node starts only if the JWT secret arrives through
+        PARLEY_AUTH_JWT_SECRET_FILE (production refuses the development one)."""
+        with open(UNIT) as f:
+            unit = f.read()
+        lines = dict(re.findall(r"^(ExecStartPre|ExecStart|Environment|LoadCredential)=(.*)$", unit, re.M))
+        with tempfile.TemporaryDirectory() as d:
+            etc, data, creds = (os.path.join(d, n) for n in ("etc", "data", "creds"))
+            for x in (etc, data, creds):
+                os.makedirs(x)
+            with open(os.path.join(etc, "parley.toml"), "w") as f:
+                f.write('mode = "production"\n[server]\nport = 0\n[backup]\ndir = "%s"\n' % os.path.join(data, "b"))
+            name, source = lines["LoadCredential"].split(":", 1)
+            self.assertEqual(source, "/etc/parley/" + name)
+            with open(os.path.join(creds, name), "w") as f:
+                f.write("c" * 48 + "\n")  # as `openssl rand -base64 48 > file` leaves it: a newline
+
+            def command(line):
+                line = line.replace("/usr/local/bin/parley", os.path.abspath(BIN))
+                return line.replace("/etc/parley", etc).replace("/var/lib/parley", data).split()
+
+            var, value = lines["Environment"].split("=", 1)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+            env[var] = value.replace("%d", creds)
+            r = subprocess.run(command(lines["ExecStartPre"]), capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertRegex(r.stdout, r"(?m)^ok +mode +production$")
+            proc = subprocess.Popen(command(lines["ExecStart"]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=env)
+            try:
+                started = None
+                for line in proc.stdout:
+                    if '"event":"listening"' in line:
+                        started = json.loads(line)
+                        break
+                self.assertIsNotNone(started, "the node did not start")
+                self.assertEqual(started["mode"], "production")
+            finally:
+                proc.terminate()
+                proc.wait(20)
+            # Without the credential the same production node refuses to start.
+            del env[var]
+            r = subprocess.run(command(lines["ExecStartPre"]), capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("development default", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,9 @@
 """Operator endpoints, HTTP behaviour, middleware, graceful shutdown."""
 
+import os
 import re
 import socket
+import tempfile
 import time
 import unittest
 
@@ -103,6 +105,34 @@ class OpsTest(ServerTest):
             self.assertEqual(data.count(b"HTTP/1.1 200"), 3)
         finally:
             s.close()
+
+
+class MetricsTokenTest(unittest.TestCase):
+    """metrics.token, read from a file named by PARLEY_METRICS_TOKEN_FILE (as
+    systemd's LoadCredential= or a Docker secret would hand it over)."""
+
+    def test_metrics_need_the_bearer_token_when_one_is_set(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "metrics-token")
+            with open(path, "w") as f:
+                f.write("scrape-secret-42\n")
+            server = Server(env={"PARLEY_METRICS_TOKEN_FILE": path}).start()
+            try:
+                for headers in [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-secret-42"},
+                                {"Authorization": "Bearer scrape-secret-4"}]:
+                    status, h, body = server.request("GET", "/metrics", headers=headers)
+                    self.assertEqual(status, 401, headers)
+                    self.assertEqual(h["www-authenticate"], "Bearer")
+                    self.assertIn("metrics.token", body["detail"])
+                    self.assertEqual(h["x-content-type-options"], "nosniff")
+                status, _, text = server.request("GET", "/metrics",
+                                                 headers={"Authorization": "Bearer scrape-secret-42"})
+                self.assertEqual(status, 200)
+                self.assertRegex(text, r"(?m)^parley_metrics_scrapes_refused_total 4$")
+                self.assertEqual(server.request("GET", "/api/live")[0], 200)  # the rest stays open
+            finally:
+                server.kill()
+                server.cleanup()
 
 
 class ShutdownTest(unittest.TestCase):

@@ -81,6 +81,33 @@ TEST(Config, BadEnvironmentValueNamesTheKeyAndTheVariable) {
   EXPECT_NE(e.find("PARLEY_HTTP_MAX_BODY_BYTES"), std::string::npos);
 }
 
+TEST(Config, ASecretCanComeFromAFileNamedByTheEnvironment) {
+  TempDir dir;
+  std::string path = dir.file("jwt");
+  std::ofstream(path) << std::string(40, 'k') << "\n";
+  {
+    ScopedEnv env("PARLEY_AUTH_JWT_SECRET_FILE", path.c_str());
+    EXPECT_EQ(load_config(isolated()).auth.jwt_secret, std::string(40, 'k'));  // newline dropped
+    ScopedEnv both("PARLEY_AUTH_JWT_SECRET", "x");
+    EXPECT_NE(error_of(isolated()).find("not both"), std::string::npos);
+  }
+  {
+    ScopedEnv env("PARLEY_METRICS_TOKEN_FILE", dir.file("missing").c_str());
+    std::string e = error_of(isolated());
+    EXPECT_NE(e.find("PARLEY_METRICS_TOKEN_FILE: cannot read"), std::string::npos) << e;
+  }
+  {
+    std::ofstream(dir.file("huge")) << std::string(65 * 1024, 'h');
+    ScopedEnv env("PARLEY_METRICS_TOKEN_FILE", dir.file("huge").c_str());
+    EXPECT_NE(error_of(isolated()).find("over 64 KiB"), std::string::npos);
+  }
+  {
+    // Only secrets: other keys have no _FILE form.
+    ScopedEnv env("PARLEY_LOG_LEVEL_FILE", path.c_str());
+    EXPECT_EQ(load_config(isolated()).log.level, "info");
+  }
+}
+
 TEST(Config, FileErrorsNameTheKeyOrLine) {
   TempDir dir;
   {
@@ -128,6 +155,10 @@ TEST(Config, DescribeRedactsSecrets) {
   std::string text = describe(c);
   EXPECT_EQ(text.find(std::string(40, 'z')), std::string::npos);
   EXPECT_NE(text.find("auth.jwt_secret = <redacted>"), std::string::npos);
+  s.flags.emplace_back("metrics.token", "scrape-me");
+  c = load_config(s);
+  EXPECT_EQ(describe(c).find("scrape-me"), std::string::npos);
+  EXPECT_NE(describe(c).find("metrics.token = <redacted>"), std::string::npos);
 }
 
 TEST(Config, ReadmeDocumentsEveryKey) {
