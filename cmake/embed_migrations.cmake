@@ -1,5 +1,6 @@
 # Writes a C++ file holding every migration of one dialect as a raw string.
-# Inputs: OUT (file to write), DIALECT (name), FILES (sorted list of .sql files).
+# Inputs: OUT (file to write), DIALECT (name), FILES (sorted .sql files joined by '|').
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "// Generated from src/store/migrations/${DIALECT}/*.sql; do not edit.\n")
 string(APPEND body "#include \"store/migrations.hpp\"\n\nnamespace parley::store {\n\n")
 string(APPEND body "const std::vector<Migration>& ${DIALECT}_migrations() {\n")

@@ -91,27 +91,10 @@ BackupScheduler::~BackupScheduler() { stop(); }
 
 void BackupScheduler::start() {
   if (dir_.empty()) return;
-  thread_ = std::thread([this] { run(); });
+  thread_.start(std::chrono::seconds(interval_s_), [this] { once(); });
 }
 
-void BackupScheduler::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void BackupScheduler::run() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
-    once();
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::seconds(interval_s_), [this] { return stopping_; });
-  }
-}
+void BackupScheduler::stop() { thread_.stop(); }
 
 void BackupScheduler::once() {
   try {

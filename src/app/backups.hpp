@@ -2,12 +2,10 @@
 // scheduler inside the server (backup.dir, backup.interval_s, backup.keep).
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "app/config.hpp"
+#include "core/periodic.hpp"
 
 namespace parley::metrics {
 class Registry;
@@ -35,7 +33,6 @@ class BackupScheduler {
   void stop();
 
  private:
-  void run();
   void once();
 
   std::string db_path_, dir_;
@@ -46,10 +43,7 @@ class BackupScheduler {
   metrics::Gauge* last_success_;
   metrics::Gauge* last_bytes_;
   metrics::Gauge* last_seconds_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicThread thread_;
 };
 
 }  // namespace parley::app

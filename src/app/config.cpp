@@ -372,6 +372,10 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"backup.interval_s", "time between scheduled backups (the first is taken at start-up)",
        &c.backup.interval_s, 1, 30LL * 86400},
       {"backup.keep", "scheduled backups kept; older ones are deleted", &c.backup.keep, 1, 10000},
+      {"audit.retention_days",
+       "audit events (logins, failed logins, logouts, token reuse, admin changes) older than this "
+       "are deleted",
+       &c.audit.retention_days, 1, 36500},
       {"metrics.token",
        "bearer token GET /metrics requires (Prometheus: authorization.credentials_file); empty: "
        "open to whoever reaches the port",

@@ -127,6 +127,10 @@ struct Config {
     std::int64_t keep = 7;
   } backup;
 
+  struct Audit {
+    std::int64_t retention_days = 365;
+  } audit;
+
   struct Metrics {
     std::string token;  // empty: /metrics is open (bind to a private address)
   } metrics;

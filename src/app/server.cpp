@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "app/backups.hpp"
+#include "app/maintenance.hpp"
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/redis_broker.hpp"
@@ -132,6 +133,8 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   db.start();
   BackupScheduler backups(cfg, registry);
   backups.start();
+  Maintenance maintenance(cfg, db, registry);
+  maintenance.start();
 
   IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
   auth::AuthService auth(cfg, db, ids, registry);
@@ -187,6 +190,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   server.stop();
   if (broker) broker->stop();
   backups.stop();
+  maintenance.stop();
   db.stop();
   log::info("shutdown_complete", {{"clean", idle}});
   log::flush();

@@ -1,5 +1,8 @@
 #include "auth/auth_service.hpp"
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <cmath>
 
 #include "app/config.hpp"
@@ -14,6 +17,8 @@
 #include "store/database.hpp"
 
 namespace parley::auth {
+
+namespace bj = boost::json;
 
 namespace {
 JwtSettings jwt_settings(const Config& c) {
@@ -72,7 +77,30 @@ AuthService::AuthService(const Config& cfg, store::Database& db, IdGenerator& id
       throttled_(m.counter("parley_auth_throttled_total",
                            "Login and registration attempts refused by rate limits")),
       refresh_reuse_(m.counter("parley_auth_refresh_reuse_total",
-                               "Rotated refresh tokens presented again (family revoked)")) {}
+                               "Rotated refresh tokens presented again (family revoked)")),
+      audit_events_(m.counter("parley_audit_events_total", "Events written to the audit trail")) {}
+
+store::AuditEvent AuthService::audit_event(std::string_view action, Id actor, Id target,
+                                           std::string_view ip, std::string detail) {
+  store::AuditEvent e;
+  e.id = ids_.next();
+  e.at = now_ms();
+  e.actor_id = actor;
+  e.action = std::string(action);
+  e.target_id = target;
+  e.ip = std::string(ip);
+  e.detail = std::move(detail);
+  return e;
+}
+
+void AuthService::audited(const store::AuditEvent& e) {
+  audit_events_.inc();
+  log::info("audit", {{"action", e.action},
+                      {"actor_id", e.actor_id},
+                      {"target_id", e.target_id},
+                      {"ip", e.ip},
+                      {"detail", e.detail}});
+}
 
 std::string AuthService::hash_password(std::string_view password) {
   slots_.acquire();
@@ -163,15 +191,18 @@ Session AuthService::register_user(std::string_view username, std::string_view d
   rt.expires_at = user.created_at + cfg_.auth.refresh_ttl_s * 1000;
   std::string refresh_hash = sha256_hex(refresh);
 
+  auto event = audit_event("user.registered", user.id, user.id, client_ip);
   user = db_.write([&](store::Store& s) {
     store::User u = user;
     u.role = s.count_users() == 0 ? "admin" : "user";
     if (s.user_by_username(u.username)) fail(Errc::conflict, "username is already taken");
     s.insert_user(u);
     s.insert_refresh_token(rt, refresh_hash);
+    event.detail = bj::serialize(bj::object{{"username", u.username}, {"role", u.role}});
+    s.insert_audit_event(event);
     return u;
   });
-  log::info("user_registered", {{"user_id", user.id}, {"role", user.role}});
+  audited(event);
 
   return session_for(user, std::move(refresh), family);
 }
@@ -195,6 +226,13 @@ Session AuthService::login(std::string_view username, std::string_view password,
   if (!user || !ok || user->disabled) {
     limit("acquire", "login_account", account_limiter_, account_key, account_rate_, account_burst_);
     logins_failed_.inc();
+    // The reason is for administrators; the client hears the same either way.
+    const char* reason = !user ? "unknown_user" : !ok ? "wrong_password" : "disabled";
+    auto event = audit_event(
+        "login.failed", user ? user->id : 0, user ? user->id : 0, client_ip,
+        bj::serialize(bj::object{{"username", std::string(username)}, {"reason", reason}}));
+    db_.write([&](store::Store& s) { s.insert_audit_event(event); });
+    audited(event);
     fail(Errc::unauthorized, "invalid username or password");
   }
   limit("reset", "login_account", account_limiter_, account_key, account_rate_, account_burst_);
@@ -208,12 +246,18 @@ Session AuthService::login(std::string_view username, std::string_view password,
   rt.created_at = now_ms();
   rt.expires_at = rt.created_at + cfg_.auth.refresh_ttl_s * 1000;
   std::string refresh_hash = sha256_hex(refresh);
-  db_.write([&](store::Store& s) { s.insert_refresh_token(rt, refresh_hash); });
+  auto event = audit_event("login.succeeded", user->id, user->id, client_ip,
+                           bj::serialize(bj::object{{"family", id_to_string(rt.family_id)}}));
+  db_.write([&](store::Store& s) {
+    s.insert_refresh_token(rt, refresh_hash);
+    s.insert_audit_event(event);
+  });
+  audited(event);
 
   return session_for(*user, std::move(refresh), rt.family_id);
 }
 
-Session AuthService::refresh(std::string_view token) {
+Session AuthService::refresh(std::string_view token, std::string_view client_ip) {
   if (token.empty() || token.size() > 256) fail(Errc::unauthorized, "invalid refresh token");
   enum class Outcome { ok, unknown, revoked, reused, expired, disabled };
   std::string presented_hash = sha256_hex(token);
@@ -227,6 +271,7 @@ Session AuthService::refresh(std::string_view token) {
     Outcome outcome = Outcome::unknown;
     store::User user;
     Id family = 0;
+    store::AuditEvent event;  // written for a detected reuse
   };
   Result r = db_.write([&](store::Store& s) {
     Result res;
@@ -241,6 +286,9 @@ Session AuthService::refresh(std::string_view token) {
     if (t->used_at != 0) {
       s.revoke_refresh_family(t->family_id, now);
       res.outcome = Outcome::reused;
+      res.event = audit_event("session.token_reused", t->user_id, t->user_id, client_ip,
+                              bj::serialize(bj::object{{"family", id_to_string(t->family_id)}}));
+      s.insert_audit_event(res.event);
       return res;
     }
     if (t->expires_at <= now) {
@@ -271,6 +319,7 @@ Session AuthService::refresh(std::string_view token) {
       break;
     case Outcome::reused:
       refresh_reuse_.inc();
+      audited(r.event);
       if (on_revoked_) on_revoked_(r.user.id, r.family);
       log::warn("refresh_token_reuse", {{"detail", "family revoked"}});
       fail(Errc::unauthorized,
@@ -283,15 +332,22 @@ Session AuthService::refresh(std::string_view token) {
   return session_for(r.user, std::move(next), r.family);
 }
 
-void AuthService::logout(std::string_view token) {
+void AuthService::logout(std::string_view token, std::string_view client_ip) {
   if (token.empty() || token.size() > 256) return;
   std::string hash = sha256_hex(token);
   std::int64_t now = now_ms();
+  store::AuditEvent event;
   auto revoked = db_.write([&](store::Store& s) -> std::optional<store::RefreshToken> {
     auto t = s.refresh_token_by_hash(hash);
-    if (t) s.revoke_refresh_family(t->family_id, now);
+    if (t && t->revoked_at == 0) {
+      s.revoke_refresh_family(t->family_id, now);
+      event = audit_event("logout", t->user_id, t->user_id, client_ip,
+                          bj::serialize(bj::object{{"family", id_to_string(t->family_id)}}));
+      s.insert_audit_event(event);
+    }
     return t;
   });
+  if (!event.action.empty()) audited(event);
   if (revoked && on_revoked_) on_revoked_(revoked->user_id, revoked->family_id);
 }
 
@@ -313,7 +369,7 @@ std::vector<store::User> AuthService::list_users(const store::User& actor, Id af
 
 store::User AuthService::update_user(const store::User& actor, Id user_id,
                                      const std::optional<std::string>& role,
-                                     std::optional<bool> disabled) {
+                                     std::optional<bool> disabled, std::string_view client_ip) {
   if (actor.role != "admin") fail(Errc::forbidden, "administrators only");
   if (role && *role != "user" && *role != "admin") {
     fail(Errc::bad_request, "'role' must be user or admin");
@@ -322,26 +378,41 @@ store::User AuthService::update_user(const store::User& actor, Id user_id,
     fail(Errc::bad_request, "administrators cannot demote or disable themselves");
   }
   std::int64_t now = now_ms();
+  auto event = audit_event("admin.user_updated", actor.id, user_id, client_ip);
   auto updated = db_.write([&](store::Store& s) {
     auto u = s.user_by_id(user_id);
     if (!u) fail(Errc::not_found, "user not found");
+    bj::object changed;  // field: [before, after]
     if (role) {
       s.set_user_role(user_id, *role);
+      changed["role"] = bj::array{bj::value(u->role), bj::value(*role)};
       u->role = *role;
     }
     if (disabled) {
       s.set_user_disabled(user_id, *disabled);
       if (*disabled) s.revoke_user_refresh_tokens(user_id, now);
+      changed["disabled"] = bj::array{bj::value(u->disabled), bj::value(*disabled)};
       u->disabled = *disabled;
     }
+    event.detail = bj::serialize(changed);
+    s.insert_audit_event(event);
     return *u;
   });
+  audited(event);
   if (disabled && *disabled && on_revoked_) on_revoked_(user_id, 0);
   log::info("user_updated", {{"actor_id", actor.id},
                              {"user_id", user_id},
                              {"role", updated.role},
                              {"disabled", updated.disabled}});
   return updated;
+}
+
+std::vector<store::AuditEvent> AuthService::audit_events(const store::User& actor, Id before_id,
+                                                         std::string_view action, Id user_id,
+                                                         int limit) {
+  if (actor.role != "admin") fail(Errc::forbidden, "administrators only");
+  return db_.read(
+      [&](store::Store& s) { return s.audit_events(before_id, action, user_id, limit); });
 }
 
 }  // namespace parley::auth

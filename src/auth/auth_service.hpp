@@ -54,9 +54,9 @@ class AuthService {
   // Unknown user and wrong password throw the same Error(unauthorized).
   Session login(std::string_view username, std::string_view password, std::string_view client_ip);
   // Rotates a refresh token. Reuse of a rotated token revokes its family.
-  Session refresh(std::string_view refresh_token);
+  Session refresh(std::string_view refresh_token, std::string_view client_ip);
   // Revokes the family of refresh_token (idempotent).
-  void logout(std::string_view refresh_token);
+  void logout(std::string_view refresh_token, std::string_view client_ip);
 
   // Called after a login's refresh family is revoked (logout, detected reuse:
   // family != 0) or a user is disabled (family == 0: all their logins), so
@@ -80,7 +80,11 @@ class AuthService {
   // Changes role and/or disabled state. Disabling revokes every refresh token
   // of the user. An admin cannot demote or disable themselves.
   store::User update_user(const store::User& actor, Id user_id,
-                          const std::optional<std::string>& role, std::optional<bool> disabled);
+                          const std::optional<std::string>& role, std::optional<bool> disabled,
+                          std::string_view client_ip);
+  // The audit trail, newest first (see Store::audit_events).
+  std::vector<store::AuditEvent> audit_events(const store::User& actor, Id before_id,
+                                              std::string_view action, Id user_id, int limit);
   const JwtCodec& jwt() const { return jwt_; }
 
  private:
@@ -90,6 +94,11 @@ class AuthService {
   std::string hash_password(std::string_view password);
   bool verify_password(std::string_view hash, std::string_view password);
   void throttle_ip(std::string_view ip);
+  // An audit event stamped now; `detail` is a JSON object's text. Insert it
+  // in the transaction of what it records, then call audited() once committed.
+  store::AuditEvent audit_event(std::string_view action, Id actor, Id target, std::string_view ip,
+                                std::string detail = "{}");
+  void audited(const store::AuditEvent& e);
   // op on the named limit ("acquire", "peek", "reset"): seconds to wait.
   double limit(const char* op, const char* name, RateLimiter& local, std::string_view key,
                double rate, double burst);
@@ -121,6 +130,7 @@ class AuthService {
   metrics::Counter& logins_failed_;
   metrics::Counter& throttled_;
   metrics::Counter& refresh_reuse_;
+  metrics::Counter& audit_events_;
   std::function<void(Id, Id)> on_revoked_;
 };
 

@@ -34,6 +34,37 @@ void register_admin_routes(Router& r, Services& s) {
     return json_reply(200, out);
   });
 
+  r.add("GET", "/api/admin/audit", [&s](Context& ctx) {
+    const auto& actor = require_user(ctx, s);
+    auto before = query_int(ctx, "before", 1, INT64_MAX).value_or(INT64_MAX);
+    auto user = query_int(ctx, "user", 1, INT64_MAX).value_or(0);
+    std::string action = ctx.req.query_param("action").value_or("");
+    if (action.size() > 64) fail(Errc::bad_request, "query parameter 'action' is too long");
+    int limit = page_limit(ctx, s, 100);
+    auto events = s.auth.audit_events(actor, before, action, user, limit);
+    bj::array items;
+    for (const auto& e : events) {
+      bj::object o{{"id", id_to_string(e.id)},
+                   {"at", e.at},
+                   {"actor_id", e.actor_id ? bj::value(id_to_string(e.actor_id)) : nullptr},
+                   {"action", e.action},
+                   {"target_id", e.target_id ? bj::value(id_to_string(e.target_id)) : nullptr},
+                   {"ip", e.ip}};
+      // Written by the server as a JSON object; anything else is shown as text.
+      try {
+        o["detail"] = json::parse_object(e.detail, 8);
+      } catch (const Error&) {
+        o["detail"] = e.detail;
+      }
+      items.push_back(std::move(o));
+    }
+    bj::object out{{"events", std::move(items)}};
+    out["next_before"] = static_cast<int>(events.size()) == limit
+                             ? bj::value(id_to_string(events.back().id))
+                             : bj::value(nullptr);
+    return json_reply(200, out);
+  });
+
   r.add("PATCH", "/api/admin/users/{id}", [&s](Context& ctx) {
     const auto& actor = require_user(ctx, s);
     Id id = path_id(ctx, "id", "user");
@@ -46,7 +77,8 @@ void register_admin_routes(Router& r, Services& s) {
       disabled = it->value().get_bool();
     }
     if (!role && !disabled) fail(Errc::bad_request, "nothing to change: give 'role' or 'disabled'");
-    return json_reply(200, admin_user_json(s.auth.update_user(actor, id, role, disabled)));
+    return json_reply(
+        200, admin_user_json(s.auth.update_user(actor, id, role, disabled, ctx.client_ip)));
   });
 }
 

@@ -40,13 +40,13 @@ void register_auth_routes(Router& r, Services& s) {
   r.add("POST", "/api/auth/refresh", [&s](Context& ctx) {
     auto body = body_object(ctx, s);
     auto token = json::require_string(body, "refresh_token", 256);
-    return json_reply(200, session_json(s.auth.refresh(token)));
+    return json_reply(200, session_json(s.auth.refresh(token, ctx.client_ip)));
   });
 
   r.add("POST", "/api/auth/logout", [&s](Context& ctx) {
     auto body = body_object(ctx, s);
     auto token = json::require_string(body, "refresh_token", 256);
-    s.auth.logout(token);
+    s.auth.logout(token, ctx.client_ip);
     return Response::no_content();
   });
 

@@ -222,6 +222,72 @@ void SqlStore::revoke_user_refresh_tokens(Id user_id, std::int64_t now) {
       .run();
 }
 
+std::int64_t SqlStore::delete_refresh_tokens_expired_before(std::int64_t before_ms, int limit) {
+  auto s = prepare(
+      "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < ?1 "
+      "LIMIT ?2) RETURNING id");
+  s.bind(1, before_ms).bind(2, std::int64_t{limit});
+  std::int64_t n = 0;
+  while (s.step()) ++n;
+  return n;
+}
+
+// The audit trail.
+
+void SqlStore::insert_audit_event(const AuditEvent& e) {
+  auto s = prepare(
+      "INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, detail) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  s.bind(1, e.id).bind(2, e.at);
+  if (e.actor_id) {
+    s.bind(3, e.actor_id);
+  } else {
+    s.bind_null(3);
+  }
+  s.bind(4, e.action);
+  if (e.target_id) {
+    s.bind(5, e.target_id);
+  } else {
+    s.bind_null(5);
+  }
+  s.bind(6, e.ip).bind(7, e.detail).run();
+}
+
+std::vector<AuditEvent> SqlStore::audit_events(Id before_id, std::string_view action, Id user_id,
+                                               int limit) {
+  // Filters are switched off by flags rather than by splicing SQL, so there is
+  // one statement; each parameter's type comes from the column it meets first.
+  auto s = prepare(
+      "SELECT id, at, COALESCE(actor_id, 0), action, COALESCE(target_id, 0), ip, detail "
+      "FROM audit_events WHERE id < ?1 AND (?5 = 0 OR action = ?2) "
+      "AND (?6 = 0 OR actor_id = ?3 OR target_id = ?3) ORDER BY id DESC LIMIT ?4");
+  s.bind(1, before_id).bind(2, action).bind(3, user_id).bind(4, std::int64_t{limit});
+  s.bind(5, std::int64_t{!action.empty()}).bind(6, std::int64_t{user_id != 0});
+  std::vector<AuditEvent> out;
+  while (s.step()) {
+    AuditEvent e;
+    e.id = s.i64(0);
+    e.at = s.i64(1);
+    e.actor_id = s.i64(2);
+    e.action = s.text(3);
+    e.target_id = s.i64(4);
+    e.ip = s.text(5);
+    e.detail = s.text(6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::int64_t SqlStore::delete_audit_events_before(std::int64_t before_ms, int limit) {
+  auto s = prepare(
+      "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ?1 "
+      "ORDER BY id LIMIT ?2) RETURNING id");
+  s.bind(1, before_ms).bind(2, std::int64_t{limit});
+  std::int64_t n = 0;
+  while (s.step()) ++n;
+  return n;
+}
+
 // Conversations and members.
 
 void SqlStore::insert_conversation(const Conversation& c) {

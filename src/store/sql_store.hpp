@@ -32,6 +32,13 @@ class SqlStore : public Store {
   void revoke_refresh_family(Id family_id, std::int64_t now) override;
   void revoke_user_refresh_tokens(Id user_id, std::int64_t now) override;
 
+  std::int64_t delete_refresh_tokens_expired_before(std::int64_t before_ms, int limit) override;
+
+  void insert_audit_event(const AuditEvent& e) override;
+  std::vector<AuditEvent> audit_events(Id before_id, std::string_view action, Id user_id,
+                                       int limit) override;
+  std::int64_t delete_audit_events_before(std::int64_t before_ms, int limit) override;
+
   void insert_conversation(const Conversation& c) override;
   std::optional<Conversation> conversation(Id id) override;
   std::optional<Conversation> conversation_by_direct_key(std::string_view key) override;

@@ -68,6 +68,19 @@ class Store {
   virtual void revoke_refresh_family(Id family_id, std::int64_t now) = 0;
   virtual void revoke_user_refresh_tokens(Id user_id, std::int64_t now) = 0;
 
+  // Deletes up to `limit` refresh tokens that expired before `before_ms`;
+  // returns how many.
+  virtual std::int64_t delete_refresh_tokens_expired_before(std::int64_t before_ms, int limit) = 0;
+
+  // The audit trail.
+  virtual void insert_audit_event(const AuditEvent& e) = 0;
+  // Newest first, id < before_id; `action` "" for any; `user_id` 0 for any,
+  // else events where that user is the actor or the target.
+  virtual std::vector<AuditEvent> audit_events(Id before_id, std::string_view action, Id user_id,
+                                               int limit) = 0;
+  // Deletes up to `limit` of the oldest events before `before_ms`; returns how many.
+  virtual std::int64_t delete_audit_events_before(std::int64_t before_ms, int limit) = 0;
+
   // Conversations and members.
   virtual void insert_conversation(const Conversation& c) = 0;
   virtual std::optional<Conversation> conversation(Id id) = 0;

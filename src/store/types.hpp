@@ -30,6 +30,17 @@ struct RefreshToken {
   std::int64_t revoked_at = 0;  // set on logout or detected reuse
 };
 
+// One line of the audit trail (audit_events).
+struct AuditEvent {
+  Id id = 0;
+  std::int64_t at = 0;
+  Id actor_id = 0;  // who did it; 0: nobody known (a failed login for a name that does not exist)
+  std::string action;  // "login.failed", "admin.user_updated", ...
+  Id target_id = 0;    // the account it was done to; 0: none
+  std::string ip;      // the client's address as the server saw it
+  std::string detail;  // a JSON object
+};
+
 struct Conversation {
   Id id = 0;
   std::string kind;  // "direct" | "group" | "channel"

@@ -1,8 +1,12 @@
 """User administration: the first account is admin; disabling cuts access at once."""
 
+import os
+import re
+import sqlite3
+import time
 import unittest
 
-from harness import ServerTest
+from harness import Server, ServerTest
 
 
 class AdminTest(ServerTest):
@@ -62,6 +66,106 @@ class AdminTest(ServerTest):
                                                token=self.root["access_token"]), 400)
         self.assertProblem(self.server.request("PATCH", "/api/admin/users/12345", {"role": "user"},
                                                token=self.root["access_token"]), 404)
+
+
+    def audit(self, query=""):
+        status, _, page = self.server.request("GET", f"/api/admin/audit{query}", token=self.root["access_token"])
+        self.assertEqual(status, 200, page)
+        return page
+
+    def test_the_audit_trail_records_each_security_event_of_an_account(self):
+        dora = self.server.register("dora_a")
+        uid, rid = dora["user"]["id"], self.root["user"]["id"]
+        status, _, session = self.server.login("dora_a")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.server.login("dora_a", "wrong password!")[0], 401)
+        first = dora["refresh_token"]
+        self.assertEqual(self.server.request("POST", "/api/auth/refresh", {"refresh_token": first})[0], 200)
+        self.assertEqual(self.server.request("POST", "/api/auth/refresh", {"refresh_token": first})[0], 401)  # reuse
+        self.assertEqual(self.server.request("POST", "/api/auth/logout",
+                                             {"refresh_token": session["refresh_token"]})[0], 204)
+        for disabled in (True, False):
+            self.assertEqual(self.server.request("PATCH", f"/api/admin/users/{uid}", {"disabled": disabled},
+                                                 token=self.root["access_token"])[0], 200)
+
+        events = self.audit(f"?user={uid}")["events"]
+        self.assertEqual([e["action"] for e in events],
+                         ["admin.user_updated", "admin.user_updated", "logout", "session.token_reused",
+                          "login.failed", "login.succeeded", "user.registered"])
+        self.assertEqual(events[0]["detail"], {"disabled": [True, False]})
+        self.assertEqual(events[1]["detail"], {"disabled": [False, True]})
+        self.assertEqual((events[1]["actor_id"], events[1]["target_id"]), (rid, uid))
+        self.assertEqual(events[4]["detail"], {"username": "dora_a", "reason": "wrong_password"})
+        self.assertEqual(events[6]["detail"], {"username": "dora_a", "role": "user"})
+        self.assertTrue(all(e["ip"] == "127.0.0.1" for e in events), events)
+        self.assertEqual(sorted(e["id"] for e in events)[::-1], [e["id"] for e in events])
+        self.assertTrue(all(e["at"] > 1.7e12 for e in events))
+
+        # A name that does not exist: recorded with no actor; the client heard the same 401.
+        status, _, body = self.server.login("nobody_a", "whatever password")
+        self.assertEqual(status, 401)
+        failed = self.audit("?action=login.failed&limit=1")["events"]
+        self.assertEqual(failed[0]["detail"], {"username": "nobody_a", "reason": "unknown_user"})
+        self.assertIsNone(failed[0]["actor_id"])
+
+        # Pages: next_before continues where the last page ended.
+        page = self.audit(f"?user={uid}&limit=3")
+        rest = self.audit(f"?user={uid}&before={page['next_before']}")
+        self.assertEqual([e["id"] for e in page["events"] + rest["events"]], [e["id"] for e in events])
+        self.assertIsNone(rest["next_before"])
+
+        self.assertProblem(self.server.request("GET", "/api/admin/audit"), 401)
+        self.assertProblem(self.server.request("GET", "/api/admin/audit", token=self.bob["access_token"]), 403)
+        self.assertProblem(self.server.request("GET", "/api/admin/audit?before=x",
+                                               token=self.root["access_token"]), 400)
+        self.assertProblem(self.server.request("GET", "/api/admin/audit?action=" + "a" * 65,
+                                               token=self.root["access_token"]), 400)
+        _, _, text = self.server.request("GET", "/metrics")
+        self.assertRegex(text, r"(?m)^parley_audit_events_total [1-9]")
+
+
+class HousekeepingTest(unittest.TestCase):
+    def test_old_audit_events_and_long_expired_refresh_tokens_are_deleted_at_start(self):
+        server = Server().start()
+        data = server.data_dir
+        try:
+            ann = server.register("hk_ann")
+            self.assertEqual(server.login("hk_ann")[0], 200)
+            self.assertEqual(server.stop(), 0)
+            now = int(time.time() * 1000)
+            day = 24 * 3600 * 1000
+            db = sqlite3.connect(os.path.join(data, "parley.db"))
+            oldest = db.execute("SELECT min(id) FROM audit_events").fetchone()[0]
+            db.execute("UPDATE audit_events SET at = ? WHERE id = ?", (now - 400 * day, oldest))
+            uid = int(ann["user"]["id"])
+            for tid, expired in ((1, now - 8 * day), (2, now - 1 * day)):
+                db.execute("INSERT INTO refresh_tokens (id, token_hash, user_id, family_id, created_at, expires_at) "
+                           "VALUES (?, ?, ?, 1, 0, ?)", (tid, f"old{tid}", uid, expired))
+            db.commit()
+            db.close()
+
+            server = Server({"audit.retention_days": "365"}, data_dir=data).start()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                _, _, text = server.request("GET", "/metrics")
+                if re.search(r'(?m)^parley_purged_rows_total\{table="refresh_tokens"\} 1$', text):
+                    break
+                time.sleep(0.1)
+            self.assertRegex(text, r'(?m)^parley_purged_rows_total\{table="audit_events"\} 1$')
+            self.assertRegex(text, r'(?m)^parley_purged_rows_total\{table="refresh_tokens"\} 1$')
+            token = server.login("hk_ann")[2]["access_token"]
+            self.assertEqual(server.request("GET", "/api/admin/audit", token=token)[0], 200)
+            self.assertEqual(server.stop(), 0)
+            db = sqlite3.connect(os.path.join(data, "parley.db"))
+            self.assertIsNone(db.execute("SELECT id FROM audit_events WHERE id = ?", (oldest,)).fetchone())
+            # Left: the first login, and the login after the restart; the registration was the old one.
+            self.assertEqual([r[0] for r in db.execute("SELECT action FROM audit_events ORDER BY id")],
+                             ["login.succeeded", "login.succeeded"])
+            self.assertEqual([r[0] for r in db.execute("SELECT id FROM refresh_tokens WHERE id < 3")], [2])
+            db.close()
+        finally:
+            server.kill()
+            server.cleanup()
 
 
 if __name__ == "__main__":

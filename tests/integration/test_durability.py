@@ -69,14 +69,17 @@ class CommandLineTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             r = self.run_parley("migrate", "--data-dir", d)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertIn("1 migration(s) applied", r.stdout)
+            shipped = len([f for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "..", "src", "store",
+                                                              "migrations", "sqlite")) if f.endswith(".sql")])
+            self.assertGreaterEqual(shipped, 2)
+            self.assertIn(f"{shipped} migration(s) applied, schema version {shipped}", r.stdout)
             r = self.run_parley("migrate", "--data-dir", d)
             self.assertIn("0 migration(s) applied", r.stdout)
             db = sqlite3.connect(os.path.join(d, "parley.db"))
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             db.close()
             self.assertTrue({"users", "conversations", "members", "messages", "refresh_tokens",
-                             "schema_migrations"} <= tables)
+                             "schema_migrations", "audit_events"} <= tables)
 
     def test_config_check_reports_bad_values_by_key(self):
         r = self.run_parley("config", "check", env={"PARLEY_SERVER_PORT": "http"})

@@ -206,6 +206,64 @@ TEST_P(StoreTest, RefreshTokensRotateAndFamiliesRevoke) {
   EXPECT_FALSE(store_->refresh_token_by_hash("nope").has_value());
 }
 
+TEST_P(StoreTest, ExpiredRefreshTokensArePurgedInBatches) {
+  user(1, "alice");
+  RefreshToken t;
+  t.user_id = 1;
+  t.family_id = 50;
+  t.created_at = 1;
+  for (int i = 0; i < 5; ++i) {
+    t.id = 10 + i;
+    t.expires_at = i < 3 ? 100 : 1000;  // three expired before 500, two not
+    store_->insert_refresh_token(t, "h" + std::to_string(i));
+  }
+  EXPECT_EQ(store_->delete_refresh_tokens_expired_before(500, 2), 2);
+  EXPECT_EQ(store_->delete_refresh_tokens_expired_before(500, 2), 1);
+  EXPECT_EQ(store_->delete_refresh_tokens_expired_before(500, 2), 0);
+  EXPECT_TRUE(store_->refresh_token_by_hash("h3").has_value());
+  EXPECT_FALSE(store_->refresh_token_by_hash("h0").has_value());
+}
+
+TEST_P(StoreTest, AuditEventsFilterPageNewestFirstAndPurge) {
+  // Ids past 2^31 check the filters bind 64-bit values on PostgreSQL.
+  const Id big = Id{1} << 40;
+  auto add = [&](Id id, std::int64_t at, Id actor, const char* action, Id target) {
+    AuditEvent e;
+    e.id = id;
+    e.at = at;
+    e.actor_id = actor;
+    e.action = action;
+    e.target_id = target;
+    e.ip = "127.0.0.1";
+    e.detail = R"({"k":"v"})";
+    store_->insert_audit_event(e);
+  };
+  add(1, 100, big, "login.succeeded", 0);
+  add(2, 200, 0, "login.failed", 0);
+  add(3, 300, 7, "admin.user_updated", big);
+  add(4, 400, big, "logout", 0);
+  auto all = store_->audit_events(INT64_MAX, "", 0, 10);
+  ASSERT_EQ(all.size(), 4U);
+  EXPECT_EQ(all.front().id, 4);
+  EXPECT_EQ(all[2].actor_id, 0);  // NULL reads back as 0
+  EXPECT_EQ(all[1].target_id, big);
+  EXPECT_EQ(all[1].detail, R"({"k":"v"})");
+  auto page = store_->audit_events(4, "", 0, 2);
+  ASSERT_EQ(page.size(), 2U);
+  EXPECT_EQ(page[0].id, 3);
+  EXPECT_EQ(page[1].id, 2);
+  auto mine = store_->audit_events(INT64_MAX, "", big, 10);  // as actor or as target
+  ASSERT_EQ(mine.size(), 3U);
+  EXPECT_EQ(mine[1].action, "admin.user_updated");
+  auto failed = store_->audit_events(INT64_MAX, "login.failed", 0, 10);
+  ASSERT_EQ(failed.size(), 1U);
+  EXPECT_EQ(failed[0].id, 2);
+  EXPECT_TRUE(store_->audit_events(INT64_MAX, "login.failed", big, 10).empty());
+  EXPECT_EQ(store_->delete_audit_events_before(300, 1), 1);
+  EXPECT_EQ(store_->delete_audit_events_before(300, 10), 1);
+  EXPECT_EQ(store_->audit_events(INT64_MAX, "", 0, 10).size(), 2U);
+}
+
 TEST_P(StoreTest, TwoConnectionsNeverHandOutTheSameSeq) {
   // Two writers (two nodes on PostgreSQL) append to one conversation at once:
   // next_seq's row lock makes the second wait for the first's COMMIT.
