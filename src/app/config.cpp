@@ -376,6 +376,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        "audit events (logins, failed logins, logouts, token reuse, admin changes) older than this "
        "are deleted",
        &c.audit.retention_days, 1, 36500},
+      {"messages.retention_days",
+       "message bodies older than this are erased (tombstoned: the seq stays, the body goes); "
+       "0 keeps them until deleted",
+       &c.messages.retention_days, 0, 36500},
       {"metrics.token",
        "bearer token GET /metrics requires (Prometheus: authorization.credentials_file); empty: "
        "open to whoever reaches the port",

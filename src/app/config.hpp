@@ -131,6 +131,10 @@ struct Config {
     std::int64_t retention_days = 365;
   } audit;
 
+  struct Messages {
+    std::int64_t retention_days = 0;  // 0: kept until deleted
+  } messages;
+
   struct Metrics {
     std::string token;  // empty: /metrics is open (bind to a private address)
   } metrics;

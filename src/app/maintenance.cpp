@@ -5,6 +5,7 @@
 
 #include "app/config.hpp"
 #include "core/clock.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "store/database.hpp"
@@ -25,10 +26,14 @@ constexpr std::int64_t kExpiredTokenGraceMs = 7LL * 24 * 3600 * 1000;
 Maintenance::Maintenance(const Config& cfg, store::Database& db, metrics::Registry& m)
     : db_(db),
       audit_retention_ms_(cfg.audit.retention_days * 24 * 3600 * 1000),
+      message_retention_ms_(cfg.messages.retention_days * 24 * 3600 * 1000),
       purged_audit_(&m.counter("parley_purged_rows_total", "Rows deleted by housekeeping",
                                {{"table", "audit_events"}})),
       purged_tokens_(&m.counter("parley_purged_rows_total", "Rows deleted by housekeeping",
                                 {{"table", "refresh_tokens"}})),
+      erased_messages_(&m.counter("parley_messages_erased_by_retention_total",
+                                  "Message bodies erased for being older than "
+                                  "messages.retention_days")),
       failures_(&m.counter("parley_maintenance_failures_total",
                            "Housekeeping passes that failed (retried at the next one)")) {}
 
@@ -53,11 +58,22 @@ void Maintenance::run_once() {
       });
       tokens += n;
     } while (n == kBatch);
+    std::int64_t messages = 0;
+    if (message_retention_ms_ > 0) {
+      Id before = first_id_at(now - message_retention_ms_);
+      do {
+        n = db_.write(
+            [&](store::Store& s) { return s.tombstone_messages_before(before, now, kBatch); });
+        messages += n;
+      } while (n == kBatch);
+    }
+    erased_messages_->inc(static_cast<std::uint64_t>(messages));
     purged_audit_->inc(static_cast<std::uint64_t>(audit));
     purged_tokens_->inc(static_cast<std::uint64_t>(tokens));
-    if (audit || tokens) {
-      log::info("housekeeping",
-                {{"audit_events_deleted", audit}, {"refresh_tokens_deleted", tokens}});
+    if (audit || tokens || messages) {
+      log::info("housekeeping", {{"audit_events_deleted", audit},
+                                 {"refresh_tokens_deleted", tokens},
+                                 {"messages_erased", messages}});
     }
   } catch (const std::exception& e) {
     failures_->inc();

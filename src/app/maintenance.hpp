@@ -1,6 +1,7 @@
 // Housekeeping the database needs to stay bounded: audit events older than
 // audit.retention_days, and refresh tokens a week past their expiry, are
-// deleted at start and then hourly, in batches so no write holds the store's
+// deleted, and message bodies older than messages.retention_days (when set)
+// are erased, at start and then hourly, in batches so no write holds the store's
 // writer for long. Every node does it; the deletes are idempotent.
 #pragma once
 
@@ -33,8 +34,10 @@ class Maintenance {
  private:
   store::Database& db_;
   std::int64_t audit_retention_ms_;
+  std::int64_t message_retention_ms_;  // 0: off
   metrics::Counter* purged_audit_;
   metrics::Counter* purged_tokens_;
+  metrics::Counter* erased_messages_;
   metrics::Counter* failures_;
   PeriodicThread thread_;
 };

@@ -415,4 +415,45 @@ std::vector<store::AuditEvent> AuthService::audit_events(const store::User& acto
       [&](store::Store& s) { return s.audit_events(before_id, action, user_id, limit); });
 }
 
+std::int64_t AuthService::delete_user(const store::User& actor, Id user_id,
+                                      std::optional<std::string_view> password,
+                                      std::string_view client_ip) {
+  bool self = actor.id == user_id;
+  if (self) {
+    if (actor.role == "admin") {
+      fail(Errc::bad_request,
+           "administrators cannot delete their own account; another administrator must demote "
+           "them first");
+    }
+    if (!password) fail(Errc::bad_request, "'password' is required to delete your account");
+    check_password_shape(*password, false);
+    if (!verify_password(actor.password_hash, *password)) {
+      fail(Errc::forbidden, "password does not match");
+    }
+  } else if (actor.role != "admin") {
+    fail(Errc::forbidden, "administrators only");
+  }
+  std::int64_t now = now_ms();
+  auto event = audit_event("user.deleted", actor.id, user_id, client_ip,
+                           bj::serialize(bj::object{{"by", self ? "self" : "admin"}}));
+  db_.write([&](store::Store& s) {
+    if (!s.user_by_id(user_id)) fail(Errc::not_found, "user not found");
+    s.anonymize_user(user_id, "~deleted-" + id_to_string(user_id), "Deleted user");
+    s.revoke_user_refresh_tokens(user_id, now);
+    s.insert_audit_event(event);
+  });
+  audited(event);
+  if (on_revoked_) on_revoked_(user_id, 0);
+  // Messages in short batches: a prolific account must not hold the writer.
+  constexpr int kBatch = 5000;
+  std::int64_t erased = 0, n = 0;
+  do {
+    n = db_.write(
+        [&](store::Store& s) { return s.tombstone_sender_messages(user_id, now, kBatch); });
+    erased += n;
+  } while (n == kBatch);
+  log::info("user_deleted", {{"user_id", user_id}, {"messages_erased", erased}});
+  return erased;
+}
+
 }  // namespace parley::auth

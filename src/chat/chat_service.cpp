@@ -152,6 +152,10 @@ Created ChatService::create_conversation(Id actor, std::string_view kind, std::s
   });
 }
 
+std::vector<store::Message> ChatService::messages_sent_by(Id actor, Id after_id, int limit) {
+  return db_.read([&](store::Store& s) { return s.messages_by_sender(actor, after_id, limit); });
+}
+
 std::vector<store::ConversationSummary> ChatService::list_conversations(
     Id actor, const std::optional<store::ConversationCursor>& after, int limit) {
   return db_.read([&](store::Store& s) { return s.conversations_for_user(actor, after, limit); });

@@ -83,6 +83,8 @@ class ChatService {
                               const std::vector<Id>& member_ids);
   std::vector<store::ConversationSummary> list_conversations(
       Id actor, const std::optional<store::ConversationCursor>& after, int limit);
+  // Data export: the messages `actor` sent, ascending by id, id > after_id.
+  std::vector<store::Message> messages_sent_by(Id actor, Id after_id, int limit);
   ConversationView get_conversation(Id actor, Id conversation_id);
   store::Conversation rename(Id actor, Id conversation_id, std::string_view title);
 

@@ -33,6 +33,12 @@ Id IdGenerator::next() {
   return static_cast<Id>((ms << (kSeqBits + kNodeBits)) | (node_ << kSeqBits) | seq);
 }
 
+Id first_id_at(std::int64_t unix_ms) {
+  if (unix_ms <= static_cast<std::int64_t>(kEpochMs)) return 0;
+  return static_cast<Id>((static_cast<std::uint64_t>(unix_ms) - kEpochMs)
+                         << (kSeqBits + kNodeBits));
+}
+
 std::string id_to_string(Id id) { return std::to_string(id); }
 
 std::optional<Id> parse_id(std::string_view text) {

@@ -25,6 +25,10 @@ class IdGenerator {
   std::atomic<std::uint64_t> last_{0};  // (ms << 12) | seq of the last id handed out
 };
 
+// The smallest id any generator hands out at `unix_ms` or later: messages
+// with a smaller id were created before then.
+Id first_id_at(std::int64_t unix_ms);
+
 std::string id_to_string(Id id);
 // Parses a decimal id; nullopt unless it is a positive integer that fits.
 std::optional<Id> parse_id(std::string_view text);

@@ -65,6 +65,13 @@ void register_admin_routes(Router& r, Services& s) {
     return json_reply(200, out);
   });
 
+  r.add("DELETE", "/api/admin/users/{id}", [&s](Context& ctx) {
+    const auto& actor = require_user(ctx, s);
+    Id id = path_id(ctx, "id", "user");
+    auto erased = s.auth.delete_user(actor, id, std::nullopt, ctx.client_ip);
+    return json_reply(200, bj::object{{"deleted", true}, {"messages_erased", erased}});
+  });
+
   r.add("PATCH", "/api/admin/users/{id}", [&s](Context& ctx) {
     const auto& actor = require_user(ctx, s);
     Id id = path_id(ctx, "id", "user");

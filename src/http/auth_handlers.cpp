@@ -73,6 +73,47 @@ void register_auth_routes(Router& r, Services& s) {
     return json_reply(200, user_json(*user));
   });
 
+  // Data export: everything the server holds about the caller. The first
+  // page (no `after`) carries the account and every conversation; messages
+  // the caller sent come in pages of `limit`, continued with next_after.
+  r.add("GET", "/api/users/me/export", [&s](Context& ctx) {
+    const auto& me = require_user(ctx, s);
+    auto after = query_int(ctx, "after", 1, INT64_MAX);
+    int limit = page_limit(ctx, s, 200);
+    bj::object out{{"exported_at", now_ms()}, {"user", user_json(me)}};
+    if (!after) {
+      bj::array convs;
+      std::optional<store::ConversationCursor> cursor;
+      const int page = static_cast<int>(s.cfg.limits.max_page_size);
+      for (;;) {
+        auto batch = s.chat.list_conversations(me.id, cursor, page);
+        for (const auto& c : batch) convs.push_back(summary_json(c));
+        if (static_cast<int>(batch.size()) < page) break;
+        cursor = store::ConversationCursor{batch.back().conversation.activity_at,
+                                           batch.back().conversation.id};
+      }
+      out["conversations"] = std::move(convs);
+    }
+    auto messages = s.chat.messages_sent_by(me.id, after.value_or(0), limit);
+    bj::array items;
+    for (const auto& m : messages) items.push_back(message_json(m));
+    out["next_after"] = static_cast<int>(messages.size()) == limit
+                            ? bj::value(id_to_string(messages.back().id))
+                            : bj::value(nullptr);
+    out["messages"] = std::move(items);
+    return json_reply(200, out);
+  });
+
+  // Erasure of one's own account; the password is asked again.
+  r.add("DELETE", "/api/users/me", [&s](Context& ctx) {
+    const auto& me = require_user(ctx, s);
+    auto body = body_object(ctx, s);
+    auto password = json::optional_string(body, "password",
+                                          static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
+    auto erased = s.auth.delete_user(me, me.id, password, ctx.client_ip);
+    return json_reply(200, bj::object{{"deleted", true}, {"messages_erased", erased}});
+  });
+
   r.add("GET", "/api/users/{id}", [&s](Context& ctx) {
     require_auth(ctx, s);
     auto user = s.chat.user(path_id(ctx, "id", "user"));

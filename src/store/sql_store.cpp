@@ -172,6 +172,16 @@ void SqlStore::set_user_disabled(Id id, bool disabled) {
       .run();
 }
 
+void SqlStore::anonymize_user(Id id, std::string_view username, std::string_view display_name) {
+  prepare(
+      "UPDATE users SET username = ?2, display_name = ?3, password_hash = '!', disabled = 1, "
+      "role = 'user' WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, username)
+      .bind(3, display_name)
+      .run();
+}
+
 // Refresh tokens.
 
 void SqlStore::insert_refresh_token(const RefreshToken& t, std::string_view token_hash) {
@@ -485,6 +495,37 @@ void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int6
       .bind(2, seq)
       .bind(3, now)
       .run();
+}
+
+std::vector<Message> SqlStore::messages_by_sender(Id sender_id, Id after_id, int limit) {
+  static const std::string kSql = std::string("SELECT ") + kMsgCols +
+                                  " FROM messages WHERE sender_id = ?1 AND id > ?2 ORDER BY id "
+                                  "LIMIT ?3";
+  auto s = prepare(kSql.c_str());
+  s.bind(1, sender_id).bind(2, after_id).bind(3, std::int64_t{limit});
+  std::vector<Message> out;
+  while (s.step()) out.push_back(read_message(s));
+  return out;
+}
+
+std::int64_t SqlStore::tombstone_sender_messages(Id sender_id, std::int64_t now, int limit) {
+  auto s = prepare(
+      "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
+      "WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING id");
+  s.bind(1, sender_id).bind(2, now).bind(3, std::int64_t{limit});
+  std::int64_t n = 0;
+  while (s.step()) ++n;
+  return n;
+}
+
+std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now, int limit) {
+  auto s = prepare(
+      "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
+      "WHERE id < ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING id");
+  s.bind(1, before_id).bind(2, now).bind(3, std::int64_t{limit});
+  std::int64_t n = 0;
+  while (s.step()) ++n;
+  return n;
 }
 
 void SqlStore::set_last_read(Id conversation_id, Id user_id, std::int64_t seq) {

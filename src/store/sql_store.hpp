@@ -25,6 +25,7 @@ class SqlStore : public Store {
   std::vector<User> list_users(Id after_id, int limit) override;
   void set_user_role(Id id, std::string_view role) override;
   void set_user_disabled(Id id, bool disabled) override;
+  void anonymize_user(Id id, std::string_view username, std::string_view display_name) override;
 
   void insert_refresh_token(const RefreshToken& t, std::string_view token_hash) override;
   std::optional<RefreshToken> refresh_token_by_hash(std::string_view token_hash) override;
@@ -64,6 +65,9 @@ class SqlStore : public Store {
   void update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
                            std::int64_t now) override;
   void tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) override;
+  std::vector<Message> messages_by_sender(Id sender_id, Id after_id, int limit) override;
+  std::int64_t tombstone_sender_messages(Id sender_id, std::int64_t now, int limit) override;
+  std::int64_t tombstone_messages_before(Id before_id, std::int64_t now, int limit) override;
   void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
   std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;
 

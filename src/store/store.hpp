@@ -60,6 +60,9 @@ class Store {
   virtual std::vector<User> list_users(Id after_id, int limit) = 0;
   virtual void set_user_role(Id id, std::string_view role) = 0;
   virtual void set_user_disabled(Id id, bool disabled) = 0;
+  // Erasure: the row stays (ids in conversations and messages keep pointing
+  // at it) but holds nothing personal; disabled, no usable password.
+  virtual void anonymize_user(Id id, std::string_view username, std::string_view display_name) = 0;
 
   // Refresh tokens, found by the SHA-256 of the opaque token.
   virtual void insert_refresh_token(const RefreshToken& t, std::string_view token_hash) = 0;
@@ -112,6 +115,12 @@ class Store {
   virtual void update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
                                    std::int64_t now) = 0;
   virtual void tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) = 0;
+  // A user's messages, ascending by id, id > after_id (data export).
+  virtual std::vector<Message> messages_by_sender(Id sender_id, Id after_id, int limit) = 0;
+  // Tombstones (body emptied, deleted_at set; the seq stays) up to `limit`
+  // not yet deleted messages of one sender, or with id < before_id; returns how many.
+  virtual std::int64_t tombstone_sender_messages(Id sender_id, std::int64_t now, int limit) = 0;
+  virtual std::int64_t tombstone_messages_before(Id before_id, std::int64_t now, int limit) = 0;
   virtual void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) = 0;
   // Messages after after_seq not sent by user_id and not deleted.
   virtual std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) = 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <thread>
 #include <vector>
@@ -31,6 +32,20 @@ TEST(IdGenerator, CarriesNodeId) {
   IdGenerator a(1), b(2);
   EXPECT_EQ((a.next() >> 12) & 1023, 1);
   EXPECT_EQ((b.next() >> 12) & 1023, 2);
+}
+
+TEST(IdGenerator, FirstIdAtBoundsTheIdsMadeAroundThatTime) {
+  using namespace std::chrono;
+  auto ms = [] {
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  };
+  IdGenerator gen(1023);  // the largest node id: still below the next millisecond's floor
+  auto before = ms();
+  Id id = gen.next();
+  auto after = ms();
+  EXPECT_GE(id, first_id_at(before));
+  EXPECT_LT(id, first_id_at(after + 1));
+  EXPECT_EQ(first_id_at(0), 0);  // before the id epoch
 }
 
 TEST(ParseId, AcceptsPositiveDecimalOnly) {

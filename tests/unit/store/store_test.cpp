@@ -264,6 +264,44 @@ TEST_P(StoreTest, AuditEventsFilterPageNewestFirstAndPurge) {
   EXPECT_EQ(store_->audit_events(INT64_MAX, "", 0, 10).size(), 2U);
 }
 
+TEST_P(StoreTest, ASendersMessagesExportAndEraseAsTombstonesInBatches) {
+  user(1, "alice");
+  user(2, "bob");
+  auto c = conversation(10, 1, 1);
+  join(10, 1);
+  join(10, 2);
+  for (int i = 0; i < 3; ++i) post(c.id, 1, "a" + std::to_string(i));
+  post(c.id, 2, "b0");
+  auto mine = store_->messages_by_sender(1, 0, 2);
+  ASSERT_EQ(mine.size(), 2U);
+  EXPECT_EQ(mine[0].client_id, "a0");
+  auto rest = store_->messages_by_sender(1, mine.back().id, 10);
+  ASSERT_EQ(rest.size(), 1U);
+  EXPECT_EQ(rest[0].client_id, "a2");
+
+  EXPECT_EQ(store_->tombstone_sender_messages(1, 99, 2), 2);
+  EXPECT_EQ(store_->tombstone_sender_messages(1, 99, 2), 1);
+  EXPECT_EQ(store_->tombstone_sender_messages(1, 99, 2), 0);  // done: deleted ones are skipped
+  auto all = store_->messages_after(c.id, 0, 10);
+  ASSERT_EQ(all.size(), 4U);  // every seq is still there
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(all[i].body, "");
+    EXPECT_EQ(all[i].deleted_at, 99);
+  }
+  EXPECT_EQ(all[3].body, "body b0");
+
+  EXPECT_EQ(store_->tombstone_messages_before(all[3].id, 100, 10), 0);  // older ones already erased
+  EXPECT_EQ(store_->tombstone_messages_before(all[3].id + 1, 100, 10), 1);
+  EXPECT_EQ(store_->messages_after(c.id, 3, 10)[0].body, "");
+
+  store_->anonymize_user(1, "~deleted-1", "Deleted user");
+  auto u = store_->user_by_id(1);
+  EXPECT_EQ(u->username, "~deleted-1");
+  EXPECT_TRUE(u->disabled);
+  EXPECT_EQ(u->password_hash, "!");
+  EXPECT_FALSE(store_->user_by_username("alice").has_value());
+}
+
 TEST_P(StoreTest, TwoConnectionsNeverHandOutTheSameSeq) {
   // Two writers (two nodes on PostgreSQL) append to one conversation at once:
   // next_seq's row lock makes the second wait for the first's COMMIT.

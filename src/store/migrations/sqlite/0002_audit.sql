@@ -13,3 +13,5 @@ CREATE INDEX audit_events_at ON audit_events(at);
 CREATE INDEX audit_events_actor ON audit_events(actor_id, id);
 CREATE INDEX audit_events_target ON audit_events(target_id, id);
 CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires_at);
+-- A user's own messages, in order: data export and erasure.
+CREATE INDEX messages_by_sender ON messages(sender_id, id);
