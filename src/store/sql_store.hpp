@@ -56,6 +56,7 @@ class SqlStore : public Store {
 
   std::int64_t next_seq(Id conversation_id, std::int64_t now) override;
   void insert_message(const Message& m) override;
+  std::optional<std::int64_t> try_append_message(const Message&) override { return std::nullopt; }
   std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) override;
   std::optional<Message> message(Id conversation_id, std::int64_t seq) override;
   std::vector<Message> messages_after(Id conversation_id, std::int64_t after_seq,

@@ -105,6 +105,14 @@ class Store {
   // seq. Must run in the transaction that inserts the message.
   virtual std::int64_t next_seq(Id conversation_id, std::int64_t now) = 0;
   virtual void insert_message(const Message& m) = 0;
+  // The common case of sending in one round trip, where an engine can: when
+  // m.sender_id is a member of m.conversation_id and has not used m.client_id,
+  // takes the next seq (as next_seq), inserts m with it, marks it read for the
+  // sender (as set_last_read) and returns the seq. Otherwise it writes nothing
+  // and returns nullopt, as does an engine without it (SQLite: statements are
+  // in-process calls); the caller then takes the step-by-step path, which also
+  // says why (a retry, not a member, no such conversation).
+  virtual std::optional<std::int64_t> try_append_message(const Message& m) = 0;
   virtual std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) = 0;
   virtual std::optional<Message> message(Id conversation_id, std::int64_t seq) = 0;
   // Ascending by seq: seq > after_seq. Descending: seq < before_seq.

@@ -322,4 +322,35 @@ void PgStore::lock_schema() {
   exec(sql.c_str());
 }
 
+std::optional<std::int64_t> PgStore::try_append_message(const Message& m) {
+  // Data-modifying CTEs run once and to completion whether or not the main
+  // statement reads them; they all see the snapshot the statement began with,
+  // so the read marker takes the new seq from bump's output, not the table.
+  // The command tag is INSERT's, so total_changes() moves when it wrote.
+  auto s = prepare(
+      "WITH bump AS ("
+      " UPDATE conversations SET last_seq = last_seq + 1,"
+      "  activity_at = CASE WHEN activity_at > CAST(?6 AS BIGINT) THEN activity_at"
+      "   ELSE CAST(?6 AS BIGINT) END"
+      " WHERE id = CAST(?2 AS BIGINT)"
+      "  AND EXISTS (SELECT 1 FROM members WHERE conversation_id = CAST(?2 AS BIGINT)"
+      "   AND user_id = CAST(?3 AS BIGINT))"
+      "  AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = CAST(?3 AS BIGINT)"
+      "   AND client_id = CAST(?4 AS TEXT))"
+      " RETURNING last_seq),"
+      " marked AS ("
+      " UPDATE members SET last_read_seq = (SELECT last_seq FROM bump)"
+      " WHERE conversation_id = CAST(?2 AS BIGINT) AND user_id = CAST(?3 AS BIGINT)"
+      "  AND last_read_seq < (SELECT last_seq FROM bump))"
+      " INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at)"
+      " SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), last_seq, CAST(?3 AS BIGINT),"
+      "  CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS BIGINT) FROM bump RETURNING seq");
+  s.bind(1, m.id).bind(2, m.conversation_id).bind(3, m.sender_id).bind(4, m.client_id);
+  s.bind(5, m.body).bind(6, m.created_at);
+  if (!s.step()) return std::nullopt;
+  std::int64_t seq = s.i64(0);
+  s.run();
+  return seq;
+}
+
 }  // namespace parley::store

@@ -302,6 +302,51 @@ TEST_P(StoreTest, ASendersMessagesExportAndEraseAsTombstonesInBatches) {
   EXPECT_FALSE(store_->user_by_username("alice").has_value());
 }
 
+TEST_P(StoreTest, TryAppendWritesOnlyForAMemberWithANewClientId) {
+  user(1, "alice");
+  user(2, "bob");
+  conversation(10, 1, 1);
+  join(10, 1);
+  Message m;
+  m.id = 5000;
+  m.conversation_id = 10;
+  m.sender_id = 1;
+  m.client_id = "x";
+  m.body = "hi";
+  m.created_at = 50;
+  auto before = store_->total_changes();
+  auto seq = store_->try_append_message(m);
+  if (!engine_.postgres()) {
+    EXPECT_FALSE(seq.has_value());  // SQLite takes the step-by-step path
+    return;
+  }
+  ASSERT_TRUE(seq.has_value());
+  EXPECT_EQ(*seq, 1);
+  EXPECT_GT(store_->total_changes(), before);  // the group-commit writer relies on it
+  EXPECT_EQ(store_->conversation(10)->last_seq, 1);
+  EXPECT_EQ(store_->conversation(10)->activity_at, 50);
+  EXPECT_EQ(store_->member(10, 1)->last_read_seq, 1);
+  EXPECT_EQ(store_->message(10, 1)->body, "hi");
+  EXPECT_EQ(store_->message(10, 1)->id, 5000);
+
+  m.id = 5001;  // the same client_id again: a retry writes nothing
+  EXPECT_FALSE(store_->try_append_message(m).has_value());
+  m.client_id = "y";
+  m.sender_id = 2;  // not a member
+  EXPECT_FALSE(store_->try_append_message(m).has_value());
+  m.sender_id = 1;
+  m.conversation_id = 999;  // no such conversation
+  EXPECT_FALSE(store_->try_append_message(m).has_value());
+  EXPECT_EQ(store_->conversation(10)->last_seq, 1);
+  EXPECT_FALSE(store_->message_by_client_id(1, "y").has_value());
+
+  m.conversation_id = 10;
+  m.created_at = 40;  // older than the activity time: it stays
+  EXPECT_EQ(store_->try_append_message(m), std::optional<std::int64_t>(2));
+  EXPECT_EQ(store_->conversation(10)->activity_at, 50);
+  EXPECT_EQ(store_->member(10, 1)->last_read_seq, 2);
+}
+
 TEST_P(StoreTest, TwoConnectionsNeverHandOutTheSameSeq) {
   // Two writers (two nodes on PostgreSQL) append to one conversation at once:
   // next_seq's row lock makes the second wait for the first's COMMIT.
