@@ -312,6 +312,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        "how long a message event from another node may wait for an earlier seq before the gap is "
        "read from the store",
        &c.cluster.reorder_wait_ms, 0, 60000},
+      {"cluster.shared_state_timeout_ms",
+       "how long a request waits for Redis on a ticket, presence or login-limit call before the "
+       "node uses its own state (parley_cluster_shared_state_failures_total)",
+       &c.cluster.shared_state_timeout_ms, 10, 10000},
       {"ws.max_message_bytes",
        "largest WebSocket message (the JSON envelope around a body); 1009 beyond",
        &c.ws.max_message_bytes, 1024, 64 << 20},

@@ -88,6 +88,7 @@ struct Config {
   struct Cluster {
     std::string channel = "parley:events";
     std::int64_t reorder_wait_ms = 100;
+    std::int64_t shared_state_timeout_ms = 500;
   } cluster;
 
   struct Ws {

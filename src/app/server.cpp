@@ -147,7 +147,8 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   if (!cfg.redis.url.empty()) {
     broker = std::make_unique<cluster::RedisBroker>(
         cluster::parse_redis_url(cfg.redis.url), cfg.cluster.channel,
-        static_cast<std::uint32_t>(cfg.server.node_id), registry);
+        static_cast<std::uint32_t>(cfg.server.node_id), registry,
+        std::chrono::milliseconds(cfg.cluster.shared_state_timeout_ms));
     gateway.set_cluster(broker.get(), broker.get(), static_cast<std::uint32_t>(cfg.server.node_id));
     gateway.tickets().set_shared(broker.get());
     auth.use_shared_limits(broker.get());

@@ -14,10 +14,11 @@ namespace parley::cluster {
 namespace asio = boost::asio;
 
 RedisBroker::RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_id,
-                         metrics::Registry& m)
+                         metrics::Registry& m, std::chrono::milliseconds shared_timeout)
     : url_(std::move(url)),
       channel_(std::move(channel)),
       node_id_(node_id),
+      shared_timeout_(shared_timeout),
       up_(m.gauge("parley_cluster_redis_up",
                   "1 when both Redis connections (publish, subscribe) are up; 0: degraded")),
       published_(m.counter("parley_cluster_events_published_total",
@@ -129,8 +130,6 @@ void RedisBroker::update_health() {
 bool RedisBroker::healthy() const { return healthy_; }
 
 namespace {
-constexpr auto kSharedTimeout = std::chrono::milliseconds(500);
-
 // GCRA on the server's clock, as RateLimiter does it locally. KEYS[1]: the
 // key (its value: the theoretical arrival time, ms). ARGV: op, interval (ms
 // per event), tolerance (ms: interval * (burst - 1)). Returns the ms to wait,
@@ -200,13 +199,13 @@ std::optional<RedisValue> RedisBroker::call_blocking(std::vector<std::string> ar
 }
 
 bool RedisBroker::put(const std::string& key, const std::string& value, std::int64_t ttl_ms) {
-  auto r = call_blocking({"SET", key, value, "PX", std::to_string(ttl_ms)}, kSharedTimeout);
+  auto r = call_blocking({"SET", key, value, "PX", std::to_string(ttl_ms)}, shared_timeout_);
   return r && r->type == RedisValue::Type::status;
 }
 
 void RedisBroker::take(const std::string& key,
                        std::function<void(std::optional<std::string>)> done) {
-  call({"GETDEL", key}, kSharedTimeout, [done = std::move(done)](std::optional<RedisValue> v) {
+  call({"GETDEL", key}, shared_timeout_, [done = std::move(done)](std::optional<RedisValue> v) {
     if (v && v->type == RedisValue::Type::string) {
       done(std::move(v->str));
     } else {
@@ -222,7 +221,7 @@ std::optional<double> RedisBroker::limit(const std::string& op, const std::strin
   auto r = call_blocking(
       {"EVAL", kGcraScript, "1", key, op, std::to_string(static_cast<long long>(interval_ms)),
        std::to_string(static_cast<long long>(tolerance_ms))},
-      kSharedTimeout);
+      shared_timeout_);
   if (!r || r->type != RedisValue::Type::integer) return std::nullopt;
   return static_cast<double>(r->integer) / 1000.0;
 }
@@ -258,8 +257,8 @@ void RedisBroker::heartbeat(const std::vector<std::int64_t>& online_users,
 std::optional<SharedState::Presence> RedisBroker::presence(std::int64_t user_id,
                                                            std::int64_t now_ms) {
   std::string id = std::to_string(user_id);
-  auto nodes = call_blocking({"HGETALL", "parley:presence:" + id}, kSharedTimeout);
-  auto seen = call_blocking({"GET", "parley:last_seen:" + id}, kSharedTimeout);
+  auto nodes = call_blocking({"HGETALL", "parley:presence:" + id}, shared_timeout_);
+  auto seen = call_blocking({"GET", "parley:last_seen:" + id}, shared_timeout_);
   if (!nodes || nodes->type != RedisValue::Type::array || !seen) return std::nullopt;
   Presence p;
   for (std::size_t i = 1; i < nodes->elements.size(); i += 2) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,7 +23,10 @@ namespace parley::cluster {
 
 class RedisBroker final : public Broker, public SharedState {
  public:
-  RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_id, metrics::Registry& m);
+  // shared_timeout: how long a shared-state call (tickets, presence, limits)
+  // waits for Redis before the caller falls back to this node's own state.
+  RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_id, metrics::Registry& m,
+              std::chrono::milliseconds shared_timeout = std::chrono::milliseconds(500));
   ~RedisBroker() override;
 
   void start(Handlers handlers) override;
@@ -60,6 +64,7 @@ class RedisBroker final : public Broker, public SharedState {
   RedisUrl url_;
   std::string channel_;
   std::uint32_t node_id_;
+  std::chrono::milliseconds shared_timeout_;
   Handlers handlers_;
   boost::asio::io_context io_;
   std::unique_ptr<RedisConnection> pub_;

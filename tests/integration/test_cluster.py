@@ -7,6 +7,8 @@ PostgreSQL is restarted, and when a node is killed with SIGKILL and its clients
 reconnect through nginx to the others."""
 
 import os
+import re
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -112,6 +114,7 @@ class ClusterTest(unittest.TestCase):
             "cluster.reorder_wait_ms": "100",
             "ws.presence_grace_ms": "200",
             "auth.login_account_max_failures": "3",
+            "cluster.shared_state_timeout_ms": "200",
         }
 
     @classmethod
@@ -235,6 +238,38 @@ class ClusterTest(unittest.TestCase):
         for node in self.nodes:
             wait_for(lambda: node.request("GET", "/api/ready")[2].get("degraded") is False,
                      what="reconnected to Redis")
+
+    def test_a_hung_redis_costs_a_request_no_more_than_the_shared_state_timeout(self):
+        """Redis stopped (SIGSTOP: connections open, nothing answers): a ticket
+        and a login each wait cluster.shared_state_timeout_ms (200 ms here) for
+        it, then the node uses its own state; the fallback is counted."""
+        node = self.nodes[0]
+        user = node.register("hung0")
+
+        def failures():
+            _, _, text = node.request("GET", "/metrics")
+            return float(re.search(r"(?m)^parley_cluster_shared_state_failures_total (\S+)$", text).group(1))
+
+        before = failures()
+        pid = self.services.redis_pid()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            status, _, ticket = node.request("POST", "/api/ws/ticket", token=user["access_token"])
+            ticket_s = time.monotonic() - t0
+            t0 = time.monotonic()
+            status_login, _, _ = node.login("hung0")
+            login_s = time.monotonic() - t0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.assertEqual(status, 201, ticket)
+        self.assertEqual(status_login, 200)
+        # It waited for Redis, and no longer than the configured 200 ms (the default is 500).
+        self.assertGreater(ticket_s, 0.15)
+        self.assertLess(ticket_s, 0.45)
+        self.assertLess(login_s, 3.0)  # argon2 plus up to three limit calls
+        self.assertGreater(failures(), before)
+        print(f"\nhung redis: ticket {ticket_s * 1000:.0f} ms, login {login_s * 1000:.0f} ms", flush=True)
 
     def test_tickets_presence_typing_and_login_limits_span_nodes(self):
         self.wait_connected()
