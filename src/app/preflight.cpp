@@ -255,14 +255,17 @@ bool private_or_loopback(const std::string& host) {
 }
 
 PreflightCheck exposure_check(const Config& cfg) {
+  std::string metrics = cfg.metrics.token.empty()
+                            ? "/metrics open to whoever reaches the port (metrics.token unset)"
+                            : "/metrics needs metrics.token";
   if (!private_or_loopback(cfg.server.host)) {
     return {"exposure", Status::warn,
             "server.host " + cfg.server.host +
-                " may be reachable from outside: Parley serves plain HTTP and /metrics; "
-                "terminate TLS in a proxy (deploy/nginx) and bind to loopback or a private "
-                "address"};
+                " may be reachable from outside: Parley serves plain HTTP; terminate TLS in a "
+                "proxy (deploy/nginx) and bind to loopback or a private address; " +
+                metrics};
   }
-  return {"exposure", Status::ok, "listening on " + cfg.server.host};
+  return {"exposure", Status::ok, "listening on " + cfg.server.host + "; " + metrics};
 }
 
 const char* status_name(Status s) {

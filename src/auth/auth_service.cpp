@@ -415,9 +415,9 @@ std::vector<store::AuditEvent> AuthService::audit_events(const store::User& acto
       [&](store::Store& s) { return s.audit_events(before_id, action, user_id, limit); });
 }
 
-std::int64_t AuthService::delete_user(const store::User& actor, Id user_id,
-                                      std::optional<std::string_view> password,
-                                      std::string_view client_ip) {
+void AuthService::delete_user(const store::User& actor, Id user_id,
+                              std::optional<std::string_view> password,
+                              std::string_view client_ip) {
   bool self = actor.id == user_id;
   if (self) {
     if (actor.role == "admin") {
@@ -444,16 +444,6 @@ std::int64_t AuthService::delete_user(const store::User& actor, Id user_id,
   });
   audited(event);
   if (on_revoked_) on_revoked_(user_id, 0);
-  // Messages in short batches: a prolific account must not hold the writer.
-  constexpr int kBatch = 5000;
-  std::int64_t erased = 0, n = 0;
-  do {
-    n = db_.write(
-        [&](store::Store& s) { return s.tombstone_sender_messages(user_id, now, kBatch); });
-    erased += n;
-  } while (n == kBatch);
-  log::info("user_deleted", {{"user_id", user_id}, {"messages_erased", erased}});
-  return erased;
 }
 
 }  // namespace parley::auth

@@ -84,12 +84,11 @@ class AuthService {
                           std::string_view client_ip);
   // Erases an account: the user row keeps its id but nothing personal
   // (username "~deleted-<id>", no password, disabled), its logins are revoked
-  // and open sockets closed, and every message it sent is tombstoned (body
-  // emptied; the seq stays so conversations remain gapless). Users delete
-  // themselves with their password; admins delete others (not themselves).
-  // Returns how many messages were erased. Idempotent.
-  std::int64_t delete_user(const store::User& actor, Id user_id,
-                           std::optional<std::string_view> password, std::string_view client_ip);
+  // and open sockets closed. Users delete themselves with their password;
+  // admins delete others (not themselves). Idempotent. The messages it sent
+  // are erased next, by ChatService::erase_messages_sent_by.
+  void delete_user(const store::User& actor, Id user_id, std::optional<std::string_view> password,
+                   std::string_view client_ip);
   // The audit trail, newest first (see Store::audit_events).
   std::vector<store::AuditEvent> audit_events(const store::User& actor, Id before_id,
                                               std::string_view action, Id user_id, int limit);

@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/validate.hpp"
 #include "store/database.hpp"
@@ -154,6 +155,23 @@ Created ChatService::create_conversation(Id actor, std::string_view kind, std::s
 
 std::vector<store::Message> ChatService::messages_sent_by(Id actor, Id after_id, int limit) {
   return db_.read([&](store::Store& s) { return s.messages_by_sender(actor, after_id, limit); });
+}
+
+std::int64_t ChatService::erase_messages_sent_by(Id user) {
+  constexpr int kBatch = 5000;
+  std::int64_t now = now_ms(), erased = 0;
+  std::size_t n = 0;
+  do {
+    n = db_.write([&](store::Store& s) { return s.tombstone_sender_messages(user, now, kBatch); },
+                  [this](const std::vector<store::Message>& done) {
+                    if (!sink_) return;
+                    for (const auto& m : done) sink_->message_updated(m);
+                  })
+            .size();
+    erased += static_cast<std::int64_t>(n);
+  } while (n == static_cast<std::size_t>(kBatch));
+  log::info("messages_erased", {{"user_id", user}, {"messages", erased}});
+  return erased;
 }
 
 std::vector<store::ConversationSummary> ChatService::list_conversations(

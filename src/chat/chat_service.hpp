@@ -85,6 +85,11 @@ class ChatService {
       Id actor, const std::optional<store::ConversationCursor>& after, int limit);
   // Data export: the messages `actor` sent, ascending by id, id > after_id.
   std::vector<store::Message> messages_sent_by(Id actor, Id after_id, int limit);
+  // Erasure: tombstones every message `user` sent (body emptied, the seq
+  // stays so conversations remain gapless), in short write jobs so the writer
+  // is never held long; members online get message.deleted for each.
+  // Returns how many. Idempotent: a rerun continues where one stopped.
+  std::int64_t erase_messages_sent_by(Id user);
   ConversationView get_conversation(Id actor, Id conversation_id);
   store::Conversation rename(Id actor, Id conversation_id, std::string_view title);
 

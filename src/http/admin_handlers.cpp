@@ -68,7 +68,8 @@ void register_admin_routes(Router& r, Services& s) {
   r.add("DELETE", "/api/admin/users/{id}", [&s](Context& ctx) {
     const auto& actor = require_user(ctx, s);
     Id id = path_id(ctx, "id", "user");
-    auto erased = s.auth.delete_user(actor, id, std::nullopt, ctx.client_ip);
+    s.auth.delete_user(actor, id, std::nullopt, ctx.client_ip);
+    auto erased = s.chat.erase_messages_sent_by(id);
     return json_reply(200, bj::object{{"deleted", true}, {"messages_erased", erased}});
   });
 

@@ -110,7 +110,8 @@ void register_auth_routes(Router& r, Services& s) {
     auto body = body_object(ctx, s);
     auto password = json::optional_string(body, "password",
                                           static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
-    auto erased = s.auth.delete_user(me, me.id, password, ctx.client_ip);
+    s.auth.delete_user(me, me.id, password, ctx.client_ip);
+    auto erased = s.chat.erase_messages_sent_by(me.id);
     return json_reply(200, bj::object{{"deleted", true}, {"messages_erased", erased}});
   });
 

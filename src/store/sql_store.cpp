@@ -508,14 +508,18 @@ std::vector<Message> SqlStore::messages_by_sender(Id sender_id, Id after_id, int
   return out;
 }
 
-std::int64_t SqlStore::tombstone_sender_messages(Id sender_id, std::int64_t now, int limit) {
-  auto s = prepare(
-      "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
-      "WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING id");
+std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int64_t now,
+                                                         int limit) {
+  static const std::string kSql =
+      std::string(
+          "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
+          "WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING ") +
+      kMsgCols;
+  auto s = prepare(kSql.c_str());
   s.bind(1, sender_id).bind(2, now).bind(3, std::int64_t{limit});
-  std::int64_t n = 0;
-  while (s.step()) ++n;
-  return n;
+  std::vector<Message> out;
+  while (s.step()) out.push_back(read_message(s));
+  return out;
 }
 
 std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now, int limit) {

@@ -67,7 +67,8 @@ class SqlStore : public Store {
                            std::int64_t now) override;
   void tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) override;
   std::vector<Message> messages_by_sender(Id sender_id, Id after_id, int limit) override;
-  std::int64_t tombstone_sender_messages(Id sender_id, std::int64_t now, int limit) override;
+  std::vector<Message> tombstone_sender_messages(Id sender_id, std::int64_t now,
+                                                 int limit) override;
   std::int64_t tombstone_messages_before(Id before_id, std::int64_t now, int limit) override;
   void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
   std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;

@@ -126,8 +126,10 @@ class Store {
   // A user's messages, ascending by id, id > after_id (data export).
   virtual std::vector<Message> messages_by_sender(Id sender_id, Id after_id, int limit) = 0;
   // Tombstones (body emptied, deleted_at set; the seq stays) up to `limit`
-  // not yet deleted messages of one sender, or with id < before_id; returns how many.
-  virtual std::int64_t tombstone_sender_messages(Id sender_id, std::int64_t now, int limit) = 0;
+  // not yet deleted messages of one sender (returned as they are now, for the
+  // live events), or with id < before_id (returns how many).
+  virtual std::vector<Message> tombstone_sender_messages(Id sender_id, std::int64_t now,
+                                                         int limit) = 0;
   virtual std::int64_t tombstone_messages_before(Id before_id, std::int64_t now, int limit) = 0;
   virtual void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) = 0;
   // Messages after after_seq not sent by user_id and not deleted.

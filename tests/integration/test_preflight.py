@@ -116,6 +116,9 @@ class PreflightTest(unittest.TestCase):
 
         rc, checks, _ = self.preflight("server.host=0.0.0.0")
         self.assertEqual(checks["exposure"]["status"], "warn")
+        self.assertIn("metrics.token unset", checks["exposure"]["detail"])
+        rc, checks, _ = self.preflight("server.host=0.0.0.0", "metrics.token=t0k3n")
+        self.assertIn("/metrics needs metrics.token", checks["exposure"]["detail"])
         rc, checks, _ = self.preflight("server.host=10.1.2.3")
         self.assertEqual(checks["exposure"]["status"], "ok")
 

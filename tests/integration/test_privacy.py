@@ -66,6 +66,8 @@ class PrivacyTest(ServerTest):
         self.send(cat, conv, 3, "c-")
         self.send(dan, conv, 1, "d2-")
         ws = ws_connect(self.server, cat["access_token"])
+        watcher = ws_connect(self.server, dan["access_token"])
+        self.assertTrue(watcher.request("subscribe", conversations=[{"conv": conv}])["ok"])
 
         self.assertProblem(self.server.request("DELETE", "/api/users/me", {}, token=cat["access_token"]), 400)
         self.assertProblem(self.server.request("DELETE", "/api/users/me", {"password": "not the password"},
@@ -93,6 +95,11 @@ class PrivacyTest(ServerTest):
                          (cat["user"]["id"], f"~deleted-{cat['user']['id']}", "Deleted user", True))
         again = self.server.register("pv_cat")
         self.assertNotEqual(again["user"]["id"], cat["user"]["id"])
+
+        # Members online are told: message.deleted for each of cat's messages.
+        gone = sorted(watcher.event("message.deleted")["seq"] for _ in range(3))
+        self.assertEqual(gone, [3, 4, 5])
+        watcher.close()
 
         # The conversation keeps every seq; cat's are tombstones, dan's untouched.
         msgs = history(self.server, dan["access_token"], conv)
