@@ -1,9 +1,13 @@
 """Accounts, tokens, refresh rotation, throttling."""
 
 import json
+import os
+import re
+import sqlite3
 import unittest
 
-from harness import PASSWORD, Server, ServerTest, claims, forge_jwt, forged_tokens
+from harness import (DATABASE, PASSWORD, Server, ServerTest, claims, forge_jwt, forged_tokens, postgres_url_for,
+                     psql)
 
 
 class AuthTest(ServerTest):
@@ -124,6 +128,35 @@ class ThrottleTest(ServerTest):
         self.assertProblem(self.server.login("ghost_user", "wrong password!"), 429)
         status, _, text = self.server.request("GET", "/metrics")
         self.assertRegex(text, r"parley_auth_throttled_total [1-9]")
+
+
+class PasswordAttackTest(ServerTest):
+    """Default settings: 200 wrong passwords against one account."""
+
+    def test_two_hundred_wrong_passwords_are_throttled_and_the_stored_hash_is_strong_argon2id(self):
+        user = self.server.register("ivan_auth")
+        codes = [self.server.login("ivan_auth", f"wrong password {i}")[0] for i in range(200)]
+        self.assertEqual(codes[:5], [401] * 5)  # auth.login_account_max_failures
+        self.assertEqual(set(codes[5:]), {429})
+        # Only the first five were hashed: the rest were refused before argon2 ran.
+        _, _, text = self.server.request("GET", "/metrics")
+        self.assertRegex(text, r'(?m)^parley_auth_logins_total\{outcome="failure"\} 5$')
+        self.assertProblem(self.server.login("ivan_auth"), 429)  # even the right one, for now
+
+        # What is stored: argon2id, at least 19 MiB and 2 passes (OWASP's floor).
+        if DATABASE == "postgres":
+            with open(os.path.join(self.server.data_dir, "postgres-database")) as f:
+                stored = psql(f"SELECT password_hash FROM users WHERE id = {int(user['user']['id'])}",
+                              postgres_url_for(f.read().strip()))
+        else:
+            db = sqlite3.connect(os.path.join(self.server.data_dir, "parley.db"))
+            stored = db.execute("SELECT password_hash FROM users WHERE username = 'ivan_auth'").fetchone()[0]
+            db.close()
+        m = re.match(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=\d+\$", stored)
+        self.assertIsNotNone(m, stored)
+        self.assertGreaterEqual(int(m.group(1)), 19456)
+        self.assertGreaterEqual(int(m.group(2)), 2)
+        self.assertNotIn("correct horse", stored)
 
 
 class IpThrottleTest(ServerTest):
