@@ -45,27 +45,26 @@ void Maintenance::start() {
 void Maintenance::run_once() {
   try {
     std::int64_t now = now_ms();
-    std::int64_t audit = 0, tokens = 0, n = 0;
-    do {
-      n = db_.write([&](store::Store& s) {
-        return s.delete_audit_events_before(now - audit_retention_ms_, kBatch);
-      });
-      audit += n;
-    } while (n == kBatch);
-    do {
-      n = db_.write([&](store::Store& s) {
-        return s.delete_refresh_tokens_expired_before(now - kExpiredTokenGraceMs, kBatch);
-      });
-      tokens += n;
-    } while (n == kBatch);
+    // One write job per batch until a batch comes back short; returns the total.
+    auto until_done = [this](auto job) {
+      std::int64_t total = 0, n = 0;
+      do {
+        n = db_.write(job);
+        total += n;
+      } while (n == kBatch);
+      return total;
+    };
+    std::int64_t audit = until_done([&](store::Store& s) {
+      return s.delete_audit_events_before(now - audit_retention_ms_, kBatch);
+    });
+    std::int64_t tokens = until_done([&](store::Store& s) {
+      return s.delete_refresh_tokens_expired_before(now - kExpiredTokenGraceMs, kBatch);
+    });
     std::int64_t messages = 0;
     if (message_retention_ms_ > 0) {
       Id before = first_id_at(now - message_retention_ms_);
-      do {
-        n = db_.write(
-            [&](store::Store& s) { return s.tombstone_messages_before(before, now, kBatch); });
-        messages += n;
-      } while (n == kBatch);
+      messages = until_done(
+          [&](store::Store& s) { return s.tombstone_messages_before(before, now, kBatch); });
     }
     erased_messages_->inc(static_cast<std::uint64_t>(messages));
     purged_audit_->inc(static_cast<std::uint64_t>(audit));

@@ -32,6 +32,11 @@ JwtSettings jwt_settings(const Config& c) {
   return s;
 }
 
+// An audit event's detail naming the login (refresh-token family) it concerns.
+std::string family_detail(Id family) {
+  return bj::serialize(bj::object{{"family", id_to_string(family)}});
+}
+
 [[noreturn]] void throttled(double retry_after) {
   int seconds = static_cast<int>(std::ceil(retry_after));
   throw Error(Errc::too_many_requests,
@@ -246,8 +251,8 @@ Session AuthService::login(std::string_view username, std::string_view password,
   rt.created_at = now_ms();
   rt.expires_at = rt.created_at + cfg_.auth.refresh_ttl_s * 1000;
   std::string refresh_hash = sha256_hex(refresh);
-  auto event = audit_event("login.succeeded", user->id, user->id, client_ip,
-                           bj::serialize(bj::object{{"family", id_to_string(rt.family_id)}}));
+  auto event =
+      audit_event("login.succeeded", user->id, user->id, client_ip, family_detail(rt.family_id));
   db_.write([&](store::Store& s) {
     s.insert_refresh_token(rt, refresh_hash);
     s.insert_audit_event(event);
@@ -287,7 +292,7 @@ Session AuthService::refresh(std::string_view token, std::string_view client_ip)
       s.revoke_refresh_family(t->family_id, now);
       res.outcome = Outcome::reused;
       res.event = audit_event("session.token_reused", t->user_id, t->user_id, client_ip,
-                              bj::serialize(bj::object{{"family", id_to_string(t->family_id)}}));
+                              family_detail(t->family_id));
       s.insert_audit_event(res.event);
       return res;
     }
@@ -341,8 +346,7 @@ void AuthService::logout(std::string_view token, std::string_view client_ip) {
     auto t = s.refresh_token_by_hash(hash);
     if (t && t->revoked_at == 0) {
       s.revoke_refresh_family(t->family_id, now);
-      event = audit_event("logout", t->user_id, t->user_id, client_ip,
-                          bj::serialize(bj::object{{"family", id_to_string(t->family_id)}}));
+      event = audit_event("logout", t->user_id, t->user_id, client_ip, family_detail(t->family_id));
       s.insert_audit_event(event);
     }
     return t;

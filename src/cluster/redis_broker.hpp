@@ -26,7 +26,7 @@ class RedisBroker final : public Broker, public SharedState {
   // shared_timeout: how long a shared-state call (tickets, presence, limits)
   // waits for Redis before the caller falls back to this node's own state.
   RedisBroker(RedisUrl url, std::string channel, std::uint32_t node_id, metrics::Registry& m,
-              std::chrono::milliseconds shared_timeout = std::chrono::milliseconds(500));
+              std::chrono::milliseconds shared_timeout);
   ~RedisBroker() override;
 
   void start(Handlers handlers) override;

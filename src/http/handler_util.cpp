@@ -11,14 +11,19 @@ namespace parley::http {
 
 namespace bj = boost::json;
 
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) {
+    return std::nullopt;
+  }
+  return authorization.substr(kBearer.size());
+}
+
 const auth::Claims& require_auth(Context& ctx, Services& s) {
   if (ctx.claims) return *ctx.claims;
-  auto h = ctx.req.header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (h.size() <= kBearer.size() || h.substr(0, kBearer.size()) != kBearer) {
-    fail(Errc::unauthorized, "missing bearer token");
-  }
-  auto claims = s.auth.authenticate(h.substr(kBearer.size()));
+  auto token = bearer_token(ctx.req.header("authorization"));
+  if (!token) fail(Errc::unauthorized, "missing bearer token");
+  auto claims = s.auth.authenticate(*token);
   ctx.user = s.auth.current_user(claims);
   ctx.claims = std::move(claims);
   return *ctx.claims;

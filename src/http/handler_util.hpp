@@ -15,6 +15,10 @@
 
 namespace parley::http {
 
+// The token of an "Authorization: Bearer <token>" header; nullopt when the
+// header is missing, of another scheme, or empty after the scheme.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 // Verifies the Bearer token and that its account still exists and is not
 // disabled; caches claims and user on ctx.
 const auth::Claims& require_auth(Context& ctx, Services& s);

@@ -29,11 +29,11 @@ std::int64_t micros_since(std::chrono::steady_clock::time_point t0) {
 // "Bearer <token>" against the configured token, in time that does not
 // depend on where they differ (both are hashed, then compared in constant time).
 bool bearer_matches(std::string_view header, const std::string& token) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!header.starts_with(kBearer)) return false;
-  header.remove_prefix(kBearer.size());
+  auto presented = bearer_token(header);
+  if (!presented) return false;
   unsigned char given[crypto_hash_sha256_BYTES], wanted[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(given, reinterpret_cast<const unsigned char*>(header.data()), header.size());
+  crypto_hash_sha256(given, reinterpret_cast<const unsigned char*>(presented->data()),
+                     presented->size());
   crypto_hash_sha256(wanted, reinterpret_cast<const unsigned char*>(token.data()), token.size());
   return sodium_memcmp(given, wanted, sizeof given) == 0;
 }

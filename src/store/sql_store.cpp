@@ -236,10 +236,7 @@ std::int64_t SqlStore::delete_refresh_tokens_expired_before(std::int64_t before_
   auto s = prepare(
       "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < ?1 "
       "LIMIT ?2) RETURNING id");
-  s.bind(1, before_ms).bind(2, std::int64_t{limit});
-  std::int64_t n = 0;
-  while (s.step()) ++n;
-  return n;
+  return s.bind(1, before_ms).bind(2, std::int64_t{limit}).count_rows();
 }
 
 // The audit trail.
@@ -292,10 +289,7 @@ std::int64_t SqlStore::delete_audit_events_before(std::int64_t before_ms, int li
   auto s = prepare(
       "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ?1 "
       "ORDER BY id LIMIT ?2) RETURNING id");
-  s.bind(1, before_ms).bind(2, std::int64_t{limit});
-  std::int64_t n = 0;
-  while (s.step()) ++n;
-  return n;
+  return s.bind(1, before_ms).bind(2, std::int64_t{limit}).count_rows();
 }
 
 // Conversations and members.
@@ -526,10 +520,7 @@ std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now,
   auto s = prepare(
       "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
       "WHERE id < ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING id");
-  s.bind(1, before_id).bind(2, now).bind(3, std::int64_t{limit});
-  std::int64_t n = 0;
-  while (s.step()) ++n;
-  return n;
+  return s.bind(1, before_id).bind(2, now).bind(3, std::int64_t{limit}).count_rows();
 }
 
 void SqlStore::set_last_read(Id conversation_id, Id user_id, std::int64_t seq) {

@@ -113,6 +113,12 @@ class SqlStore : public Store {
       while (c_.step()) {
       }
     }
+    // Runs it and returns how many rows it yielded (DELETE/UPDATE ... RETURNING).
+    std::int64_t count_rows() {
+      std::int64_t n = 0;
+      while (c_.step()) ++n;
+      return n;
+    }
     std::int64_t i64(int col) const { return c_.i64(col); }
     std::string text(int col) const { return c_.text(col); }
     bool is_null(int col) const { return c_.is_null(col); }
