@@ -226,6 +226,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.http.idle_timeout_ms, 100, 3600000},
       {"http.write_timeout_ms", "time allowed to send a response", &c.http.write_timeout_ms, 100,
        3600000},
+      {"http.lingering_time_ms",
+       "after answering and closing, how long to read and discard what the client still sends "
+       "(so it reads the answer instead of a reset)",
+       &c.http.lingering_time_ms, 0, 600000},
       {"http.max_json_depth", "deepest JSON nesting accepted in a request body",
        &c.http.max_json_depth, 2, 256},
       {"http.max_pending_requests", "requests queued for handler threads at once; more get 503",

@@ -41,6 +41,7 @@ struct Config {
     std::int64_t body_timeout_ms = 30000;
     std::int64_t idle_timeout_ms = 60000;
     std::int64_t write_timeout_ms = 30000;
+    std::int64_t lingering_time_ms = 5000;
     std::int64_t max_json_depth = 32;
     std::int64_t max_pending_requests = 1024;
   } http;

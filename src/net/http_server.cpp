@@ -131,6 +131,7 @@ HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& sta
   env.limits.body_timeout = std::chrono::milliseconds(cfg.http.body_timeout_ms);
   env.limits.idle_timeout = std::chrono::milliseconds(cfg.http.idle_timeout_ms);
   env.limits.write_timeout = std::chrono::milliseconds(cfg.http.write_timeout_ms);
+  env.limits.lingering_time = std::chrono::milliseconds(cfg.http.lingering_time_ms);
   env.limits.max_pending = cfg.http.max_pending_requests;
   const std::string errors = "parley_http_transport_errors_total";
   const std::string errors_help = "Requests answered by the transport before reaching a handler";
@@ -147,6 +148,13 @@ HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& sta
   env.metrics.body_too_large = &m.counter(errors, errors_help, {{"kind", "body_too_large"}});
   env.metrics.bad_requests = &m.counter(errors, errors_help, {{"kind", "malformed"}});
   env.metrics.overloaded = &m.counter(errors, errors_help, {{"kind", "overloaded"}});
+  const std::string lingering = "parley_http_lingering_closes_total";
+  const std::string lingering_help =
+      "Connections closed after reading what the client still sent (drained: it closed too)";
+  env.metrics.lingering_drained = &m.counter(lingering, lingering_help, {{"outcome", "drained"}});
+  env.metrics.lingering_timeouts = &m.counter(lingering, lingering_help, {{"outcome", "timeout"}});
+  env.metrics.lingering_bytes = &m.counter("parley_http_lingering_discarded_bytes_total",
+                                           "Bytes read and discarded from clients while closing");
   m.on_collect([this, &m] {
     m.gauge("parley_http_requests_pending", "Requests queued for or running on handler threads")
         .set(static_cast<double>(impl_->env.pending.load()));
@@ -280,9 +288,11 @@ void HttpServer::begin_drain() {
 bool HttpServer::wait_idle(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   // Every connection gone: requests answered, WebSocket close frames written
-  // and echoed (or given up after the close grace period).
-  while (impl_->env.in_flight.load() > 0 || impl_->env.pending.load() > 0 ||
-         impl_->env.connections.load() > 0) {
+  // and echoed (or given up after the close grace period). Connections in a
+  // lingering close have their answer already.
+  auto& env = impl_->env;
+  while (env.in_flight.load() > 0 || env.pending.load() > 0 ||
+         env.connections.load() - env.lingering.load() > 0) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -7,6 +7,7 @@
 // Threading: a session lives on one worker; every member is touched only on
 // that worker's thread. The request itself runs on a handler thread and the
 // result is posted back.
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -135,6 +136,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   asio::awaitable<void> serve();
   asio::awaitable<void> send_error(const http::Request* req, Errc code, std::string_view detail);
   asio::awaitable<void> send_too_large();
+  asio::awaitable<void> linger();
   asio::awaitable<void> upgrade(bhttp::request<bhttp::string_body> msg);
 
   bool upgraded_ = false;  // the socket now belongs to a WebSocket session
@@ -156,10 +158,45 @@ asio::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self, bool r
     } else {
       co_await self->serve();
     }
+    if (!self->upgraded_) co_await self->linger();
   } catch (const std::exception& e) {
     log::error("http_session_failed", {{"error", e.what()}});
   }
   if (!self->upgraded_) self->close();
+}
+
+// Lingering close, as nginx does it: a client may still be sending when we
+// answer and close (a 413, a 431, a 1 MB token). Closing a socket with unread
+// input makes the kernel send RST, which can destroy our answer before the
+// client reads it. So: shut down our side, read and discard what the client
+// still sends until it closes too, for at most http.lingering_time_ms.
+asio::awaitable<void> HttpSession::linger() {
+  auto& sock = stream_.socket();
+  if (!sock.is_open()) co_return;
+  boost::system::error_code ec;
+  sock.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  idle_ = true;  // a draining server closes it at once
+  // Answered: a drain does not wait for it (stop() closes what still lingers).
+  env_.lingering.fetch_add(1);
+  struct Lingering {
+    std::atomic<std::int64_t>& n;
+    ~Lingering() { n.fetch_sub(1); }
+  } lingering{env_.lingering};
+  stream_.expires_after(env_.limits.lingering_time);
+  std::array<char, 16 * 1024> sink;
+  for (;;) {
+    auto [rec, n] = co_await stream_.async_read_some(asio::buffer(sink), kTuple);
+    if (rec == beast::error::timeout) {
+      env_.metrics.lingering_timeouts->inc();
+      co_return;
+    }
+    if (rec) {
+      if (rec == asio::error::eof) env_.metrics.lingering_drained->inc();
+      co_return;
+    }
+    env_.metrics.lingering_bytes->inc(n);
+  }
 }
 
 asio::awaitable<bool> HttpSession::send(http::Response res, bool keep_alive) {

@@ -101,6 +101,7 @@ struct SessionLimits {
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds lingering_time{5000};
   std::int64_t max_pending = 1024;
 };
 
@@ -113,6 +114,9 @@ struct SessionMetrics {
   metrics::Counter* body_too_large = nullptr;
   metrics::Counter* bad_requests = nullptr;
   metrics::Counter* overloaded = nullptr;
+  metrics::Counter* lingering_drained = nullptr;
+  metrics::Counter* lingering_timeouts = nullptr;
+  metrics::Counter* lingering_bytes = nullptr;
 };
 
 struct SessionEnv {
@@ -124,6 +128,7 @@ struct SessionEnv {
   std::atomic<std::int64_t> in_flight{0};    // requests between head read and response sent
   std::atomic<std::int64_t> pending{0};      // requests queued or running on handler threads
   std::atomic<std::int64_t> connections{0};  // open sessions
+  std::atomic<std::int64_t> lingering{0};    // answered, reading what the client still sends
   WsShared* ws = nullptr;                    // null: no WebSocket gateway
 };
 
