@@ -302,6 +302,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.auth.login_ip_max_attempts, 1, 100000},
       {"auth.login_ip_window_s", "window for the per-IP limit", &c.auth.login_ip_window_s, 1,
        86400},
+      {"auth.device_token_ttl_s",
+       "lifetime of the device token a login hands out; a client presenting one is throttled on "
+       "its own budget, so strangers guessing passwords cannot lock the owner out",
+       &c.auth.device_token_ttl_s, 3600, 3 * 366 * 86400},
       {"redis.url",
        "redis://[:PASSWORD@]HOST[:PORT][/DB] turns on cluster mode (events, revocations across "
        "nodes); empty: one node alone. Holds a password, so `config check` redacts it",

@@ -80,6 +80,7 @@ struct Config {
     std::int64_t login_account_window_s = 900;
     std::int64_t login_ip_max_attempts = 30;
     std::int64_t login_ip_window_s = 60;
+    std::int64_t device_token_ttl_s = 180 * 86400;
   } auth;
 
   struct Redis {

@@ -1,5 +1,7 @@
 #include "auth/auth_service.hpp"
 
+#include <algorithm>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -64,6 +66,7 @@ AuthService::AuthService(const Config& cfg, store::Database& db, IdGenerator& id
       db_(db),
       ids_(ids),
       jwt_(jwt_settings(cfg)),
+      devices_(cfg.auth.jwt_secret, cfg.auth.device_token_ttl_s),
       hasher_(cfg.auth.password_memlimit_kib, cfg.auth.password_opslimit),
       dummy_hash_(hasher_.hash(random_token(16))),
       slots_(static_cast<int>(cfg.auth.hash_threads)),
@@ -81,6 +84,9 @@ AuthService::AuthService(const Config& cfg, store::Database& db, IdGenerator& id
                                {{"outcome", "failure"}})),
       throttled_(m.counter("parley_auth_throttled_total",
                            "Login and registration attempts refused by rate limits")),
+      device_logins_(m.counter("parley_auth_device_logins_total",
+                               "Login attempts carrying a valid device token (throttled on the "
+                               "device's own budget, not the account's)")),
       refresh_reuse_(m.counter("parley_auth_refresh_reuse_total",
                                "Rotated refresh tokens presented again (family revoked)")),
       audit_events_(m.counter("parley_audit_events_total", "Events written to the audit trail")) {}
@@ -209,18 +215,26 @@ Session AuthService::register_user(std::string_view username, std::string_view d
   });
   audited(event);
 
-  return session_for(user, std::move(refresh), family);
+  auto session = session_for(user, std::move(refresh), family);
+  session.device_token = devices_.issue(user.username, now_s());
+  return session;
 }
 
 Session AuthService::login(std::string_view username, std::string_view password,
-                           std::string_view client_ip) {
+                           std::string_view client_ip, std::string_view device_token) {
   check_password_shape(password, false);
   if (username.size() > 64) fail(Errc::unauthorized, "invalid username or password");
-  throttle_ip(client_ip);
-  std::string account_key(username);
-  if (double wait = limit("peek", "login_account", account_limiter_, account_key, account_rate_,
-                          account_burst_);
-      wait > 0) {
+  // A client that proved an earlier login to this account fails on its own
+  // budget; everyone else shares the account's.
+  auto device = devices_.verify(device_token, username, now_s());
+  std::string account_key = device ? "device:" + *device : std::string(username);
+  const char* account_limit = device ? "login_device" : "login_account";
+  if (device) device_logins_.inc();
+  double ip_wait = limit("acquire", "login_ip", ip_limiter_, client_ip, ip_rate_, ip_burst_);
+  double account_wait =
+      limit("peek", account_limit, account_limiter_, account_key, account_rate_, account_burst_);
+  // The longest wait: retrying after a shorter one would only be refused again.
+  if (double wait = std::max(ip_wait, account_wait); wait > 0) {
     throttled_.inc();
     throttled(wait);
   }
@@ -229,7 +243,7 @@ Session AuthService::login(std::string_view username, std::string_view password,
   // Verify against a dummy hash for unknown users so both paths cost the same.
   bool ok = verify_password(user ? user->password_hash : dummy_hash_, password);
   if (!user || !ok || user->disabled) {
-    limit("acquire", "login_account", account_limiter_, account_key, account_rate_, account_burst_);
+    limit("acquire", account_limit, account_limiter_, account_key, account_rate_, account_burst_);
     logins_failed_.inc();
     // The reason is for administrators; the client hears the same either way.
     const char* reason = !user ? "unknown_user" : !ok ? "wrong_password" : "disabled";
@@ -240,7 +254,7 @@ Session AuthService::login(std::string_view username, std::string_view password,
     audited(event);
     fail(Errc::unauthorized, "invalid username or password");
   }
-  limit("reset", "login_account", account_limiter_, account_key, account_rate_, account_burst_);
+  limit("reset", account_limit, account_limiter_, account_key, account_rate_, account_burst_);
   logins_ok_.inc();
 
   std::string refresh = random_token();
@@ -259,7 +273,9 @@ Session AuthService::login(std::string_view username, std::string_view password,
   });
   audited(event);
 
-  return session_for(*user, std::move(refresh), rt.family_id);
+  auto session = session_for(*user, std::move(refresh), rt.family_id);
+  session.device_token = devices_.issue(user->username, now_s());
+  return session;
 }
 
 Session AuthService::refresh(std::string_view token, std::string_view client_ip) {

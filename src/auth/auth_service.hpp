@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/device_tokens.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
 #include "core/rate_limiter.hpp"
@@ -42,6 +43,7 @@ struct Session {
   std::int64_t access_expires_in = 0;
   std::string refresh_token;
   std::int64_t refresh_expires_in = 0;
+  std::string device_token;  // proves a later login comes from this client (login only)
 };
 
 class AuthService {
@@ -52,7 +54,12 @@ class AuthService {
   Session register_user(std::string_view username, std::string_view display_name,
                         std::string_view password, std::string_view client_ip);
   // Unknown user and wrong password throw the same Error(unauthorized).
-  Session login(std::string_view username, std::string_view password, std::string_view client_ip);
+  // Throttled per client IP and per account; a valid device_token from an
+  // earlier login to this account is throttled on its own budget instead of
+  // the account's. When several limits refuse, the error names the longest
+  // wait. A successful login carries a new device token.
+  Session login(std::string_view username, std::string_view password, std::string_view client_ip,
+                std::string_view device_token = {});
   // Rotates a refresh token. Reuse of a rotated token revokes its family.
   Session refresh(std::string_view refresh_token, std::string_view client_ip);
   // Revokes the family of refresh_token (idempotent).
@@ -126,6 +133,7 @@ class AuthService {
   store::Database& db_;
   IdGenerator& ids_;
   JwtCodec jwt_;
+  DeviceTokens devices_;
   PasswordHasher hasher_;
   std::string dummy_hash_;  // verified against when the user is unknown
   HashSlots slots_;
@@ -136,6 +144,7 @@ class AuthService {
   metrics::Counter& logins_ok_;
   metrics::Counter& logins_failed_;
   metrics::Counter& throttled_;
+  metrics::Counter& device_logins_;
   metrics::Counter& refresh_reuse_;
   metrics::Counter& audit_events_;
   std::function<void(Id, Id)> on_revoked_;

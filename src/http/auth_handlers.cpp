@@ -4,6 +4,7 @@
 #include "chat/chat_service.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
+#include "http/browser_session.hpp"
 #include "http/handler_util.hpp"
 #include "http/views.hpp"
 #include "realtime/gateway.hpp"
@@ -11,6 +12,38 @@
 namespace parley::http {
 
 namespace bj = boost::json;
+
+namespace {
+
+// The answer to a register, login or refresh. A cookie session gets its
+// tokens as cookies, not in the body, where page scripts could read them.
+Response session_reply(Context& ctx, Services& s, int status, const auth::Session& session) {
+  auto body = session_json(session);
+  if (!session.device_token.empty()) body["device_token"] = session.device_token;
+  if (!wants_cookie_session(ctx)) return json_reply(status, body);
+  body.erase("refresh_token");
+  body.erase("device_token");
+  auto res = json_reply(status, body);
+  res.add("Set-Cookie", refresh_cookie(ctx, session.refresh_token, session.refresh_expires_in));
+  if (!session.device_token.empty()) {
+    res.add("Set-Cookie", device_cookie(ctx, session.device_token, s.cfg.auth.device_token_ttl_s));
+  }
+  return res;
+}
+
+// The refresh token of a refresh or logout: from the body, or (cookie
+// sessions, after the CSRF checks) from the cookie.
+std::string presented_refresh_token(Context& ctx, Services& s, const bj::object& body) {
+  if (body.contains("refresh_token"))
+    return std::string(json::require_string(body, "refresh_token", 256));
+  if (!wants_cookie_session(ctx)) fail(Errc::bad_request, "'refresh_token' is required");
+  check_same_origin(ctx, s.cfg);
+  auto token = request_cookie(ctx, refresh_cookie_name(ctx));
+  if (!token || token->empty()) fail(Errc::unauthorized, "no session cookie");
+  return *token;
+}
+
+}  // namespace
 
 void register_auth_routes(Router& r, Services& s) {
   r.add("POST", "/api/auth/register", [&s](Context& ctx) {
@@ -20,10 +53,11 @@ void register_auth_routes(Router& r, Services& s) {
                                          static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
     auto display = json::optional_string(
         body, "display_name", static_cast<std::size_t>(s.cfg.limits.max_display_name_bytes));
+    if (wants_cookie_session(ctx)) check_same_origin(ctx, s.cfg);
     auto session = s.auth.register_user(username, display.value_or(""), password, ctx.client_ip);
     ctx.claims = auth::Claims{};  // for the access log
     ctx.claims->user_id = session.user.id;
-    return json_reply(201, session_json(session));
+    return session_reply(ctx, s, 201, session);
   });
 
   r.add("POST", "/api/auth/login", [&s](Context& ctx) {
@@ -31,23 +65,32 @@ void register_auth_routes(Router& r, Services& s) {
     auto username = json::require_string(body, "username", 256);
     auto password = json::require_string(body, "password",
                                          static_cast<std::size_t>(s.cfg.auth.password_max_bytes));
-    auto session = s.auth.login(username, password, ctx.client_ip);
+    std::optional<std::string> device;
+    if (auto given = json::optional_string(body, "device_token", auth::DeviceTokens::kMaxBytes))
+      device = std::string(*given);
+    if (wants_cookie_session(ctx)) {
+      check_same_origin(ctx, s.cfg);
+      if (!device) device = request_cookie(ctx, device_cookie_name(ctx));
+    }
+    auto session = s.auth.login(username, password, ctx.client_ip, device.value_or(""));
     ctx.claims = auth::Claims{};  // for the access log
     ctx.claims->user_id = session.user.id;
-    return json_reply(200, session_json(session));
+    return session_reply(ctx, s, 200, session);
   });
 
   r.add("POST", "/api/auth/refresh", [&s](Context& ctx) {
     auto body = body_object(ctx, s);
-    auto token = json::require_string(body, "refresh_token", 256);
-    return json_reply(200, session_json(s.auth.refresh(token, ctx.client_ip)));
+    auto token = presented_refresh_token(ctx, s, body);
+    return session_reply(ctx, s, 200, s.auth.refresh(token, ctx.client_ip));
   });
 
   r.add("POST", "/api/auth/logout", [&s](Context& ctx) {
     auto body = body_object(ctx, s);
-    auto token = json::require_string(body, "refresh_token", 256);
+    auto token = presented_refresh_token(ctx, s, body);
     s.auth.logout(token, ctx.client_ip);
-    return Response::no_content();
+    auto res = Response::no_content();
+    if (wants_cookie_session(ctx)) res.add("Set-Cookie", refresh_cookie(ctx, "", 0));
+    return res;
   });
 
   r.add("GET", "/api/auth/me",

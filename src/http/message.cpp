@@ -53,6 +53,10 @@ void Response::set(std::string_view name, std::string value) {
   headers.emplace_back(std::string(name), std::move(value));
 }
 
+void Response::add(std::string_view name, std::string value) {
+  headers.emplace_back(std::string(name), std::move(value));
+}
+
 std::string_view Response::get(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (iequals(k, name)) return v;

@@ -38,6 +38,8 @@ struct Response {
 
   // Replaces any header of that name (case-insensitive).
   void set(std::string_view name, std::string value);
+  // Adds a header line even if one of that name exists (Set-Cookie).
+  void add(std::string_view name, std::string value);
   std::string_view get(std::string_view name) const;
 
   static Response json(int status, std::string body);

@@ -97,7 +97,7 @@ http::Request to_request(bhttp::request<bhttp::string_body>&& msg, const std::st
 
 bhttp::response<bhttp::string_body> to_beast(http::Response&& res, bool keep_alive) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), 11};
-  for (auto& [name, value] : res.headers) out.set(name, value);
+  for (auto& [name, value] : res.headers) out.insert(name, value);
   out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
