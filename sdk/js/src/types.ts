@@ -1,0 +1,91 @@
+// Every type the SDK hands out. REST shapes come from the generated
+// docs/openapi.yaml types (src/generated/openapi.ts, made by `npm run
+// generate`); protocol events are one discriminated union keyed by `type`,
+// as docs/protocol.md lists them.
+import type { components, paths } from "./generated/openapi.js";
+
+export type { paths, components };
+export type Schemas = components["schemas"];
+export type User = Schemas["User"];
+export type AdminUser = Schemas["AdminUser"];
+export type Session = Schemas["Session"];
+export type Conversation = Schemas["Conversation"];
+export type Member = Schemas["Member"];
+export type Message = Schemas["Message"];
+export type Problem = Schemas["Problem"];
+
+/** Live connection states; everything a UI shows (offline, reconnecting) derives from it. */
+export type ConnectionState = "disconnected" | "connecting" | "connected" | "closed";
+
+export interface MessageNewEvent { type: "message.new"; conv: string; seq: number; message: Message }
+export interface MessageUpdatedEvent { type: "message.updated"; conv: string; seq: number; message: Message }
+export interface MessageDeletedEvent { type: "message.deleted"; conv: string; seq: number; message: Message }
+export interface ReadEvent { type: "read"; conv: string; user_id: string; seq: number }
+export interface MemberJoinedEvent { type: "member.joined"; conv: string; user_id: string; role: string }
+export interface MemberLeftEvent { type: "member.left"; conv: string; user_id: string }
+export interface ConversationUpdatedEvent { type: "conversation.updated"; conv: string; conversation: Partial<Conversation> }
+export interface TypingEvent { type: "typing"; conv: string; user_id: string; expires_in_ms: number }
+export interface PresenceEvent { type: "presence"; conv: string; user_id: string; status: "online" | "offline"; last_seen?: number }
+
+/** A server event of protocol v1. */
+export type ServerEvent =
+  | MessageNewEvent
+  | MessageUpdatedEvent
+  | MessageDeletedEvent
+  | ReadEvent
+  | MemberJoinedEvent
+  | MemberLeftEvent
+  | ConversationUpdatedEvent
+  | TypingEvent
+  | PresenceEvent;
+
+export interface ReplyError { code: string; status: number; message: string }
+export type Reply =
+  | { id: string | number; ok: true; result: Record<string, unknown> }
+  | { id: string | number; ok: false; error: ReplyError };
+
+export interface SubscribeResult {
+  subscribed: { conv: string; last_seq: number; replayed: number; truncated: boolean; rewound: boolean }[];
+  errors: { conv: string; code: string }[];
+}
+export interface SendAck { message_id: string; conv: string; seq: number; ts: number; duplicate: boolean }
+export interface PresenceEntry { user_id: string; status: "online" | "offline"; last_seen?: number }
+
+/** A send kept until the server acknowledges it (the offline outbox). */
+export interface OutboxItem {
+  client_id: string;
+  conv: string;
+  body: string;
+  created_at: number;
+  /** pending: will be (re)sent; failed: the server refused it for good (see error). */
+  state: "pending" | "failed";
+  error?: string;
+}
+
+/** What the client emits; listeners are typed by event name. */
+export interface ClientEvents {
+  state: (next: ConnectionState, previous: ConnectionState) => void;
+  /** A message the app has not seen, in seq order per conversation, each once. */
+  message: (message: Message) => void;
+  "message.updated": (message: Message) => void;
+  "message.deleted": (message: Message) => void;
+  /** The server was restored from a backup: drop what you hold after lastSeq. */
+  rewound: (conv: string, lastSeq: number) => void;
+  read: (event: ReadEvent) => void;
+  typing: (event: TypingEvent) => void;
+  presence: (event: PresenceEvent) => void;
+  "member.joined": (event: MemberJoinedEvent) => void;
+  "member.left": (event: MemberLeftEvent) => void;
+  "conversation.updated": (event: ConversationUpdatedEvent) => void;
+  /** Any event of the protocol, as received. */
+  event: (event: ServerEvent) => void;
+  /** The outbox changed (a send was queued, acknowledged or refused). */
+  outbox: (items: OutboxItem[]) => void;
+  sent: (item: OutboxItem, ack: SendAck) => void;
+  "send.failed": (item: OutboxItem) => void;
+  /** The login ended: logged out, revoked elsewhere, or the account was disabled. */
+  "session.ended": (reason: string) => void;
+  /** A new access token (after login, register or refresh). */
+  session: (user: User) => void;
+  error: (error: unknown) => void;
+}

@@ -1,0 +1,182 @@
+// The SDK against the real binary: sessions, live delivery, resume after a
+// SIGKILL restart, the outbox across an outage, typed errors.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { WebSocket } from "ws";
+import { ParleyClient, ParleyError, type Message } from "../src/index.js";
+import { BIN, TestServer, sleep, until } from "./server.js";
+
+const PASSWORD = "correct horse battery";
+const skip = BIN ? false : "PARLEY_BIN is not set (run through ctest)";
+
+function client(server: TestServer, extra: Partial<ConstructorParameters<typeof ParleyClient>[0]> = {}) {
+  return new ParleyClient({
+    baseUrl: server.url,
+    WebSocket: WebSocket as never,
+    backoff: { minMs: 50, maxMs: 400 },
+    ...extra,
+  });
+}
+
+function collect(c: ParleyClient, conv: string): Message[] {
+  const got: Message[] = [];
+  c.on("message", (m) => {
+    if (m.conversation_id === conv) got.push(m);
+  });
+  return got;
+}
+
+function assertGapless(got: Message[], from: number, to: number) {
+  const seqs = got.map((m) => m.seq);
+  const want = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  assert.deepEqual(seqs, want);
+}
+
+describe("the SDK against parley", { skip }, () => {
+  const server = new TestServer({ "auth.login_ip_max_attempts": "1000" });
+  before(async () => {
+    await server.start();
+  });
+  after(async () => {
+    await server.cleanup();
+  });
+
+  test("two clients chat live, each message once and in order", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_sdk", PASSWORD);
+    const bobUser = await bob.register("bob_sdk", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "group", title: "SDK", members: [bobUser.id] } });
+    const got = collect(bob, conv.id);
+    bob.follow(conv.id, 0);
+    alice.connect();
+    bob.connect();
+    await until("both connected", () => alice.state === "connected" && bob.state === "connected");
+    for (let i = 1; i <= 30; i++) await alice.send(conv.id, `hello ${i}`);
+    await until("30 messages", () => got.length >= 30);
+    assertGapless(got, 1, 30);
+    assert.equal(got[29]?.body, "hello 30");
+    await until("outbox empty", () => alice.outbox.length === 0);
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  test("resumes without gap or duplicate after the server is killed and restarted", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_kill", PASSWORD);
+    const bobUser = await bob.register("bob_kill", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "direct", members: [bobUser.id] } });
+    const got = collect(bob, conv.id);
+    bob.follow(conv.id, 0);
+    bob.connect();
+    alice.connect();
+    await until("connected", () => alice.state === "connected" && bob.state === "connected");
+    for (let i = 1; i <= 20; i++) await alice.send(conv.id, `before ${i}`);
+    await until("20 delivered", () => got.length >= 20);
+    await server.kill();
+    await until("both see the outage", () => alice.state !== "connected" && bob.state !== "connected");
+    // Sent while the server is down: kept in the outbox.
+    for (let i = 1; i <= 10; i++) await alice.send(conv.id, `during ${i}`);
+    assert.equal(alice.outbox.length, 10);
+    await server.start();
+    await until("40 delivered", () => got.length >= 30, 30_000);
+    for (let i = 1; i <= 10; i++) await alice.send(conv.id, `after ${i}`);
+    await until("all delivered", () => got.length >= 40, 30_000);
+    await sleep(300); // any duplicate would have arrived by now
+    assertGapless(got, 1, 40);
+    assert.deepEqual(got.slice(20, 30).map((m) => m.body), Array.from({ length: 10 }, (_, i) => `during ${i + 1}`));
+    // Exactly once on the server too.
+    const page = await bob.api("get", "/api/conversations/{id}/messages", { path: { id: conv.id }, query: { after: 0, limit: 200 } });
+    assert.equal(page.messages.length, 40);
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  test("a reader that missed more than the replay limit gets the rest from REST, in order", async () => {
+    const small = new TestServer({ "ws.replay_limit": "5" });
+    await small.start();
+    try {
+      const alice = client(small);
+      const bob = client(small);
+      await alice.register("alice_trunc", PASSWORD);
+      const bobUser = await bob.register("bob_trunc", PASSWORD);
+      const conv = await alice.api("post", "/api/conversations", { body: { kind: "direct", members: [bobUser.id] } });
+      for (let i = 1; i <= 37; i++) {
+        await alice.api("post", "/api/conversations/{id}/messages", { path: { id: conv.id }, body: { client_id: `t-${i}`, body: `m${i}` } });
+      }
+      const got = collect(bob, conv.id);
+      bob.follow(conv.id, 3);
+      bob.connect();
+      await until("34 delivered", () => got.length >= 34);
+      await sleep(200);
+      assertGapless(got, 4, 37);
+      bob.disconnect();
+    } finally {
+      await small.cleanup();
+    }
+  });
+
+  test("concurrent calls with an expired access token refresh once", async () => {
+    let refreshes = 0;
+    const counting: typeof fetch = async (input, init) => {
+      if (String(input).endsWith("/api/auth/refresh")) refreshes++;
+      return fetch(input, init);
+    };
+    let offset = 0;
+    const timers = { now: () => Date.now() + offset, setTimeout: (f: () => void, ms: number) => setTimeout(f, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout), random: Math.random };
+    const c = client(server, { fetch: counting, timers });
+    await c.register("carol_sdk", PASSWORD);
+    offset = 16 * 60 * 1000; // past the 15-minute access token
+    const results = await Promise.all(Array.from({ length: 10 }, () => c.api("get", "/api/auth/me")));
+    assert.equal(refreshes, 1);
+    assert.ok(results.every((u) => u.username === "carol_sdk"));
+  });
+
+  test("a revoked login ends the session with an event", async () => {
+    let saved: string | undefined;
+    const a = client(server, { onTokens: (t) => { saved = t?.refreshToken; } });
+    await a.register("dave_sdk", PASSWORD);
+    assert.ok(saved);
+    const first = saved as string;
+    // Someone replays the refresh token after it was rotated: the family is revoked.
+    await a.api("get", "/api/auth/me");
+    const b = client(server, { tokens: { refreshToken: first } });
+    const ended: string[] = [];
+    a.on("session.ended", (r) => ended.push(r));
+    await b.resume(); // rotates `first`
+    const thief = client(server, { tokens: { refreshToken: first } });
+    assert.equal(await thief.resume(), null); // reuse detected: family revoked
+    await assert.rejects(a.api("get", "/api/auth/me").then(async () => {
+      // a's access token is still valid until it expires; force the refresh path.
+      return (a as unknown as { session: { refresh(): Promise<string> } }).session.refresh();
+    }), (e: unknown) => e instanceof ParleyError && e.status === 401);
+    assert.equal(ended.length, 1);
+  });
+
+  test("errors are ParleyError with status, detail and request id", async () => {
+    const c = client(server);
+    await c.register("erin_sdk", PASSWORD);
+    await assert.rejects(c.api("get", "/api/conversations/{id}", { path: { id: "123" } }), (e: unknown) => {
+      assert.ok(e instanceof ParleyError);
+      assert.equal(e.status, 404);
+      assert.match(e.detail, /conversation/);
+      assert.ok(e.requestId && e.requestId.length > 5);
+      return true;
+    });
+    await assert.rejects(c.login("erin_sdk", "wrong password"), (e: unknown) => e instanceof ParleyError && e.status === 401);
+  });
+
+  test("a send the server refuses for good is marked failed, not retried forever", async () => {
+    const c = client(server);
+    await c.register("fay_sdk", PASSWORD);
+    c.connect();
+    await until("connected", () => c.state === "connected");
+    const failed: string[] = [];
+    c.on("send.failed", (item) => failed.push(item.error ?? ""));
+    await c.send("999999", "to nowhere");
+    await until("refused", () => failed.length === 1);
+    assert.equal(c.outbox[0]?.state, "failed");
+    c.disconnect();
+  });
+});
