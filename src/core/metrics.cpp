@@ -158,4 +158,37 @@ std::string Registry::render() {
   return out;
 }
 
+std::map<std::string, Registry::Totals> Registry::totals(const std::vector<std::string>& names) {
+  std::vector<std::function<void()>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  for (auto& c : collectors) c();
+
+  std::lock_guard lock(mu_);
+  std::map<std::string, Totals> out;
+  for (const auto& name : names) {
+    auto& t = out[name];
+    auto it = families_.find(name);
+    if (it == families_.end()) continue;
+    const Family& fam = it->second;
+    t.found = true;
+    for (const auto& [labels, c] : fam.counters) t.value += static_cast<double>(c->value());
+    for (const auto& [labels, g] : fam.gauges) t.value += g->value();
+    for (const auto& [labels, h] : fam.histograms) {
+      if (t.bounds.empty()) {
+        t.bounds = h->bounds();
+        t.buckets.assign(t.bounds.size() + 1, 0);
+      } else if (t.bounds != h->bounds()) {
+        continue;
+      }
+      for (std::size_t i = 0; i <= t.bounds.size(); ++i) t.buckets[i] += h->bucket(i);
+      t.count += h->count();
+      t.sum += h->sum();
+    }
+  }
+  return out;
+}
+
 }  // namespace parley::metrics

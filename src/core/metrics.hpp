@@ -74,6 +74,20 @@ class Registry {
   void on_collect(std::function<void()> fn);
   std::string render();
 
+  // One family's series summed over their label sets (after running the
+  // collectors once): what a small JSON stats view needs. A histogram's
+  // buckets are non-cumulative, the last one +Inf; families whose series use
+  // different bounds are not summed (the first is kept).
+  struct Totals {
+    double value = 0;  // counters and gauges
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> buckets;
+    std::uint64_t count = 0;
+    double sum = 0;
+    bool found = false;
+  };
+  std::map<std::string, Totals> totals(const std::vector<std::string>& names);
+
  private:
   enum class Type { counter, gauge, histogram };
   struct Family {

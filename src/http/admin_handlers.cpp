@@ -3,7 +3,9 @@
 
 #include "app/config.hpp"
 #include "auth/auth_service.hpp"
+#include "core/clock.hpp"
 #include "core/json.hpp"
+#include "core/metrics.hpp"
 #include "http/handler_util.hpp"
 #include "http/views.hpp"
 
@@ -19,7 +21,40 @@ bj::object admin_user_json(const store::User& u) {
 }
 }  // namespace
 
+// What the admin area's live charts read every few seconds: a few series of
+// this node's metrics, summed over labels. Histograms come as bucket counts
+// so the page computes percentiles over the interval between two reads.
+const std::vector<std::string> kStatsSeries = {
+    "parley_ws_connections",       "parley_http_connections_active",
+    "parley_messages_total",       "parley_ws_frames_in_total",
+    "parley_ws_frames_out_total",  "parley_http_requests_total",
+    "parley_store_queue_depth",    "parley_process_heap_bytes",
+    "parley_ws_send_ack_seconds",  "parley_ws_publish_to_deliver_seconds",
+    "parley_store_commit_seconds",
+};
+
 void register_admin_routes(Router& r, Services& s) {
+  r.add("GET", "/api/admin/stats", [&s](Context& ctx) {
+    const auto& actor = require_user(ctx, s);
+    if (actor.role != "admin") fail(Errc::forbidden, "administrators only");
+    bj::object series;
+    for (const auto& [name, t] : s.metrics.totals(kStatsSeries)) {
+      if (!t.found) continue;
+      if (t.bounds.empty()) {
+        series[name] = t.value;
+        continue;
+      }
+      bj::array bounds(t.bounds.begin(), t.bounds.end());
+      bj::array buckets;
+      for (auto b : t.buckets) buckets.push_back(b);
+      series[name] = bj::object{{"bounds", std::move(bounds)},
+                                {"buckets", std::move(buckets)},
+                                {"count", t.count},
+                                {"sum", t.sum}};
+    }
+    return json_reply(200, bj::object{{"ts", now_ms()}, {"series", std::move(series)}});
+  });
+
   r.add("GET", "/api/admin/users", [&s](Context& ctx) {
     const auto& actor = require_user(ctx, s);
     auto after = query_int(ctx, "after", 0, INT64_MAX).value_or(0);

@@ -31,6 +31,26 @@ class AdminTest(ServerTest):
                                          token=self.root["access_token"])
         self.assertIn("bob_a", [u["username"] for u in rest["users"]])
 
+    def test_stats_for_the_admin_charts(self):
+        self.assertProblem(self.server.request("GET", "/api/admin/stats", token=self.bob["access_token"]), 403)
+        status, _, before = self.server.request("GET", "/api/admin/stats", token=self.root["access_token"])
+        self.assertEqual(status, 200)
+        series = before["series"]
+        for name in ("parley_ws_connections", "parley_messages_total", "parley_store_queue_depth"):
+            self.assertIsInstance(series[name], (int, float), name)
+        commit = series["parley_store_commit_seconds"]
+        self.assertEqual(len(commit["buckets"]), len(commit["bounds"]) + 1)
+        self.assertEqual(sum(commit["buckets"]), commit["count"])
+        _, _, conv = self.server.request("POST", "/api/conversations", {"kind": "group", "title": "stats"},
+                                         token=self.root["access_token"])
+        for i in range(3):
+            self.server.request("POST", f"/api/conversations/{conv['id']}/messages",
+                                {"client_id": f"stats-{i}", "body": "x"}, token=self.root["access_token"])
+        _, _, after = self.server.request("GET", "/api/admin/stats", token=self.root["access_token"])
+        self.assertEqual(after["series"]["parley_messages_total"] - series["parley_messages_total"], 3)
+        self.assertGreater(after["series"]["parley_store_commit_seconds"]["count"], commit["count"])
+        self.assertGreaterEqual(after["ts"], before["ts"])
+
     def test_disabling_a_user_cuts_access_and_enabling_restores_it(self):
         carl = self.server.register("carl_a")
         uid = carl["user"]["id"]
