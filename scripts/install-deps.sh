@@ -15,6 +15,12 @@ packages=(
   chromium prometheus
 )
 
+# The web app and SDK build with Node 18+ and npm (Debian's nodejs and npm
+# unless a newer Node is already installed).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -306,6 +306,13 @@ std::vector<KeyBinding> bindings(Config& c) {
        "lifetime of the device token a login hands out; a client presenting one is throttled on "
        "its own budget, so strangers guessing passwords cannot lock the owner out",
        &c.auth.device_token_ttl_s, 3600, 3 * 366 * 86400},
+      {"web.enabled", "serve the web app at / (the API and /ws are unaffected)", &c.web.enabled},
+      {"web.dir",
+       "serve the web app from this directory (a vite build) instead of the one embedded at build "
+       "time; read once at start",
+       &c.web.dir},
+      {"web.max_bytes", "largest total size of web.dir accepted", &c.web.max_bytes, 1024,
+       1LL << 30},
       {"redis.url",
        "redis://[:PASSWORD@]HOST[:PORT][/DB] turns on cluster mode (events, revocations across "
        "nodes); empty: one node alone. Holds a password, so `config check` redacts it",

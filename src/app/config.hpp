@@ -83,6 +83,12 @@ struct Config {
     std::int64_t device_token_ttl_s = 180 * 86400;
   } auth;
 
+  struct Web {
+    bool enabled = true;
+    std::string dir;  // empty: the app embedded at build time
+    std::int64_t max_bytes = 64LL << 20;
+  } web;
+
   struct Redis {
     std::string url;  // empty: a single node, no broker
   } redis;

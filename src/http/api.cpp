@@ -14,6 +14,7 @@ namespace parley::http {
 Api::Api(Services services)
     : s_(services),
       cors_(s_.cfg.cors.allowed_origins, static_cast<long>(s_.cfg.cors.max_age_s)),
+      web_(std::make_unique<WebApp>(s_.cfg)),
       in_flight_(
           s_.metrics.gauge("parley_http_requests_in_flight", "HTTP requests being handled")) {
   register_ops_routes(router_, s_);
@@ -47,8 +48,15 @@ Response Api::handle(Request& req) {
       }
       if (match.kind == Router::Match::method_not_allowed) ctx.route = "options";
     } else if (match.kind == Router::Match::not_found) {
-      res = problem(Errc::not_found, "no route for " + std::string(instance), instance,
-                    ctx.request_id);
+      std::optional<Response> page;
+      if (req.method == "GET" || req.method == "HEAD") page = web_->serve(req);
+      if (page) {
+        ctx.route = "web";
+        res = std::move(*page);
+      } else {
+        res = problem(Errc::not_found, "no route for " + std::string(instance), instance,
+                      ctx.request_id);
+      }
     } else if (match.kind == Router::Match::method_not_allowed) {
       res = problem(Errc::method_not_allowed, "method " + req.method + " is not allowed here",
                     instance, ctx.request_id);

@@ -6,6 +6,8 @@
 // Threading: any thread; immutable after construction except for metrics.
 #pragma once
 
+#include <memory>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -14,6 +16,7 @@
 #include "http/message.hpp"
 #include "http/middleware.hpp"
 #include "http/router.hpp"
+#include "http/web_app.hpp"
 
 namespace parley {
 struct Config;
@@ -77,6 +80,7 @@ class Api {
   Services s_;
   Router router_;
   Cors cors_;
+  std::unique_ptr<WebApp> web_;
   metrics::Gauge& in_flight_;
 };
 

@@ -35,6 +35,8 @@ struct Response {
   Headers headers;
   std::string body;
   bool close = false;  // ask the connection to close after this response
+  // For HEAD: the Content-Length a GET would have carried (the body is dropped).
+  std::optional<std::size_t> head_length;
 
   // Replaces any header of that name (case-insensitive).
   void set(std::string_view name, std::string value);

@@ -61,7 +61,8 @@ bool Cors::origin_allowed(std::string_view origin) const {
 
 void Cors::apply(const Request& req, Response& res) const {
   auto origin = req.header("origin");
-  res.set("Vary", "Origin");
+  auto vary = res.get("Vary");
+  res.set("Vary", vary.empty() ? std::string("Origin") : std::string(vary) + ", Origin");
   if (!origin_allowed(origin)) return;
   res.set("Access-Control-Allow-Origin", std::string(origin));
   res.set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location");
@@ -89,7 +90,9 @@ void apply_security_headers(Response& res, bool https) {
   res.set("X-Content-Type-Options", "nosniff");
   res.set("X-Frame-Options", "DENY");
   res.set("Referrer-Policy", "no-referrer");
-  res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  // The web app's pages bring their own policy (http/web_app.cpp).
+  if (res.get("Content-Security-Policy").empty())
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   res.set("Cross-Origin-Opener-Policy", "same-origin");
   if (res.get("Cache-Control").empty()) res.set("Cache-Control", "no-store");
   if (https) res.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");

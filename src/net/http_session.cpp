@@ -101,6 +101,7 @@ bhttp::response<bhttp::string_body> to_beast(http::Response&& res, bool keep_ali
   out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  if (res.head_length && out.body().empty()) out.content_length(*res.head_length);
   return out;
 }
 
@@ -359,9 +360,13 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
   auto key = req.header("sec-websocket-key");
   std::string origin(req.header("origin"));
   const auto& allowed = cfg.cors.allowed_origins;
+  // The server's own pages (the web app) are same-origin: Origin names the Host.
+  std::string host(req.header("host"));
+  bool same_origin = !host.empty() && (origin == "http://" + host || origin == "https://" + host);
   bool origin_ok = origin.empty()
                        ? cfg.ws.allow_missing_origin
-                       : std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
+                       : same_origin ||
+                             std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
                              std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
   std::string client_ip = http::client_ip_for(req, cfg.server.trusted_proxies);
   Id user_id = 0;

@@ -43,6 +43,11 @@ class GatewayTest(ServerTest):
         self.assertIn("Sec-WebSocket-Version: 13", bad_version.handshake)
         self.assertEqual(WsClient(port, origin="http://evil").status, 403)
         self.assertEqual(WsClient(port, origin="null").status, 403)
+        # The server's own pages (the web app) are the same origin as the Host.
+        own = WsClient(port, origin=f"http://127.0.0.1:{port}")
+        self.assertEqual(own.status, 101)
+        own.close()
+        self.assertEqual(WsClient(port, origin=f"http://127.0.0.1:{port + 1}").status, 403)
         ok = WsClient(port, origin="https://app.example.com")
         self.assertEqual(ok.status, 101)
         self.assertIn("Sec-WebSocket-Protocol: parley.v1", ok.handshake)

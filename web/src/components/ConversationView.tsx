@@ -1,0 +1,241 @@
+import type { Conversation, Member, Message, OutboxItem, User } from "@parley/sdk";
+import { ParleyError } from "@parley/sdk";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { client } from "../client";
+import { problemText } from "../hooks";
+import { conversationTitle } from "./ConversationList";
+import { MembersDialog } from "./MembersDialog";
+import { MessageComposer } from "./MessageComposer";
+import { MessageList } from "./MessageList";
+
+const PAGE = 50;
+
+export function ConversationView(props: {
+  conversation: Conversation;
+  me: User;
+  names: Record<string, string>;
+  learnNames(entries: Record<string, string>): void;
+  onRead(conv: string, seq: number): void;
+  offline: boolean;
+}) {
+  const conv = props.conversation;
+  const { me } = props;
+  const [messages, setMessages] = useState<Map<number, Message>>(new Map());
+  const [hasMore, setHasMore] = useState(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [members, setMembers] = useState<Member[]>([]);
+  const [typing, setTyping] = useState<Record<string, number>>({});
+  const [pending, setPending] = useState<OutboxItem[]>(() => client.outbox.filter((i) => i.conv === conv.id));
+  const [presence, setPresence] = useState<Record<string, "online" | "offline">>({});
+  const [error, setError] = useState("");
+  const [showMembers, setShowMembers] = useState(false);
+  const readUpTo = useRef(conv.last_read_seq ?? 0);
+
+  const merge = useCallback((list: Message[]) => {
+    if (!list.length) return;
+    setMessages((old) => {
+      const next = new Map(old);
+      for (const m of list) {
+        const had = next.get(m.seq);
+        if (!had || (m.edited_at ?? 0) >= (had.edited_at ?? 0) || m.deleted) next.set(m.seq, m);
+      }
+      return next;
+    });
+  }, []);
+
+  const loadMembers = useCallback(async () => {
+    try {
+      const { members: list } = await client.api("get", "/api/conversations/{id}/members", { path: { id: conv.id } });
+      setMembers(list);
+      props.learnNames(Object.fromEntries(list.map((m) => [m.user_id, m.display_name ?? m.username ?? m.user_id])));
+      const others = list.filter((m) => m.user_id !== me.id).slice(0, 100).map((m) => m.user_id);
+      if (others.length && client.state === "connected") {
+        const entries = await client.presence(others).catch(() => []);
+        setPresence(Object.fromEntries(entries.map((p) => [p.user_id, p.status])));
+      }
+    } catch (e) {
+      if (!(e instanceof ParleyError) || e.status !== 0) setError(problemText(e));
+    }
+  }, [conv.id, me.id]);
+
+  // Cached history first, then the newest page from the server.
+  useEffect(() => {
+    let alive = true;
+    void client.cachedMessages(conv.id, PAGE).then((cached) => alive && merge(cached));
+    client
+      .messages(conv.id, { limit: PAGE })
+      .then((page) => {
+        if (!alive) return;
+        merge(page.messages);
+        setHasMore(page.has_more);
+      })
+      .catch((e) => {
+        if (alive && (!(e instanceof ParleyError) || e.status !== 0)) setError(problemText(e));
+      });
+    void loadMembers();
+    return () => {
+      alive = false;
+    };
+  }, [conv.id]);
+
+  useEffect(() => {
+    if (client.state === "connected") void loadMembers();
+  }, [props.offline]);
+
+  useEffect(() => {
+    const offs = [
+      client.on("message", (m) => {
+        if (m.conversation_id !== conv.id) return;
+        merge([m]);
+        setTyping((t) => {
+          if (!(m.sender_id in t)) return t;
+          const { [m.sender_id]: _, ...rest } = t;
+          return rest;
+        });
+      }),
+      client.on("message.updated", (m) => m.conversation_id === conv.id && merge([m])),
+      client.on("message.deleted", (m) => m.conversation_id === conv.id && merge([m])),
+      client.on("rewound", (c, last) => {
+        if (c !== conv.id) return;
+        setMessages((old) => new Map([...old].filter(([seq]) => seq <= last)));
+      }),
+      client.on("read", (ev) => {
+        if (ev.conv !== conv.id) return;
+        setMembers((list) => list.map((m) => (m.user_id === ev.user_id ? { ...m, last_read_seq: Math.max(m.last_read_seq, ev.seq) } : m)));
+      }),
+      client.on("typing", (ev) => {
+        if (ev.conv !== conv.id || ev.user_id === me.id) return;
+        setTyping((t) => ({ ...t, [ev.user_id]: Date.now() + ev.expires_in_ms }));
+      }),
+      client.on("presence", (ev) => {
+        if (ev.conv === conv.id) setPresence((p) => ({ ...p, [ev.user_id]: ev.status }));
+      }),
+      client.on("member.joined", (ev) => ev.conv === conv.id && void loadMembers()),
+      client.on("member.left", (ev) => ev.conv === conv.id && void loadMembers()),
+      client.on("outbox", (items) => setPending(items.filter((i) => i.conv === conv.id))),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [conv.id, me.id]);
+
+  // Typing indicators expire unless renewed.
+  useEffect(() => {
+    const keys = Object.keys(typing);
+    if (!keys.length) return;
+    const t = setInterval(() => {
+      const now = Date.now();
+      setTyping((cur) => Object.fromEntries(Object.entries(cur).filter(([, until]) => until > now)));
+    }, 500);
+    return () => clearInterval(t);
+  }, [typing]);
+
+  const sorted = useMemo(() => [...messages.values()].sort((a, b) => a.seq - b.seq), [messages]);
+  const newest = sorted.length ? (sorted[sorted.length - 1] as Message).seq : 0;
+
+  // Read up to the newest message while the page is visible.
+  useEffect(() => {
+    const mark = () => {
+      if (document.visibilityState !== "visible" || newest <= readUpTo.current) return;
+      readUpTo.current = newest;
+      props.onRead(conv.id, newest);
+      client.markRead(conv.id, newest).catch(() => {
+        readUpTo.current = 0;
+      });
+    };
+    mark();
+    document.addEventListener("visibilitychange", mark);
+    return () => document.removeEventListener("visibilitychange", mark);
+  }, [newest, conv.id]);
+
+  const loadOlder = useCallback(async () => {
+    const oldest = sorted[0]?.seq;
+    if (!oldest || oldest <= 1 || loadingOlder) return;
+    setLoadingOlder(true);
+    try {
+      const page = await client.messages(conv.id, { before: oldest, limit: PAGE });
+      merge(page.messages);
+      setHasMore(page.has_more);
+    } catch (e) {
+      setError(problemText(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  }, [sorted, loadingOlder, conv.id]);
+
+  const title = conversationTitle(conv, me, props.names);
+  const peer = conv.kind === "direct" ? members.find((m) => m.user_id !== me.id) : undefined;
+  const typers = Object.keys(typing).map((id) => props.names[id] ?? "Someone");
+  const myLastSeq = [...sorted].reverse().find((m) => m.sender_id === me.id && !m.deleted)?.seq ?? 0;
+  const seenBy = myLastSeq ? members.filter((m) => m.user_id !== me.id && m.last_read_seq >= myLastSeq).map((m) => m.display_name ?? m.username ?? "") : [];
+  const myRole = members.find((m) => m.user_id === me.id)?.role ?? conv.my_role ?? "member";
+
+  return (
+    <section class="conversation" aria-labelledby="conversation-title">
+      <div class="conversation-head">
+        <a class="back" href="/" onClick={(e) => (e.preventDefault(), history.back())} aria-label="Back to conversations">
+          ←
+        </a>
+        <div>
+          <h1 id="conversation-title">{title}</h1>
+          <p class="hint" data-testid="presence">
+            {peer
+              ? presence[peer.user_id] === "online"
+                ? "Online"
+                : "Offline"
+              : `${members.length || conv.member_count || 0} members`}
+          </p>
+        </div>
+        {conv.kind !== "direct" && (
+          <button type="button" onClick={() => setShowMembers(true)}>
+            Members
+          </button>
+        )}
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}{" "}
+          <button type="button" class="link" onClick={() => setError("")}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      <MessageList
+        messages={sorted}
+        pending={pending}
+        me={me}
+        names={props.names}
+        hasMore={hasMore}
+        loadingOlder={loadingOlder}
+        onLoadOlder={loadOlder}
+        canModerate={myRole === "owner" || myRole === "admin"}
+        onError={setError}
+      />
+      <div class="below-list">
+        <p class="typing" aria-live="polite" data-testid="typing">
+          {typers.length ? `${typers.join(", ")} ${typers.length > 1 ? "are" : "is"} typing…` : ""}
+        </p>
+        {seenBy.length > 0 && (
+          <p class="seen" data-testid="seen-by">
+            Seen by {seenBy.join(", ")}
+          </p>
+        )}
+      </div>
+      <MessageComposer conv={conv.id} title={title} />
+      {showMembers && <MembersDialog conversation={conv} me={me} members={members} myRole={myRole} onChanged={loadMembers} onClose={() => setShowMembers(false)} />}
+    </section>
+  );
+}
+
+/** Keeps a scroll container pinned to the bottom while the user is there. */
+export function useStickToBottom(dep: unknown) {
+  const ref = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [dep]);
+  const onScroll = () => {
+    const el = ref.current;
+    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  };
+  return { ref, onScroll };
+}

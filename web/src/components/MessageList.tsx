@@ -1,0 +1,171 @@
+import type { Message, OutboxItem, User } from "@parley/sdk";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { client } from "../client";
+import { formatTime, problemText } from "../hooks";
+import { useStickToBottom } from "./ConversationView";
+import { Dialog } from "./Dialog";
+import { Linkified } from "./Linkified";
+
+export function MessageList(props: {
+  messages: Message[];
+  pending: OutboxItem[];
+  me: User;
+  names: Record<string, string>;
+  hasMore: boolean;
+  loadingOlder: boolean;
+  onLoadOlder(): void;
+  canModerate: boolean;
+  onError(text: string): void;
+}) {
+  const { ref, onScroll } = useStickToBottom(props.messages.length + props.pending.length);
+  const sentinel = useRef<HTMLLIElement>(null);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [deleting, setDeleting] = useState<Message | null>(null);
+
+  // Scrolling to the top loads older messages.
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !props.hasMore || typeof IntersectionObserver === "undefined") return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) props.onLoadOlder();
+    }, { root: ref.current });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [props.hasMore, props.onLoadOlder]);
+
+  return (
+    <div class="messages" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+      <ol class="message-list">
+        {props.hasMore && (
+          <li ref={sentinel} class="older">
+            <button type="button" onClick={props.onLoadOlder} disabled={props.loadingOlder}>
+              {props.loadingOlder ? "Loading…" : "Load older messages"}
+            </button>
+          </li>
+        )}
+        {props.messages.map((m) => {
+          const mine = m.sender_id === props.me.id;
+          const name = mine ? "You" : props.names[m.sender_id] ?? "Unknown";
+          return (
+            <li key={m.seq} class={`message ${mine ? "mine" : ""}`} data-testid="message" data-seq={m.seq}>
+              <div class="meta">
+                <span class="sender">{name}</span> <time dateTime={new Date(m.created_at).toISOString()}>{formatTime(m.created_at)}</time>
+                {m.edited_at && !m.deleted && <span class="edited"> (edited)</span>}
+              </div>
+              {m.deleted ? (
+                <p class="body deleted">Message deleted</p>
+              ) : editing === m.seq ? (
+                <EditForm message={m} onDone={() => setEditing(null)} onError={props.onError} />
+              ) : (
+                <p class="body" data-testid="message-body">
+                  <Linkified text={m.body} />
+                </p>
+              )}
+              {!m.deleted && editing !== m.seq && (mine || props.canModerate) && (
+                <div class="actions">
+                  {mine && (
+                    <button type="button" class="link" onClick={() => setEditing(m.seq)} aria-label={`Edit message: ${m.body.slice(0, 40)}`}>
+                      Edit
+                    </button>
+                  )}
+                  <button type="button" class="link" onClick={() => setDeleting(m)} aria-label={`Delete message: ${m.body.slice(0, 40)}`}>
+                    Delete
+                  </button>
+                </div>
+              )}
+            </li>
+          );
+        })}
+        {props.pending.map((item) => (
+          <li key={item.client_id} class={`message mine ${item.state}`} data-testid="pending-message">
+            <div class="meta">
+              <span class="sender">You</span> <span class="status">{item.state === "failed" ? "Not sent" : "Sending…"}</span>
+            </div>
+            <p class="body">
+              <Linkified text={item.body} />
+            </p>
+            {item.state === "failed" && (
+              <div class="actions">
+                <span class="error">{item.error}</span>
+                <button type="button" class="link" onClick={() => void client.retry(item.client_id)}>
+                  Retry
+                </button>
+                <button type="button" class="link" onClick={() => void client.discard(item.client_id)}>
+                  Discard
+                </button>
+              </div>
+            )}
+          </li>
+        ))}
+      </ol>
+      {props.messages.length === 0 && props.pending.length === 0 && <p class="hint pad">No messages yet. Say hello!</p>}
+      {deleting && (
+        <Dialog title="Delete message" onClose={() => setDeleting(null)}>
+          <p>Delete this message for everyone?</p>
+          <blockquote>{deleting.body}</blockquote>
+          <div class="row">
+            <button
+              type="button"
+              class="danger"
+              onClick={async () => {
+                const m = deleting;
+                setDeleting(null);
+                try {
+                  await client.deleteMessage(m.conversation_id, m.seq);
+                } catch (e) {
+                  props.onError(problemText(e));
+                }
+              }}
+            >
+              Delete
+            </button>
+            <button type="button" onClick={() => setDeleting(null)}>
+              Cancel
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </div>
+  );
+}
+
+function EditForm(props: { message: Message; onDone(): void; onError(text: string): void }) {
+  const [text, setText] = useState(props.message.body);
+  const input = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      if (text.trim() && text !== props.message.body) await client.edit(props.message.conversation_id, props.message.seq, text);
+      props.onDone();
+    } catch (err) {
+      props.onError(problemText(err));
+    }
+  };
+  return (
+    <form class="edit" onSubmit={save}>
+      <label class="visually-hidden" for={`edit-${props.message.seq}`}>
+        Edit message
+      </label>
+      <textarea
+        id={`edit-${props.message.seq}`}
+        ref={input}
+        value={text}
+        rows={2}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") props.onDone();
+          if (e.key === "Enter" && !e.shiftKey) void save(e);
+        }}
+      />
+      <div class="row">
+        <button type="submit" class="primary">
+          Save
+        </button>
+        <button type="button" onClick={props.onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

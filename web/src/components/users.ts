@@ -1,0 +1,13 @@
+import type { User } from "@parley/sdk";
+import { ParleyError } from "@parley/sdk";
+import { client } from "../client";
+
+/** Finds a user by exact username; null when there is none. */
+export async function findUser(username: string): Promise<User | null> {
+  try {
+    return await client.api("get", "/api/users", { query: { username: username.trim().toLowerCase() } });
+  } catch (e) {
+    if (e instanceof ParleyError && e.status === 404) return null;
+    throw e;
+  }
+}
