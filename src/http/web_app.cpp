@@ -190,7 +190,9 @@ std::optional<Response> WebApp::serve(const Request& req) const {
   res.set("Cache-Control", asset->immutable ? "public, max-age=31536000, immutable" : "no-cache");
   if (!asset->gzip.empty() || !asset->brotli.empty()) res.set("Vary", "Accept-Encoding");
   if (!coding.empty()) res.set("Content-Encoding", std::string(coding));
-  if (asset->content_type.starts_with("text/html")) {
+  // Pages, and the service worker (a worker's policy is its own script's):
+  // the app's policy. Everything else can run nothing.
+  if (asset->content_type.starts_with("text/html") || asset->path == "/sw.js") {
     std::string connect = "'self'";
     auto host = req.header("host");
     if (plain_host(host)) {

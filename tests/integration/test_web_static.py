@@ -122,6 +122,8 @@ class EmbeddedAppTest(ServerTest):
         self.assertEqual(status, 200)
         self.assertTrue(headers["content-type"].startswith("text/javascript"))
         self.assertEqual(headers["cache-control"], "no-cache")
+        # A worker runs under its own script's policy: the app's, so it may fetch the shell.
+        self.assertIn("connect-src 'self'", headers["content-security-policy"])
         status, headers, _ = self.get("/manifest.webmanifest")
         self.assertEqual((status, headers["content-type"]), (200, "application/manifest+json"))
 

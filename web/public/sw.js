@@ -1,12 +1,25 @@
 // Parley's service worker: keeps the app shell so a reload without the
 // network still opens the app (the SDK's IndexedDB cache has the history).
 // Navigations: network first, the cached shell when offline. Hashed assets:
-// cache first (their names change with their content). The API and the
+// cache first (their names change with their content; Vary is ignored: the
+// bytes are the same for every encoding and origin). The API and the
 // WebSocket are never cached.
 const CACHE = "parley-shell-v1";
 
+// The shell: index.html and the scripts and styles it names (hashed, so the
+// pair always matches).
+async function cacheShell() {
+  const cache = await caches.open(CACHE);
+  const res = await fetch("/", { cache: "no-cache" });
+  if (!res.ok) throw new Error(`shell: ${res.status}`);
+  const html = await res.clone().text();
+  const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  await cache.put("/", res);
+  await cache.addAll([...new Set([...assets, "/manifest.webmanifest", "/icon.svg"])]);
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(["/", "/manifest.webmanifest", "/icon.svg"])).then(() => self.skipWaiting()));
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -30,13 +43,13 @@ self.addEventListener("fetch", (event) => {
           }
           return res;
         })
-        .catch(() => caches.match("/").then((r) => r || new Response("offline", { status: 503 }))),
+        .catch(() => caches.match("/", { ignoreVary: true }).then((r) => r || new Response("offline", { status: 503 }))),
     );
     return;
   }
   if (url.pathname.startsWith("/assets/")) {
     event.respondWith(
-      caches.match(req).then(
+      caches.match(req, { ignoreVary: true }).then(
         (hit) =>
           hit ||
           fetch(req).then((res) => {

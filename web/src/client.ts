@@ -20,3 +20,6 @@ export function lastUser(): { id: string; username: string; display_name: string
 }
 
 addEventListener("online", () => client.reconnectNow());
+// Offline: say so at once instead of waiting for the socket to time out; the
+// outbox keeps what is sent meanwhile.
+addEventListener("offline", () => client.dropConnection());

@@ -126,13 +126,14 @@ export function LiveCharts() {
   }, []);
 
   return (
-    <div class="charts">
+    <>
       {error && (
         <p class="error" role="alert">
           {error}
         </p>
       )}
       <p class="hint">This node, every {INTERVAL_MS / 1000} s; latency percentiles are over each interval.</p>
+      <div class="charts">
       {CHARTS.map((spec, i) => (
         <figure key={spec.title} class="chart">
           <figcaption>
@@ -145,6 +146,7 @@ export function LiveCharts() {
           </p>
         </figure>
       ))}
-    </div>
+      </div>
+    </>
   );
 }

@@ -1,0 +1,279 @@
+// The web app in a real browser (playwright-core driving Debian's Chromium)
+// against the real binary: two people chat live; typing, presence and read
+// receipts cross over; a SIGKILL restart and a network cut lose and double
+// nothing; an offline reload shows the cached history; keyboard-only use;
+// axe on every screen; a 360 px phone; a message body that is HTML stays text.
+import AxeBuilder from "@axe-core/playwright";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+import { Parley, api } from "./server.mjs";
+
+const BIN = process.env.PARLEY_BIN ?? "";
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+const ARTIFACTS = process.env.E2E_ARTIFACTS ?? "e2e-artifacts";
+const PASSWORD = "correct horse battery";
+const skip = !BIN ? "PARLEY_BIN is not set (run through ctest)" : !CHROMIUM ? "no chromium installed" : false;
+
+async function axe(page, screen) {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`),
+    [],
+    `axe on ${screen}`,
+  );
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+}
+
+function bodies(page) {
+  return page.locator('[data-testid="message"]').evaluateAll((els) =>
+    els.map((e) => ({ seq: Number(e.getAttribute("data-seq")), body: e.querySelector('[data-testid="message-body"]')?.textContent ?? "" })),
+  );
+}
+
+async function assertGapless(page, who) {
+  const list = await bodies(page);
+  const seqs = list.map((m) => m.seq);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), `${who}: seqs in order, no gap or duplicate`);
+  return list;
+}
+
+describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
+  let server, browser, ctxA, ctxB, pageA, pageB, conv;
+  const dialogs = [];
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await new Parley(BIN, { "auth.login_ip_max_attempts": "1000" }).start();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+    ctxA = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    ctxB = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    pageA = await ctxA.newPage();
+    pageB = await ctxB.newPage();
+    for (const p of [pageA, pageB]) p.on("dialog", (d) => (dialogs.push(d.message()), d.dismiss()));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.cleanup();
+  });
+
+  test("registers in the browser (alice) and signs in by keyboard only (bob)", async () => {
+    await pageA.goto(server.url + "/");
+    await pageA.getByRole("heading", { name: "Sign in to Parley" }).waitFor();
+    await axe(pageA, "sign in");
+    await shot(pageA, "01-sign-in");
+    await pageA.getByRole("button", { name: "Create an account" }).click();
+    await pageA.getByLabel("Username").fill("alice_e2e");
+    await pageA.getByLabel("Display name (optional)").fill("Alice");
+    await pageA.getByLabel("Password").fill(PASSWORD);
+    await axe(pageA, "register");
+    await pageA.getByRole("button", { name: "Create account" }).click();
+    await pageA.getByRole("heading", { name: "Welcome, Alice" }).waitFor();
+    await axe(pageA, "home");
+    await shot(pageA, "02-home");
+
+    await api(server.url, "POST", "/api/auth/register", { username: "bob_e2e", password: PASSWORD, display_name: "Bob" });
+    await pageB.goto(server.url + "/");
+    await pageB.getByRole("heading", { name: "Sign in to Parley" }).waitFor();
+    await pageB.keyboard.press("Tab");
+    assert.equal(await pageB.evaluate(() => document.activeElement?.id), "username");
+    await pageB.keyboard.type("bob_e2e");
+    await pageB.keyboard.press("Tab");
+    await pageB.keyboard.type(PASSWORD);
+    await pageB.keyboard.press("Enter");
+    await pageB.getByRole("heading", { name: "Welcome, Bob" }).waitFor();
+  });
+
+  test("alice starts a conversation; messages, typing, presence and read receipts cross over live", async () => {
+    await pageA.getByRole("button", { name: "New" }).click();
+    await pageA.getByRole("dialog", { name: "New conversation" }).waitFor();
+    await axe(pageA, "new conversation dialog");
+    await shot(pageA, "03-new-conversation");
+    await pageA.getByRole("dialog").getByLabel("Username").fill("bob_e2e");
+    await pageA.getByRole("button", { name: "Start" }).click();
+    await pageA.waitForURL(/\/c\/\d+$/);
+    conv = pageA.url().split("/c/")[1];
+    await pageA.getByRole("heading", { name: "Bob" }).waitFor();
+
+    const composerA = pageA.getByLabel("Message Bob");
+    await composerA.fill("hello bob");
+    await composerA.press("Enter");
+    await pageA.getByTestId("message-body").filter({ hasText: "hello bob" }).waitFor();
+
+    // Bob's list picks the new conversation up (periodic refresh) with an unread badge.
+    const link = pageB.getByTestId("conversation-link").filter({ hasText: "Alice" });
+    await link.waitFor({ timeout: 30_000 });
+    await link.getByLabel("1 unread").waitFor({ timeout: 15_000 });
+    // Keyboard: focus the conversation link and open it with Enter.
+    await link.focus();
+    await pageB.keyboard.press("Enter");
+    await pageB.getByTestId("message-body").filter({ hasText: "hello bob" }).waitFor();
+    await axe(pageB, "conversation");
+    await shot(pageB, "04-conversation");
+
+    // Presence: alice sees bob online; bob reads, alice sees "Seen by Bob".
+    await pageA.getByTestId("presence").filter({ hasText: "Online" }).waitFor();
+    await pageA.getByTestId("seen-by").filter({ hasText: "Seen by Bob" }).waitFor();
+
+    // Typing: bob types without sending.
+    await pageB.getByLabel("Message Alice").type("typing something", { delay: 20 });
+    await pageA.getByTestId("typing").filter({ hasText: "Bob is typing" }).waitFor();
+    await pageB.getByLabel("Message Alice").fill("");
+
+    // Bob answers by keyboard only: the composer is reached with Tab from the conversation.
+    await pageB.getByLabel("Message Alice").focus();
+    await pageB.keyboard.type("hi alice");
+    await pageB.keyboard.press("Enter");
+    await pageA.getByTestId("message-body").filter({ hasText: "hi alice" }).waitFor();
+    // The new message is announced politely on alice's side.
+    await pageA.getByTestId("announcer").filter({ hasText: "hi alice" }).waitFor();
+  });
+
+  test("a message body of HTML is shown as text, and links are safe", async () => {
+    const html = "<img src=x onerror=alert(1)>";
+    await pageB.getByLabel("Message Alice").fill(html);
+    await pageB.getByLabel("Message Alice").press("Enter");
+    await pageB.getByLabel("Message Alice").fill("see https://example.com/docs");
+    await pageB.getByLabel("Message Alice").press("Enter");
+    const shown = pageA.getByTestId("message-body").filter({ hasText: "onerror" });
+    await shown.waitFor();
+    assert.equal(await shown.textContent(), html);
+    assert.equal(await pageA.locator('[data-testid="message-body"] img').count(), 0);
+    const a = pageA.getByRole("link", { name: "https://example.com/docs", exact: true });
+    await a.waitFor();
+    assert.equal(await a.getAttribute("rel"), "noopener noreferrer");
+    await pageA.waitForTimeout(300);
+    assert.deepEqual(dialogs, [], "no script ran");
+  });
+
+  test("both resume with no gap and no duplicate after the server is killed and restarted", async () => {
+    await server.signal("SIGKILL");
+    await pageA.getByTestId("connection-banner").waitFor();
+    await pageB.getByTestId("connection-banner").waitFor();
+    // Sent during the outage: kept in the outbox, shown as sending.
+    await pageA.getByLabel("Message Bob").fill("during the outage");
+    await pageA.getByLabel("Message Bob").press("Enter");
+    await pageA.getByTestId("pending-message").filter({ hasText: "during the outage" }).waitFor();
+    await server.start();
+    await pageA.getByTestId("connection-banner").waitFor({ state: "detached", timeout: 40_000 });
+    await pageB.getByTestId("connection-banner").waitFor({ state: "detached", timeout: 40_000 });
+    await pageB.getByTestId("message-body").filter({ hasText: "during the outage" }).waitFor({ timeout: 20_000 });
+    for (let i = 1; i <= 5; i++) {
+      await pageB.getByLabel("Message Alice").fill(`after restart ${i}`);
+      await pageB.getByLabel("Message Alice").press("Enter");
+    }
+    await pageA.getByTestId("message-body").filter({ hasText: "after restart 5" }).waitFor();
+    await pageA.waitForTimeout(500);
+    const a = await assertGapless(pageA, "alice");
+    const b = await assertGapless(pageB, "bob");
+    assert.equal(a.length, b.length);
+    assert.equal(a.filter((m) => m.body === "during the outage").length, 1);
+    assert.equal(await pageA.getByTestId("pending-message").count(), 0);
+  });
+
+  test("a send made with the network cut is delivered once when it comes back", async () => {
+    await ctxA.setOffline(true);
+    await pageA.getByTestId("connection-banner").waitFor();
+    await pageA.getByLabel("Message Bob").fill("sent while offline");
+    await pageA.getByLabel("Message Bob").press("Enter");
+    await pageA.getByTestId("pending-message").filter({ hasText: "sent while offline" }).waitFor();
+    await shot(pageA, "05-offline-send");
+    await pageA.waitForTimeout(1000);
+    assert.equal(await pageB.getByTestId("message-body").filter({ hasText: "sent while offline" }).count(), 0);
+    await ctxA.setOffline(false);
+    await pageB.getByTestId("message-body").filter({ hasText: "sent while offline" }).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("pending-message").waitFor({ state: "detached", timeout: 30_000 });
+    await pageA.waitForTimeout(500);
+    await assertGapless(pageA, "alice");
+    await assertGapless(pageB, "bob");
+    const count = (await bodies(pageB)).filter((m) => m.body === "sent while offline").length;
+    assert.equal(count, 1);
+  });
+
+  test("a reload while offline opens the app with the cached history", async () => {
+    // The service worker is installed (shell cached) and controls the page.
+    await pageB.evaluate(() => Promise.race([navigator.serviceWorker.ready.then(() => true), new Promise((_, reject) => setTimeout(() => reject(new Error("no service worker became ready")), 15_000))]));
+    await pageB.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15_000 });
+    await ctxB.setOffline(true);
+    await pageB.reload();
+    try {
+      await pageB.getByTestId("connection-banner").filter({ hasText: "offline" }).waitFor({ timeout: 20_000 });
+    } catch (e) {
+      await shot(pageB, "06-offline-reload-failed");
+      throw e;
+    }
+    await pageB.getByTestId("message-body").filter({ hasText: "hello bob" }).waitFor({ timeout: 20_000 });
+    await pageB.getByTestId("message-body").filter({ hasText: "sent while offline" }).waitFor();
+    await shot(pageB, "06-offline-reload");
+    await axe(pageB, "offline conversation");
+    await ctxB.setOffline(false);
+    await pageB.getByTestId("connection-banner").waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  test("members, account and admin screens pass axe", async () => {
+    await api(server.url, "POST", "/api/auth/register", { username: "carol_e2e", password: PASSWORD });
+    await pageA.getByRole("button", { name: "New" }).click();
+    await pageA.getByLabel("Group").check();
+    await pageA.getByLabel("Title").fill("Team");
+    await pageA.getByLabel(/Usernames/).fill("bob_e2e carol_e2e");
+    await pageA.getByRole("button", { name: "Start" }).click();
+    await pageA.getByRole("heading", { name: "Team" }).waitFor();
+    await pageA.getByRole("button", { name: "Members" }).click();
+    await pageA.getByRole("dialog", { name: "Members" }).getByText("@carol_e2e").waitFor();
+    await axe(pageA, "members dialog");
+    await shot(pageA, "07-members");
+    await pageA.getByRole("button", { name: /Remove Carol|Remove carol_e2e/ }).click();
+    await pageA.getByRole("dialog", { name: "Members" }).getByText("@carol_e2e").waitFor({ state: "detached" });
+    await pageA.keyboard.press("Escape");
+
+    await pageA.getByRole("link", { name: "Alice" }).click();
+    await pageA.getByRole("heading", { name: "Your account" }).waitFor();
+    await axe(pageA, "account");
+    await shot(pageA, "08-account");
+
+    await pageA.getByRole("link", { name: "Admin" }).click();
+    await pageA.getByRole("heading", { name: "Administration" }).waitFor();
+    // Two reads of /api/admin/stats make the first points.
+    await pageA.getByTestId("chart-latest").first().filter({ hasText: "WebSocket" }).waitFor({ timeout: 15_000 });
+    await axe(pageA, "admin charts");
+    await shot(pageA, "09-admin-live");
+    await pageA.getByRole("tab", { name: "Users" }).click();
+    await pageA.getByRole("rowheader", { name: /Bob/ }).waitFor();
+    await axe(pageA, "admin users");
+    await pageA.getByRole("tab", { name: "Audit trail" }).click();
+    await pageA.getByRole("cell", { name: "user.registered" }).first().waitFor();
+    await axe(pageA, "admin audit");
+    await shot(pageA, "10-admin-audit");
+  });
+
+  test("works on a 360 px phone screen", async () => {
+    const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    const page = await phone.newPage();
+    await page.goto(server.url + "/");
+    await page.getByLabel("Username").fill("bob_e2e");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // A phone shows the list first; the welcome pane is for wide screens.
+    await page.getByRole("heading", { name: "Conversations" }).waitFor();
+    assert.equal(await page.getByRole("heading", { name: "Welcome, Bob" }).isVisible(), false);
+    await page.getByTestId("conversation-link").filter({ hasText: "Alice" }).click();
+    await page.getByLabel("Message Alice").waitFor();
+    await page.getByTestId("message-body").filter({ hasText: "hello bob" }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+    await page.getByLabel("Message Alice").fill("from my phone");
+    await page.getByRole("button", { name: "Send" }).click();
+    await pageA.getByRole("link", { name: /Alice/ }).first().waitFor();
+    await axe(page, "phone conversation");
+    await shot(page, "11-phone");
+    await page.getByRole("link", { name: "Back to conversations" }).click();
+    await page.getByRole("heading", { name: "Conversations" }).waitFor();
+    await phone.close();
+  });
+});
