@@ -169,11 +169,10 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   if (!cfg.production()) {
     std::fprintf(stderr,
                  "\nParley %s is running at %s (development mode, data in %s)\n"
+                 "  web app:  open %s in a browser and create an account (the first one "
+                 "becomes admin)\n"
                  "  health:   curl %s/api/health\n"
-                 "  register: curl -X POST %s/api/auth/register -H 'Content-Type: "
-                 "application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse "
-                 "battery\"}'\n"
-                 "  The first account registered becomes admin. Stop with Ctrl-C.\n\n",
+                 "  Stop with Ctrl-C.\n\n",
                  std::string(build::kVersion).c_str(), url.c_str(), cfg.server.data_dir.c_str(),
                  url.c_str(), url.c_str());
   }

@@ -53,7 +53,7 @@ class OpsTest(ServerTest):
                 self.assertRegex(line, r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+$')
 
     def test_security_headers_and_request_id_on_success_and_errors(self):
-        for path in ["/api/live", "/nope", "/api/health"]:
+        for path in ["/api/live", "/api/nope", "/api/health"]:
             status, headers, _ = self.server.request("GET", path)
             for k, v in SECURITY_HEADERS.items():
                 self.assertEqual(headers.get(k), v, f"{k} on {path}")

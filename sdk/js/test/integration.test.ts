@@ -154,6 +154,30 @@ describe("the SDK against parley", { skip }, () => {
     assert.equal(ended.length, 1);
   });
 
+  test("the README's ten-line echo bot answers", async () => {
+    await client(server).register("echo-bot", PASSWORD);
+    const human = client(server);
+    const me = await human.register("human_sdk", PASSWORD);
+    // The README's bot, as written there (baseUrl and WebSocket as in Node 20).
+    const bot = new ParleyClient({ baseUrl: server.url, WebSocket: WebSocket as never });
+    await bot.login("echo-bot", "correct horse battery");
+    const conv = await human.api("post", "/api/conversations", { body: { kind: "direct", members: [bot.user!.id] } });
+    for (const c of await bot.conversations()) bot.follow(c.id, c.last_seq);
+    bot.on("message", (m) => {
+      if (m.sender_id !== bot.user!.id) void bot.send(m.conversation_id, `you said: ${m.body}`);
+    });
+    bot.connect();
+    const got = collect(human, conv.id);
+    human.follow(conv.id, 0);
+    human.connect();
+    await until("both connected", () => bot.state === "connected" && human.state === "connected");
+    await human.send(conv.id, "ping");
+    await until("the echo", () => got.some((m) => m.body === "you said: ping"));
+    assert.equal(got.find((m) => m.body === "you said: ping")?.sender_id !== me.id, true);
+    bot.disconnect();
+    human.disconnect();
+  });
+
   test("errors are ParleyError with status, detail and request id", async () => {
     const c = client(server);
     await c.register("erin_sdk", PASSWORD);
