@@ -216,6 +216,39 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageB.getByTestId("connection-banner").waitFor({ state: "detached", timeout: 30_000 });
   });
 
+  test("a send queued offline survives a reload and goes out once", async () => {
+    await ctxA.setOffline(true);
+    await pageA.getByTestId("connection-banner").waitFor();
+    await pageA.getByLabel("Message Bob").fill("queued then reloaded");
+    await pageA.getByLabel("Message Bob").press("Enter");
+    await pageA.getByTestId("pending-message").filter({ hasText: "queued then reloaded" }).waitFor();
+    await pageA.reload();
+    await pageA.getByTestId("pending-message").filter({ hasText: "queued then reloaded" }).waitFor({ timeout: 20_000 });
+    await ctxA.setOffline(false);
+    await pageB.getByTestId("message-body").filter({ hasText: "queued then reloaded" }).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("pending-message").waitFor({ state: "detached", timeout: 30_000 });
+    await pageA.getByTestId("message-body").filter({ hasText: "queued then reloaded" }).waitFor();
+    await pageB.waitForTimeout(500);
+    const list = await assertGapless(pageB, "bob");
+    assert.equal(list.filter((m) => m.body === "queued then reloaded").length, 1);
+  });
+
+  test("edits and deletes show on both sides", async () => {
+    const mine = pageB.getByTestId("message").filter({ hasText: "hi alice" });
+    await mine.getByRole("button", { name: /^Edit message/ }).click();
+    const editor = pageB.getByRole("textbox", { name: "Edit message", exact: true });
+    await editor.fill("hi alice (edited)");
+    await editor.press("Enter");
+    await pageA.getByTestId("message-body").filter({ hasText: "hi alice (edited)" }).waitFor();
+    await pageA.getByTestId("message").filter({ hasText: "hi alice (edited)" }).getByText("(edited)", { exact: true }).waitFor();
+    await pageB.getByTestId("message").filter({ hasText: "after restart 1" }).getByRole("button", { name: /^Delete message/ }).click();
+    await pageB.getByRole("dialog", { name: "Delete message" }).waitFor();
+    await axe(pageB, "delete dialog");
+    await pageB.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await pageA.getByTestId("message-body").filter({ hasText: "after restart 1" }).waitFor({ state: "detached" });
+    await pageA.getByText("Message deleted").first().waitFor();
+  });
+
   test("members, account and admin screens pass axe", async () => {
     await api(server.url, "POST", "/api/auth/register", { username: "carol_e2e", password: PASSWORD });
     await pageA.getByRole("button", { name: "New" }).click();
@@ -236,6 +269,13 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.getByRole("heading", { name: "Your account" }).waitFor();
     await axe(pageA, "account");
     await shot(pageA, "08-account");
+    const download = pageA.waitForEvent("download");
+    await pageA.getByRole("button", { name: "Export my data" }).click();
+    const file = await download;
+    const { readFile } = await import("node:fs/promises");
+    const pages = JSON.parse(await readFile(await file.path(), "utf8"));
+    assert.equal(pages[0].user.username, "alice_e2e");
+    assert.ok(pages.flatMap((p) => p.messages).some((m) => m.body === "hello bob"), "the export holds what alice sent");
 
     await pageA.getByRole("link", { name: "Admin" }).click();
     await pageA.getByRole("heading", { name: "Administration" }).waitFor();
@@ -244,8 +284,13 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await axe(pageA, "admin charts");
     await shot(pageA, "09-admin-live");
     await pageA.getByRole("tab", { name: "Users" }).click();
-    await pageA.getByRole("rowheader", { name: /Bob/ }).waitFor();
+    await pageA.getByRole("rowheader", { name: /Carol|carol_e2e/ }).waitFor();
     await axe(pageA, "admin users");
+    // Disable carol from the table: her logins stop working.
+    await pageA.getByRole("button", { name: "Disable carol_e2e" }).click();
+    await pageA.getByRole("button", { name: "Enable carol_e2e" }).waitFor();
+    const login = await fetch(server.url + "/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "carol_e2e", password: PASSWORD }) });
+    assert.equal(login.status, 401);
     await pageA.getByRole("tab", { name: "Audit trail" }).click();
     await pageA.getByRole("cell", { name: "user.registered" }).first().waitFor();
     await axe(pageA, "admin audit");
