@@ -26,6 +26,15 @@ class LingeringCloseTest(ServerTest):
     def metrics(self):
         return self.server.request("GET", "/metrics")[2]
 
+    def lingering_closes(self, outcome, past, timeout=5):
+        """The closes counted with outcome, once more than `past` (or after timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = metric(self.metrics(), "parley_http_lingering_closes_total", f'{{outcome="{outcome}"}}')
+            if now > past or time.monotonic() > deadline:
+                return now
+            time.sleep(0.1)
+
     def send_while_answered(self, head, body_bytes):
         """Sends head then body_bytes of filler, as a client that does not read
         before it has sent everything would (http.client, curl without
@@ -100,25 +109,13 @@ class LingeringCloseTest(ServerTest):
             self.assertGreater(closed, 1.0, "closed before http.lingering_time_ms")
         finally:
             s.close()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            now = metric(self.metrics(), "parley_http_lingering_closes_total", '{outcome="timeout"}')
-            if now > before:
-                break
-            time.sleep(0.1)
-        self.assertEqual(now - before, 1)
+        self.assertEqual(self.lingering_closes("timeout", before) - before, 1)
 
     def test_client_that_closes_counts_as_drained(self):
         before = metric(self.metrics(), "parley_http_lingering_closes_total", '{outcome="drained"}')
         reply = self.server.raw(b"POST /api/conversations HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:100])
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            now = metric(self.metrics(), "parley_http_lingering_closes_total", '{outcome="drained"}')
-            if now > before:
-                break
-            time.sleep(0.1)
-        self.assertGreaterEqual(now - before, 1)
+        self.assertGreaterEqual(self.lingering_closes("drained", before) - before, 1)
 
 
 if __name__ == "__main__":
