@@ -117,6 +117,7 @@ class CountingSubscriber final : public realtime::Subscriber {
     bytes += f->size();
     ++count;
   }
+  void deliver_to_user(const realtime::SharedFrame&) override {}
   Id user() const override { return 1; }
   Id login_family() const override { return 0; }
   void disconnect(std::uint16_t, const char*) override {}

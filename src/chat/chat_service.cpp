@@ -128,29 +128,44 @@ Created ChatService::create_conversation(Id actor, std::string_view kind, std::s
   conv.created_at = conv.updated_at = conv.activity_at = now;
   conv.direct_key = direct_key;
 
-  return db_.write([&](store::Store& s) {
-    if (!direct_key.empty()) {
-      if (auto existing = s.conversation_by_direct_key(direct_key))
-        return Created{*existing, false};
-    }
-    for (Id id : others) {
-      auto u = s.user_by_id(id);
-      if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(id));
-    }
-    s.insert_conversation(conv);
-    store::Member m;
-    m.conversation_id = conv.id;
-    m.joined_at = now;
-    m.user_id = actor;
-    m.role = kind == "direct" ? "member" : "owner";
-    s.insert_member(m);
-    for (Id id : others) {
-      m.user_id = id;
-      m.role = "member";
-      s.insert_member(m);
-    }
-    return Created{conv, true};
-  });
+  return db_.write(
+      [&](store::Store& s) {
+        if (!direct_key.empty()) {
+          if (auto existing = s.conversation_by_direct_key(direct_key))
+            return Created{*existing, false};
+        }
+        for (Id id : others) {
+          auto u = s.user_by_id(id);
+          if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(id));
+        }
+        s.insert_conversation(conv);
+        store::Member m;
+        m.conversation_id = conv.id;
+        m.joined_at = now;
+        m.user_id = actor;
+        m.role = kind == "direct" ? "member" : "owner";
+        s.insert_member(m);
+        for (Id id : others) {
+          m.user_id = id;
+          m.role = "member";
+          s.insert_member(m);
+        }
+        return Created{conv, true};
+      },
+      [this, actor, others, kind = std::string(kind)](const Created& c) {
+        if (!sink_ || !c.created) return;
+        store::Member m;
+        m.conversation_id = c.conversation.id;
+        m.joined_at = c.conversation.created_at;
+        m.user_id = actor;
+        m.role = kind == "direct" ? "member" : "owner";
+        sink_->member_joined(m);
+        for (Id id : others) {
+          m.user_id = id;
+          m.role = "member";
+          sink_->member_joined(m);
+        }
+      });
 }
 
 std::vector<store::Message> ChatService::messages_sent_by(Id actor, Id after_id, int limit) {

@@ -45,6 +45,9 @@ std::optional<ClusterEvent> decode(std::string_view wire) {
     case 'S':
       e.kind = ClusterEvent::Kind::resync;
       break;
+    case 'U':
+      e.kind = ClusterEvent::Kind::user;
+      break;
     default:
       return std::nullopt;
   }

@@ -22,13 +22,14 @@ struct ClusterEvent {
     event = 'E',   // a protocol event for the subscribers of conv
     revoke = 'R',  // close user's sockets (family 0: all of them)
     resync = 'S',  // the origin may have dropped events: refetch from the store
+    user = 'U',    // a protocol event for every connection of user
   };
   Kind kind = Kind::event;
   std::uint32_t origin = 0;  // server.node_id of the publisher
   Id conv = 0;
   std::int64_t seq = 0;  // message.new: the message's seq; otherwise 0
   Id left_user = 0;      // member.left: whose subscription ends
-  Id user = 0;           // revoke
+  Id user = 0;           // revoke, user
   Id family = 0;         // revoke
   std::string json;      // the event as sent to clients
 };

@@ -109,6 +109,9 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public realtim
   }
 
   void deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id left_user) override;
+  void deliver_to_user(const SharedFrame& frame) override {
+    if (!dead_ && !closing_) enqueue(outgoing(frame, true));
+  }
   void repair_gap(Id conv, std::int64_t seq, const SharedFrame& frame);
   Id user() const override { return user_id_; }
   Id login_family() const override { return family_; }

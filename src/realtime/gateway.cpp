@@ -61,6 +61,9 @@ void Gateway::on_cluster_event(cluster::ClusterEvent e) {
     case Kind::resync:
       resync();
       break;
+    case Kind::user:
+      hub_.to_user(e.user, text_frame(std::move(e.json)));
+      break;
   }
 }
 
@@ -224,12 +227,29 @@ void Gateway::revoke(Id user_id, Id family) {
   }
 }
 
+void Gateway::to_user(Id user_id, std::string json) {
+  hub_.to_user(user_id, text_frame(json));
+  if (broker_) {
+    cluster::ClusterEvent e;
+    e.kind = cluster::ClusterEvent::Kind::user;
+    e.origin = node_id_;
+    e.user = user_id;
+    e.json = std::move(json);
+    broker_->publish(e);
+  }
+}
+
 void Gateway::member_joined(const store::Member& m) {
   bj::object o{{"type", "member.joined"},
                {"conv", id_to_string(m.conversation_id)},
                {"user_id", id_to_string(m.user_id)},
                {"role", m.role}};
   emit(m.conversation_id, 0, bj::serialize(o));
+  // The new member is not subscribed yet: tell each of their connections, so
+  // the conversation appears in their list at once.
+  to_user(m.user_id, bj::serialize(bj::object{{"type", "conversation.added"},
+                                              {"conv", id_to_string(m.conversation_id)},
+                                              {"role", m.role}}));
 }
 
 void Gateway::member_left(Id conversation_id, Id user_id) {

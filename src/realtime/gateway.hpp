@@ -72,6 +72,9 @@ class Gateway final : public chat::EventSink {
   void member_left(Id conversation_id, Id user_id) override;
   void conversation_updated(const store::Conversation& c) override;
 
+  // An event for every connection of user_id, on this node and the others.
+  void to_user(Id user_id, std::string json);
+
   // A login was revoked (logout, refresh reuse) or a user disabled (family 0):
   // their live connections are closed with 4001.
   void revoke(Id user_id, Id family);

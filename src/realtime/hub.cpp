@@ -68,6 +68,19 @@ void Hub::disconnect(Id user_id, Id family, std::uint16_t code, const char* reas
   }
 }
 
+void Hub::to_user(Id user_id, SharedFrame frame) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Local* local = locals_[i].get();
+    boost::asio::post(*workers_[i], [local, user_id, frame] {
+      std::vector<Subscriber*> targets;
+      for (Subscriber* s : local->sessions) {
+        if (s->user() == user_id) targets.push_back(s);
+      }
+      for (Subscriber* s : targets) s->deliver_to_user(frame);
+    });
+  }
+}
+
 void Hub::publish(Id conversation_id, std::int64_t seq, SharedFrame frame, Id left_user) {
   published_.inc();
   for (std::size_t i = 0; i < workers_.size(); ++i) {

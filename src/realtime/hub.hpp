@@ -42,6 +42,8 @@ class Subscriber {
   // event), 0 for none.
   virtual void deliver(Id conversation_id, std::int64_t seq, const SharedFrame& frame,
                        Id left_user) = 0;
+  // An event for this connection's user, whatever it subscribed to.
+  virtual void deliver_to_user(const SharedFrame& frame) = 0;
   virtual Id user() const = 0;
   virtual Id login_family() const = 0;  // the refresh family of its token, 0 if unknown
   virtual void disconnect(std::uint16_t code, const char* reason) = 0;
@@ -65,6 +67,10 @@ class Hub {
   // Any thread: closes the user's sessions on every worker; family 0 = all of
   // them, otherwise only those authenticated by that login.
   void disconnect(Id user_id, Id family, std::uint16_t code, const char* reason);
+  // Any thread: frame to every session of user_id on every worker (a scan of
+  // the worker's sessions: for rare, per-user events such as being added to
+  // a conversation, not for chat traffic).
+  void to_user(Id user_id, SharedFrame frame);
 
  private:
   struct Local {

@@ -106,9 +106,10 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await composerA.press("Enter");
     await pageA.getByTestId("message-body").filter({ hasText: "hello bob" }).waitFor();
 
-    // Bob's list picks the new conversation up (periodic refresh) with an unread badge.
+    // Bob's list shows the new conversation at once (conversation.added; the
+    // fallback refresh every 20 s would miss this deadline), with an unread badge.
     const link = pageB.getByTestId("conversation-link").filter({ hasText: "Alice" });
-    await link.waitFor({ timeout: 30_000 });
+    await link.waitFor({ timeout: 5_000 });
     await link.getByLabel("1 unread").waitFor({ timeout: 15_000 });
     // Keyboard: focus the conversation link and open it with Enter.
     await link.focus();

@@ -296,6 +296,13 @@ class ClusterTest(unittest.TestCase):
         self.assertTrue(on_two.request("subscribe", conversations=[{"conv": conv}])["ok"])
         self.assertTrue(on_two.request("typing", conv=conv)["ok"])
         self.assertEqual(watcher.event("typing")["user_id"], uid)
+        # Added to a conversation through node 1: the socket on node 3 hears it.
+        status, _, group = self.nodes[0].request("POST", "/api/conversations",
+                                                 {"kind": "group", "title": "added", "members": [users[1]["user"]["id"]]},
+                                                 token=users[0]["access_token"])
+        self.assertEqual(status, 201)
+        added = watcher.event("conversation.added")
+        self.assertEqual((added["conv"], added["role"]), (group["id"], "member"))
         on_two.close()
         wait_for(lambda: status_on_three() == "offline", timeout=10, what="offline on another node")
         watcher.close()

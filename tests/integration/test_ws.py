@@ -54,6 +54,34 @@ class GatewayTest(ServerTest):
         ok.close()
         self.assertEqual(WsClient(port, path="/ws?ticket=forged").status, 401)
 
+    def test_a_new_member_hears_conversation_added_without_subscribing(self):
+        eve = self.connect("eve")   # subscribed to nothing
+        ann = self.connect("ann")
+        # A direct conversation created with eve.
+        status, _, direct = self.server.request("POST", "/api/conversations",
+                                                {"kind": "direct", "members": [self.eve["user"]["id"]]},
+                                                token=self.ann["access_token"])
+        self.assertEqual(status, 201)
+        ev = eve.event("conversation.added")
+        self.assertEqual((ev["conv"], ev["role"]), (direct["id"], "member"))
+        mine = ann.event("conversation.added")  # the creator's other tabs learn it too
+        self.assertEqual((mine["conv"], mine["role"]), (direct["id"], "member"))
+        # Added to an existing group later.
+        conv = self.conversation(members=("ben",))
+        self.assertEqual(ann.event("conversation.added")["role"], "owner")
+        status, _, _ = self.server.request("POST", f"/api/conversations/{conv}/members",
+                                           {"user_id": self.eve["user"]["id"]}, token=self.ann["access_token"])
+        self.assertEqual(status, 201)
+        ev = eve.event("conversation.added")
+        self.assertEqual((ev["conv"], ev["role"]), (conv, "member"))
+        # Asking for the direct conversation again creates nothing, so says nothing.
+        self.server.request("POST", "/api/conversations", {"kind": "direct", "members": [self.eve["user"]["id"]]},
+                            token=self.ann["access_token"])
+        eve.request("ping")
+        self.assertFalse([e for e in eve.events if e.get("type") == "conversation.added"], eve.events)
+        eve.close()
+        ann.close()
+
     def test_tickets_are_single_use(self):
         _, _, t = self.server.request("POST", "/api/ws/ticket", token=self.ann["access_token"])
         first = WsClient(self.server.port, path=t["url"])

@@ -190,12 +190,15 @@ function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; 
       if (ev.user_id !== me.id) return;
       setConversations((list) => list.map((c) => (c.id === ev.conv ? { ...c, last_read_seq: ev.seq, unread: Math.max(0, c.last_seq - ev.seq) } : c)));
     });
+    // Someone started a conversation with me or added me: list it now.
+    const offAdded = client.on("conversation.added", () => void refresh());
     const offUpdated = client.on("conversation.updated", (ev) => {
       setConversations((list) => list.map((c) => (c.id === ev.conv ? { ...c, ...ev.conversation } : c)));
     });
     return () => {
       off();
       offRead();
+      offAdded();
       offUpdated();
     };
   }, [me.id, refresh]);

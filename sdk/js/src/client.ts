@@ -365,6 +365,7 @@ export class ParleyClient {
       case "member.joined":
       case "member.left":
       case "conversation.updated":
+      case "conversation.added":
         (this.events.emit as (e: string, ev: unknown) => void)(event.type, event);
         break;
       default:

@@ -25,6 +25,8 @@ export interface MemberJoinedEvent { type: "member.joined"; conv: string; user_i
 export interface MemberLeftEvent { type: "member.left"; conv: string; user_id: string }
 export interface ConversationUpdatedEvent { type: "conversation.updated"; conv: string; conversation: Partial<Conversation> }
 export interface TypingEvent { type: "typing"; conv: string; user_id: string; expires_in_ms: number }
+/** To every connection of a user who became a member (created with them, or added), subscribed or not. */
+export interface ConversationAddedEvent { type: "conversation.added"; conv: string; role: string }
 export interface PresenceEvent { type: "presence"; conv: string; user_id: string; status: "online" | "offline"; last_seen?: number }
 
 /** A server event of protocol v1. */
@@ -37,7 +39,8 @@ export type ServerEvent =
   | MemberLeftEvent
   | ConversationUpdatedEvent
   | TypingEvent
-  | PresenceEvent;
+  | PresenceEvent
+  | ConversationAddedEvent;
 
 export interface ReplyError { code: string; status: number; message: string }
 export type Reply =
@@ -77,6 +80,8 @@ export interface ClientEvents {
   "member.joined": (event: MemberJoinedEvent) => void;
   "member.left": (event: MemberLeftEvent) => void;
   "conversation.updated": (event: ConversationUpdatedEvent) => void;
+  /** I became a member of a conversation (list it; follow() it to get its messages). */
+  "conversation.added": (event: ConversationAddedEvent) => void;
   /** Any event of the protocol, as received. */
   event: (event: ServerEvent) => void;
   /** The outbox changed (a send was queued, acknowledged or refused). */

@@ -60,6 +60,12 @@ TEST(ClusterWire, RoundTripsEveryField) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->kind, cluster::ClusterEvent::Kind::revoke);
   EXPECT_EQ(r->family, 10);
+  e.kind = cluster::ClusterEvent::Kind::user;
+  auto u = cluster::decode(cluster::encode(e));
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->kind, cluster::ClusterEvent::Kind::user);
+  EXPECT_EQ(u->user, 9);
+  EXPECT_EQ(u->json, e.json);
 }
 
 TEST(ClusterWire, RejectsMalformedMessages) {
@@ -75,11 +81,28 @@ class Recorder final : public realtime::Subscriber {
   void deliver(Id, std::int64_t seq, const realtime::SharedFrame&, Id) override {
     seqs.push_back(seq);
   }
+  void deliver_to_user(const realtime::SharedFrame& frame) override { to_user.push_back(*frame); }
   Id user() const override { return 1; }
   Id login_family() const override { return 0; }
   void disconnect(std::uint16_t, const char*) override {}
   std::vector<std::int64_t> seqs;
+  std::vector<std::string> to_user;
 };
+
+TEST(HubTest, ToUserReachesEverySessionOfThatUserOnly) {
+  metrics::Registry m;
+  realtime::Hub hub(m);
+  boost::asio::io_context io;
+  hub.attach({&io});
+  Recorder mine;  // user 1
+  hub.add_session(0, &mine);
+  hub.to_user(1, realtime::text_frame(R"({"type":"conversation.added"})"));
+  hub.to_user(2, realtime::text_frame(R"({"type":"for someone else"})"));
+  io.poll();
+  ASSERT_EQ(mine.to_user.size(), 1u);
+  EXPECT_NE(mine.to_user[0].find("conversation.added"), std::string::npos);
+  EXPECT_TRUE(mine.seqs.empty());
+}
 
 class SequencerTest : public ::testing::Test {
  protected:
