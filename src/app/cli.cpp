@@ -8,6 +8,7 @@
 
 #include "app/backups.hpp"
 #include "app/config.hpp"
+#include "app/healthcheck.hpp"
 #include "app/preflight.hpp"
 #include "app/server.hpp"
 #include "core/build_info.hpp"
@@ -94,6 +95,18 @@ int run_cli(int argc, char** argv) {
   bool preflight_json = false;
   preflight->add_flag("--json", preflight_json, "one JSON object instead of a table");
 
+  auto* healthcheck = cli.add_subcommand(
+      "healthcheck",
+      "GET /api/ready of this node (for a container HEALTHCHECK); exit 0 on 200, 1 otherwise");
+  add_config_opts(healthcheck);
+  healthcheck->add_option("--host", o.host, "address to probe (server.host; 0.0.0.0 -> 127.0.0.1)");
+  healthcheck->add_option("--port", o.port, "port to probe (server.port)");
+  HealthcheckOptions probe;
+  healthcheck->add_option("--path", probe.path, "path to GET")->capture_default_str();
+  healthcheck->add_option("--timeout-ms", probe.timeout_ms, "give up after this long")
+      ->check(CLI::Range(1, 600000))
+      ->capture_default_str();
+
   auto* version = cli.add_subcommand("version", "print the version and exit");
 
   auto* config = cli.add_subcommand("config", "inspect configuration");
@@ -132,6 +145,11 @@ int run_cli(int argc, char** argv) {
     for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::fprintf(stderr, "configuration OK\n");
     return 0;
+  }
+  if (healthcheck->parsed()) {
+    probe.host = cfg.server.host;
+    probe.port = static_cast<int>(cfg.server.port);
+    return run_healthcheck(probe);
   }
   try {
     if (migrate->parsed()) return run_migrate(cfg);
