@@ -1,6 +1,7 @@
 #include "chat/chat_service.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "app/config.hpp"
@@ -65,6 +66,12 @@ int ChatService::max_page_size() const { return static_cast<int>(cfg_.limits.max
 
 std::optional<store::User> ChatService::find_user(std::string_view username) {
   return db_.read([&](store::Store& s) { return s.user_by_username(username); });
+}
+
+std::vector<store::User> ChatService::search_users(std::string_view query, int limit) {
+  std::string lower(query);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return db_.read([&](store::Store& s) { return s.search_users(lower, limit); });
 }
 
 std::vector<Id> ChatService::conversation_ids(Id user_id) {

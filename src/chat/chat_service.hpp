@@ -70,6 +70,9 @@ class ChatService {
   ChatService(const Config& cfg, store::Database& db, IdGenerator& ids, metrics::Registry& m);
 
   std::optional<store::User> find_user(std::string_view username);
+  // People to start a conversation with: see Store::search_users (the query
+  // is lower-cased here; ASCII only, as usernames are).
+  std::vector<store::User> search_users(std::string_view query, int limit);
   std::optional<store::User> user(Id id);
   // Conversations a user belongs to (for presence fan-out).
   std::vector<Id> conversation_ids(Id user_id);

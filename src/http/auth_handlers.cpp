@@ -107,9 +107,17 @@ void register_auth_routes(Router& r, Services& s) {
 
   r.add("GET", "/api/users", [&s](Context& ctx) {
     require_auth(ctx, s);
+    if (auto q = ctx.req.query_param("q")) {
+      // Search: users whose username or name starts with q.
+      if (q->empty() || q->size() > 64) fail(Errc::bad_request, "'q' must be 1 to 64 bytes");
+      int limit = page_limit(ctx, s, 20);
+      bj::array users;
+      for (const auto& u : s.chat.search_users(*q, limit)) users.push_back(user_json(u));
+      return json_reply(200, bj::object{{"users", std::move(users)}});
+    }
     auto name = ctx.req.query_param("username");
     if (!name || name->empty() || name->size() > 64) {
-      fail(Errc::bad_request, "query parameter 'username' is required");
+      fail(Errc::bad_request, "query parameter 'username' (or 'q' to search) is required");
     }
     auto user = s.chat.find_user(*name);
     if (!user || user->disabled) fail(Errc::not_found, "user not found");

@@ -74,6 +74,10 @@ const std::string kSqlUserByName =
     std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?1";
 const std::string kSqlUsersAfter =
     std::string("SELECT ") + kUserCols + " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2";
+const std::string kSqlUsersSearch =
+    std::string("SELECT ") + kUserCols +
+    " FROM users WHERE disabled = 0 AND (username LIKE ?1 ESCAPE '!' OR lower(display_name) LIKE "
+    "?1 ESCAPE '!' OR lower(display_name) LIKE ?2 ESCAPE '!') ORDER BY username LIMIT ?3";
 const std::string kSqlConvById =
     std::string("SELECT ") + kConvCols + " FROM conversations c WHERE c.id = ?1";
 const std::string kSqlConvByDirectKey =
@@ -156,6 +160,19 @@ std::int64_t SqlStore::count_users() {
 std::vector<User> SqlStore::list_users(Id after_id, int limit) {
   auto s = prepare(kSqlUsersAfter.c_str());
   s.bind(1, after_id).bind(2, std::int64_t{limit});
+  std::vector<User> out;
+  while (s.step()) out.push_back(read_user(s));
+  return out;
+}
+
+std::vector<User> SqlStore::search_users(std::string_view prefix, int limit) {
+  std::string escaped;
+  for (char c : prefix) {
+    if (c == '%' || c == '_' || c == '!') escaped += '!';
+    escaped += c;
+  }
+  auto s = prepare(kSqlUsersSearch.c_str());
+  s.bind(1, escaped + "%").bind(2, "% " + escaped + "%").bind(3, std::int64_t{limit});
   std::vector<User> out;
   while (s.step()) out.push_back(read_user(s));
   return out;

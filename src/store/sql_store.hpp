@@ -23,6 +23,7 @@ class SqlStore : public Store {
   std::optional<User> user_by_username(std::string_view username) override;
   std::int64_t count_users() override;
   std::vector<User> list_users(Id after_id, int limit) override;
+  std::vector<User> search_users(std::string_view prefix, int limit) override;
   void set_user_role(Id id, std::string_view role) override;
   void set_user_disabled(Id id, bool disabled) override;
   void anonymize_user(Id id, std::string_view username, std::string_view display_name) override;

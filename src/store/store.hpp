@@ -58,6 +58,10 @@ class Store {
   virtual std::int64_t count_users() = 0;
   // Users with id > after_id, ascending.
   virtual std::vector<User> list_users(Id after_id, int limit) = 0;
+  // Enabled users whose username, display name, or a word of the display
+  // name starts with prefix (lower case; LIKE wildcards are matched
+  // literally), by username.
+  virtual std::vector<User> search_users(std::string_view prefix, int limit) = 0;
   virtual void set_user_role(Id id, std::string_view role) = 0;
   virtual void set_user_disabled(Id id, bool disabled) = 0;
   // Erasure: the row stays (ids in conversations and messages keep pointing

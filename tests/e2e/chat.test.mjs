@@ -255,6 +255,9 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.getByRole("button", { name: "New" }).click();
     await pageA.getByLabel("Group").check();
     await pageA.getByLabel("Title").fill("Team");
+    // Typing part of a name suggests people (GET /api/users?q=), keeping the earlier words.
+    await pageA.getByLabel(/Usernames/).fill("bob_e2e car");
+    await pageA.locator('#new-people-suggestions option[value="bob_e2e carol_e2e"]').waitFor({ state: "attached" });
     await pageA.getByLabel(/Usernames/).fill("bob_e2e carol_e2e");
     await pageA.getByRole("button", { name: "Start" }).click();
     await pageA.getByRole("heading", { name: "Team" }).waitFor();

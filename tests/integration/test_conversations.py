@@ -23,6 +23,21 @@ class ConversationTest(ServerTest):
     def create(self, who, **body):
         return self.server.request("POST", "/api/conversations", body, token=self.tok(who))
 
+    def test_people_are_found_by_name_prefix(self):
+        self.server.register("zoe_finder", display_name="Zoe Quinn")
+        status, _, found = self.server.request("GET", "/api/users?q=zoe", token=self.tok("ann"))
+        self.assertEqual(status, 200)
+        self.assertEqual([u["username"] for u in found["users"]], ["zoe_finder"])
+        _, _, by_word = self.server.request("GET", "/api/users?q=QUI", token=self.tok("ann"))
+        self.assertEqual([u["username"] for u in by_word["users"]], ["zoe_finder"])
+        _, _, many = self.server.request("GET", "/api/users?q=_&limit=5", token=self.tok("ann"))
+        self.assertEqual(many["users"], [])  # '_' matches only itself
+        _, _, ones = self.server.request("GET", "/api/users?q=a&limit=1", token=self.tok("ann"))
+        self.assertEqual(len(ones["users"]), 1)
+        self.assertProblem(self.server.request("GET", "/api/users?q=", token=self.tok("ann")), 400)
+        self.assertProblem(self.server.request("GET", "/api/users?q=" + "x" * 65, token=self.tok("ann")), 400)
+        self.assertEqual(self.server.request("GET", "/api/users?q=zoe")[0], 401)
+
     def test_group_lifecycle(self):
         status, headers, conv = self.create("ann", kind="group", title="Project", members=[self.uid("ben")])
         self.assertEqual(status, 201)

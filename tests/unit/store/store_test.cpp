@@ -94,6 +94,36 @@ TEST_P(StoreTest, UsernamesAreUnique) {
   EXPECT_FALSE(store_->user_by_username("bob").has_value());
 }
 
+TEST_P(StoreTest, UserSearchMatchesNamePrefixesAndWordsButNotDisabledOrWildcards) {
+  user(1, "alice");
+  User bob;
+  bob.id = 2;
+  bob.username = "bsmith";
+  bob.display_name = "Bob Smith";
+  bob.role = "user";
+  bob.password_hash = "h";
+  bob.created_at = 1;
+  store_->insert_user(bob);
+  user(3, "alina");
+  user(4, "a_b");
+  user(5, "mallory");
+  store_->set_user_disabled(5, true);
+  auto names = [&](std::string_view q) {
+    std::vector<std::string> out;
+    for (const auto& u : store_->search_users(q, 10)) out.push_back(u.username);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names("ali"), (V{"alice", "alina"}));
+  EXPECT_EQ(names("a"), (V{"a_b", "alice", "alina"}));
+  EXPECT_EQ(names("a_"), (V{"a_b"}));  // '_' is not a wildcard
+  EXPECT_EQ(names("%"), V{});
+  EXPECT_EQ(names("bob"), (V{"bsmith"}));    // the display name's start, lower-cased
+  EXPECT_EQ(names("smith"), (V{"bsmith"}));  // a word of the display name
+  EXPECT_EQ(names("mall"), V{});             // disabled
+  EXPECT_EQ(store_->search_users("a", 1).size(), 1u);
+}
+
 TEST_P(StoreTest, SqlLookingStringsAreStoredVerbatim) {
   user(1, "alice");
   conversation(10, 1, 5);

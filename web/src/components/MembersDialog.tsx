@@ -4,12 +4,14 @@ import { client } from "../client";
 import { problemText } from "../hooks";
 import { announce } from "./Announcer";
 import { Dialog } from "./Dialog";
+import { UserSuggestions, useUserSuggestions } from "./UserSuggestions";
 import { findUser } from "./users";
 
 export function MembersDialog(props: { conversation: Conversation; me: User; members: Member[]; myRole: string; onChanged(): void; onClose(): void }) {
   const [username, setUsername] = useState("");
   const [error, setError] = useState("");
   const canManage = props.myRole === "owner" || props.myRole === "admin";
+  const suggestions = useUserSuggestions(username, props.me.id).filter((u) => !props.members.some((m) => m.user_id === u.id));
   const id = props.conversation.id;
 
   const add = async (e: Event) => {
@@ -59,7 +61,8 @@ export function MembersDialog(props: { conversation: Conversation; me: User; mem
           <label for="add-member" class="visually-hidden">
             Username to add
           </label>
-          <input id="add-member" placeholder="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+          <input id="add-member" list="add-member-suggestions" placeholder="username or name" autoComplete="off" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+          <UserSuggestions id="add-member-suggestions" users={suggestions} prefix="" />
           <button type="submit" class="primary">
             Add
           </button>

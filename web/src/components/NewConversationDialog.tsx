@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { client } from "../client";
 import { problemText } from "../hooks";
 import { Dialog } from "./Dialog";
+import { UserSuggestions, useUserSuggestions } from "./UserSuggestions";
 import { findUser } from "./users";
 
 export function NewConversationDialog(props: { me: User; onClose(): void; onCreated(c: Conversation): void }) {
@@ -11,6 +12,9 @@ export function NewConversationDialog(props: { me: User; onClose(): void; onCrea
   const [people, setPeople] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const suggestions = useUserSuggestions(people, props.me.id);
+  // A list keeps what was typed before the last word.
+  const before = people.includes(" ") || people.includes(",") ? people.replace(/[^\s,]*$/, "") : "";
 
   const create = async (e: Event) => {
     e.preventDefault();
@@ -54,7 +58,8 @@ export function NewConversationDialog(props: { me: User; onClose(): void; onCrea
           </>
         )}
         <label for="new-people">{kind === "direct" ? "Username" : "Usernames (separated by spaces or commas)"}</label>
-        <input id="new-people" required={kind === "direct"} autoComplete="off" value={people} onInput={(e) => setPeople(e.currentTarget.value)} />
+        <input id="new-people" list="new-people-suggestions" required={kind === "direct"} autoComplete="off" value={people} onInput={(e) => setPeople(e.currentTarget.value)} />
+        <UserSuggestions id="new-people-suggestions" users={suggestions} prefix={before} />
         {error && (
           <p class="error" role="alert">
             {error}
