@@ -1,7 +1,7 @@
 // The SDK against the real binary: sessions, live delivery, resume after a
 // SIGKILL restart, the outbox across an outage, typed errors.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { ParleyClient, ParleyError, type Message } from "../src/index.js";
 import { BIN, TestServer, sleep, until } from "./server.js";
@@ -9,13 +9,22 @@ import { BIN, TestServer, sleep, until } from "./server.js";
 const PASSWORD = "correct horse battery";
 const skip = BIN ? false : "PARLEY_BIN is not set (run through ctest)";
 
+// Every client a test makes is disconnected after it, pass or fail, so a
+// failed test cannot leave reconnect loops that keep the process alive.
+const made: ParleyClient[] = [];
+
 function client(server: TestServer, extra: Partial<ConstructorParameters<typeof ParleyClient>[0]> = {}) {
-  return new ParleyClient({
+  return track(new ParleyClient({
     baseUrl: server.url,
     WebSocket: WebSocket as never,
     backoff: { minMs: 50, maxMs: 400 },
     ...extra,
-  });
+  }));
+}
+
+function track(c: ParleyClient): ParleyClient {
+  made.push(c);
+  return c;
 }
 
 function collect(c: ParleyClient, conv: string): Message[] {
@@ -39,6 +48,11 @@ describe("the SDK against parley", { skip }, () => {
   });
   after(async () => {
     await server.cleanup();
+  });
+  afterEach(async () => {
+    for (const c of made.splice(0)) c.disconnect();
+    // A test that failed while the server was down must not take the others with it.
+    if (!server.proc) await server.start();
   });
 
   test("two clients chat live, each message once and in order", async () => {
@@ -74,6 +88,7 @@ describe("the SDK against parley", { skip }, () => {
     await until("connected", () => alice.state === "connected" && bob.state === "connected");
     for (let i = 1; i <= 20; i++) await alice.send(conv.id, `before ${i}`);
     await until("20 delivered", () => got.length >= 20);
+    await until("20 acknowledged", () => alice.outbox.length === 0);
     await server.kill();
     await until("both see the outage", () => alice.state !== "connected" && bob.state !== "connected");
     // Sent while the server is down: kept in the outbox.
@@ -159,7 +174,7 @@ describe("the SDK against parley", { skip }, () => {
     const human = client(server);
     const me = await human.register("human_sdk", PASSWORD);
     // The README's bot, as written there (baseUrl and WebSocket as in Node 20).
-    const bot = new ParleyClient({ baseUrl: server.url, WebSocket: WebSocket as never });
+    const bot = track(new ParleyClient({ baseUrl: server.url, WebSocket: WebSocket as never }));
     await bot.login("echo-bot", "correct horse battery");
     const conv = await human.api("post", "/api/conversations", { body: { kind: "direct", members: [bot.user!.id] } });
     for (const c of await bot.conversations()) bot.follow(c.id, c.last_seq);
