@@ -135,6 +135,20 @@ Created ChatService::create_conversation(Id actor, std::string_view kind, std::s
   conv.created_at = conv.updated_at = conv.activity_at = now;
   conv.direct_key = direct_key;
 
+  // The creator first, then the others: inserted in the job, reported after the commit.
+  std::vector<store::Member> members;
+  store::Member m;
+  m.conversation_id = conv.id;
+  m.joined_at = now;
+  m.user_id = actor;
+  m.role = kind == "direct" ? "member" : "owner";
+  members.push_back(m);
+  for (Id id : others) {
+    m.user_id = id;
+    m.role = "member";
+    members.push_back(m);
+  }
+
   return db_.write(
       [&](store::Store& s) {
         if (!direct_key.empty()) {
@@ -146,32 +160,13 @@ Created ChatService::create_conversation(Id actor, std::string_view kind, std::s
           if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(id));
         }
         s.insert_conversation(conv);
-        store::Member m;
-        m.conversation_id = conv.id;
-        m.joined_at = now;
-        m.user_id = actor;
-        m.role = kind == "direct" ? "member" : "owner";
-        s.insert_member(m);
-        for (Id id : others) {
-          m.user_id = id;
-          m.role = "member";
-          s.insert_member(m);
-        }
+        for (const auto& member : members) s.insert_member(member);
         return Created{conv, true};
       },
-      [this, actor, others, kind = std::string(kind)](const Created& c) {
+      // Runs before this call returns, so members is still alive.
+      [this, &members](const Created& c) {
         if (!sink_ || !c.created) return;
-        store::Member m;
-        m.conversation_id = c.conversation.id;
-        m.joined_at = c.conversation.created_at;
-        m.user_id = actor;
-        m.role = kind == "direct" ? "member" : "owner";
-        sink_->member_joined(m);
-        for (Id id : others) {
-          m.user_id = id;
-          m.role = "member";
-          sink_->member_joined(m);
-        }
+        for (const auto& member : members) sink_->member_joined(member);
       });
 }
 

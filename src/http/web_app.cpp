@@ -47,8 +47,9 @@ std::string gzip(std::string_view in) {
   return rc == Z_STREAM_END ? out : std::string{};
 }
 
-// Whether Accept-Encoding allows a coding (q=0 refuses it).
-bool accepts(std::string_view header, std::string_view coding) {
+// The items of a comma-separated header, trimmed.
+std::vector<std::string_view> list_items(std::string_view header) {
+  std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < header.size()) {
     auto comma = header.find(',', i);
@@ -56,6 +57,15 @@ bool accepts(std::string_view header, std::string_view coding) {
         header.substr(i, comma == std::string_view::npos ? std::string_view::npos : comma - i);
     i = comma == std::string_view::npos ? header.size() : comma + 1;
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// Whether Accept-Encoding allows a coding (q=0 refuses it).
+bool accepts(std::string_view header, std::string_view coding) {
+  for (auto item : list_items(header)) {
     auto semi = item.find(';');
     auto name = item.substr(0, semi);
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
@@ -84,15 +94,8 @@ bool plain_host(std::string_view host) {
 // If-None-Match uses weak comparison (RFC 9110 13.1.2): W/"x" matches "x".
 // etag is quoted.
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
-  if (if_none_match == "*") return true;
-  std::size_t i = 0;
-  while (i < if_none_match.size()) {
-    auto comma = if_none_match.find(',', i);
-    auto item = if_none_match.substr(
-        i, comma == std::string_view::npos ? std::string_view::npos : comma - i);
-    i = comma == std::string_view::npos ? if_none_match.size() : comma + 1;
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+  for (auto item : list_items(if_none_match)) {
+    if (item == "*") return true;
     if (item.starts_with("W/")) item.remove_prefix(2);
     if (item == etag) return true;
   }

@@ -47,6 +47,15 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+// Counts itself in n for as long as it lives.
+struct Counted {
+  explicit Counted(std::atomic<std::int64_t>& c) : n(c) { n.fetch_add(1); }
+  ~Counted() { n.fetch_sub(1); }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
+  std::atomic<std::int64_t>& n;
+};
+
 // A ticket issued by another node: looked up in Redis without blocking this
 // thread; resumes on it. Not a coroutine itself (GCC 12 destroys a by-value
 // temporary argument of a co_awaited coroutine call twice): co_await the
@@ -179,11 +188,7 @@ asio::awaitable<void> HttpSession::linger() {
   if (ec) co_return;
   idle_ = true;  // a draining server closes it at once
   // Answered: a drain does not wait for it (stop() closes what still lingers).
-  env_.lingering.fetch_add(1);
-  struct Lingering {
-    std::atomic<std::int64_t>& n;
-    ~Lingering() { n.fetch_sub(1); }
-  } lingering{env_.lingering};
+  Counted lingering(env_.lingering);
   stream_.expires_after(env_.limits.lingering_time);
   std::array<char, 16 * 1024> sink;
   for (;;) {
@@ -260,11 +265,7 @@ asio::awaitable<void> HttpSession::serve() {
       co_return;
     }
 
-    env_.in_flight.fetch_add(1);
-    struct InFlight {
-      std::atomic<std::int64_t>& n;
-      ~InFlight() { n.fetch_sub(1); }
-    } in_flight{env_.in_flight};
+    Counted in_flight(env_.in_flight);
 
     auto& head = parser.get();
     if (env_.ws && head.method() == bhttp::verb::get &&
@@ -313,11 +314,8 @@ asio::awaitable<void> HttpSession::serve() {
       env_.pending.fetch_sub(1);
     }
     keep_alive = keep_alive && !res.close && !env_.state->draining.load();
-    if (!co_await send(std::move(res), keep_alive) || !keep_alive) {
-      boost::system::error_code sec;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, sec);
-      co_return;
-    }
+    // Not kept alive: run() closes it, lingering.
+    if (!co_await send(std::move(res), keep_alive) || !keep_alive) co_return;
   }
 }
 

@@ -377,11 +377,8 @@ export class ParleyClient {
   // each conversation's sends commit in the order they were made.
   private pump(): void {
     if (this.live.state !== "connected") return;
-    const busy = new Set(this.inflight);
     for (const item of this.outboxItems) {
-      if (item.state !== "pending") continue;
-      if (busy.has(item.conv)) continue;
-      busy.add(item.conv);
+      if (item.state !== "pending" || this.inflight.has(item.conv)) continue;
       this.inflight.add(item.conv);
       void this.transmit(item);
     }

@@ -309,7 +309,7 @@ export class LiveConnection {
       t.cursor = lastSeq;
       for (const seq of [...t.pending.keys()]) if (seq <= lastSeq) t.pending.delete(seq);
     }
-    this.drain(conv, t);
+    this.drain(t);
     // A replay that ended short of lastSeq (truncated, or events lost): fill it.
     if (t.cursor !== null && t.cursor < lastSeq && t.pending.size === 0) {
       void this.fill(conv, t, lastSeq);
@@ -353,11 +353,11 @@ export class LiveConnection {
     if (t.cursor !== null && message.seq <= t.cursor) return; // seen
     t.pending.set(message.seq, message);
     if (t.cursor === null) return; // until the subscribe result says where we are
-    this.drain(conv, t);
+    this.drain(t);
     if (t.pending.size > 0) void this.fill(conv, t);
   }
 
-  private drain(_conv: string, t: Timeline): void {
+  private drain(t: Timeline): void {
     if (t.cursor === null) return;
     for (;;) {
       const next = t.pending.get(t.cursor + 1);
@@ -382,11 +382,11 @@ export class LiveConnection {
         if (page.length === 0) {
           // Nothing more to read: let what is held through rather than stall.
           if (t.pending.size) t.cursor = Math.min(...t.pending.keys()) - 1;
-          this.drain(conv, t);
+          this.drain(t);
           break;
         }
         for (const m of page) if (m.seq > t.cursor) t.pending.set(m.seq, m);
-        this.drain(conv, t);
+        this.drain(t);
       }
     } catch (e) {
       this.o.onError(e);

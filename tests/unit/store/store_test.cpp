@@ -22,11 +22,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     apply_migrations(*store_, engine_.migrations());
   }
 
-  User user(Id id, const std::string& name) {
+  User user(Id id, const std::string& name, const std::string& display_name = "") {
     User u;
     u.id = id;
     u.username = name;
-    u.display_name = name;
+    u.display_name = display_name.empty() ? name : display_name;
     u.role = "user";
     u.password_hash = "h";
     u.created_at = 1;
@@ -96,14 +96,7 @@ TEST_P(StoreTest, UsernamesAreUnique) {
 
 TEST_P(StoreTest, UserSearchMatchesNamePrefixesAndWordsButNotDisabledOrWildcards) {
   user(1, "alice");
-  User bob;
-  bob.id = 2;
-  bob.username = "bsmith";
-  bob.display_name = "Bob Smith";
-  bob.role = "user";
-  bob.password_hash = "h";
-  bob.created_at = 1;
-  store_->insert_user(bob);
+  user(2, "bsmith", "Bob Smith");
   user(3, "alina");
   user(4, "a_b");
   user(5, "mallory");

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../client";
 import { formatTime, problemText } from "../hooks";
 import { LiveCharts } from "./LiveCharts";
+import { ErrorText } from "../components/ErrorText";
 
 interface AuditEvent {
   id: string;
@@ -89,11 +90,7 @@ function UsersTable(props: { me: User }) {
 
   return (
     <>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       <table class="table">
         <caption class="visually-hidden">Users</caption>
         <thead>
@@ -168,11 +165,7 @@ function AuditTable() {
         <input id="audit-action" placeholder="e.g. login.failed" value={action} onInput={(e) => setAction(e.currentTarget.value)} />
         <button type="submit">Filter</button>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       <table class="table">
         <caption class="visually-hidden">Audit trail</caption>
         <thead>

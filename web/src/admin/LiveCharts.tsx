@@ -6,6 +6,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { client } from "../client";
 import { problemText } from "../hooks";
+import { ErrorText } from "../components/ErrorText";
 
 const INTERVAL_MS = 3000;
 const KEEP = 100; // points per chart (5 minutes)
@@ -127,11 +128,7 @@ export function LiveCharts() {
 
   return (
     <>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
       <p class="hint">This node, every {INTERVAL_MS / 1000} s; latency percentiles are over each interval.</p>
       <div class="charts">
       {CHARTS.map((spec, i) => (

@@ -4,6 +4,7 @@ import { client } from "../client";
 import { problemText } from "../hooks";
 import { navigate } from "../router";
 import { Dialog } from "./Dialog";
+import { ErrorText } from "./ErrorText";
 
 export function AccountPage(props: { me: User; onSignedOut(): void }) {
   const [status, setStatus] = useState("");
@@ -81,22 +82,14 @@ export function AccountPage(props: { me: User; onSignedOut(): void }) {
         </button>
       </div>
       <p role="status">{status}</p>
-      {error && !deleting && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      {!deleting && <ErrorText text={error} />}
       {deleting && (
         <Dialog title="Delete your account" onClose={() => setDeleting(false)}>
           <form onSubmit={deleteAccount} class="stack">
             <p>Your account and every message you sent will be erased. This cannot be undone.</p>
             <label for="delete-password">Your password</label>
             <input id="delete-password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
-            {error && (
-              <p class="error" role="alert">
-                {error}
-              </p>
-            )}
+            <ErrorText text={error} />
             <div class="row">
               <button type="submit" class="danger">
                 Delete my account

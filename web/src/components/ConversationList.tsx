@@ -3,7 +3,7 @@ import { formatTime } from "../hooks";
 import { onLinkClick } from "../router";
 
 /** names holds user id -> display name, and "peer:<conversation id>" -> the other user of a direct one. */
-export function conversationTitle(c: Conversation, _me: User, names: Record<string, string>): string {
+export function conversationTitle(c: Conversation, names: Record<string, string>): string {
   if (c.title) return c.title;
   if (c.kind === "direct") {
     const peer = names[`peer:${c.id}`];
@@ -17,7 +17,7 @@ export function ConversationList(props: { conversations: Conversation[]; current
   return (
     <ul class="conversations">
       {props.conversations.map((c) => {
-        const title = conversationTitle(c, props.me, props.names);
+        const title = conversationTitle(c, props.names);
         const unread = c.unread ?? 0;
         const last = c.last_message;
         const preview = last ? (last.deleted ? "Message deleted" : last.body) : "No messages yet";

@@ -161,7 +161,7 @@ export function ConversationView(props: {
     }
   }, [sorted, loadingOlder, conv.id]);
 
-  const title = conversationTitle(conv, me, props.names);
+  const title = conversationTitle(conv, props.names);
   const peer = conv.kind === "direct" ? members.find((m) => m.user_id !== me.id) : undefined;
   const typers = Object.keys(typing).map((id) => props.names[id] ?? "Someone");
   const myLastSeq = [...sorted].reverse().find((m) => m.sender_id === me.id && !m.deleted)?.seq ?? 0;

@@ -6,6 +6,7 @@ import { announce } from "./Announcer";
 import { Dialog } from "./Dialog";
 import { UserSuggestions, useUserSuggestions } from "./UserSuggestions";
 import { findUser } from "./users";
+import { ErrorText } from "./ErrorText";
 
 export function MembersDialog(props: { conversation: Conversation; me: User; members: Member[]; myRole: string; onChanged(): void; onClose(): void }) {
   const [username, setUsername] = useState("");
@@ -68,11 +69,7 @@ export function MembersDialog(props: { conversation: Conversation; me: User; mem
           </button>
         </form>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
     </Dialog>
   );
 }

@@ -1,6 +1,7 @@
 import { useRef, useState } from "preact/hooks";
 import { client } from "../client";
 import { problemText } from "../hooks";
+import { ErrorText } from "./ErrorText";
 
 export function MessageComposer(props: { conv: string; title: string }) {
   const [text, setText] = useState("");
@@ -60,11 +61,7 @@ export function MessageComposer(props: { conv: string; title: string }) {
       <p id="composer-hint" class="visually-hidden">
         Enter sends; Shift+Enter starts a new line.
       </p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText text={error} />
     </form>
   );
 }

@@ -5,6 +5,7 @@ import { problemText } from "../hooks";
 import { Dialog } from "./Dialog";
 import { UserSuggestions, useUserSuggestions } from "./UserSuggestions";
 import { findUser } from "./users";
+import { ErrorText } from "./ErrorText";
 
 export function NewConversationDialog(props: { me: User; onClose(): void; onCreated(c: Conversation): void }) {
   const [kind, setKind] = useState<"direct" | "group">("direct");
@@ -60,11 +61,7 @@ export function NewConversationDialog(props: { me: User; onClose(): void; onCrea
         <label for="new-people">{kind === "direct" ? "Username" : "Usernames (separated by spaces or commas)"}</label>
         <input id="new-people" list="new-people-suggestions" required={kind === "direct"} autoComplete="off" value={people} onInput={(e) => setPeople(e.currentTarget.value)} />
         <UserSuggestions id="new-people-suggestions" users={suggestions} prefix={before} />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText text={error} />
         <div class="row">
           <button type="submit" class="primary" disabled={busy}>
             Start

@@ -2,6 +2,7 @@ import type { User } from "@parley/sdk";
 import { useState } from "preact/hooks";
 import { client } from "../client";
 import { problemText } from "../hooks";
+import { ErrorText } from "./ErrorText";
 
 export function SignIn(props: { onSignedIn(user: User): void }) {
   const [mode, setMode] = useState<"login" | "register">("login");
@@ -55,11 +56,7 @@ export function SignIn(props: { onSignedIn(user: User): void }) {
             At least 8 characters. Usernames: 3 to 32 lowercase letters, digits, “.”, “_” or “-”.
           </p>
         )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText text={error} />
         <button type="submit" class="primary" disabled={busy}>
           {mode === "login" ? "Sign in" : "Create account"}
         </button>
