@@ -1,8 +1,11 @@
 #include "app/server.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 
 #include "app/backups.hpp"
@@ -74,6 +77,37 @@ sigset_t stop_signals() {
   return set;
 }
 
+// Opens the store and applies its migrations, retrying while the database
+// is unavailable (a container started before its PostgreSQL) for at most
+// database.startup_wait_ms, with backoff. Empty when a stop signal arrives
+// while waiting; any other error, or the wait running out, throws.
+std::unique_ptr<store::Database> open_store(const Config& cfg, metrics::Registry& registry,
+                                            int& applied) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.database.startup_wait_ms);
+  std::chrono::milliseconds backoff(250);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto db = std::make_unique<store::Database>(database_options(cfg), registry);
+      applied = db->migrate();
+      return db;
+    } catch (const Error& e) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (e.code() != Errc::unavailable || left <= std::chrono::milliseconds(0)) throw;
+      auto pause = std::min(backoff, left);
+      log::warn("store_waiting", {{"attempt", attempt},
+                                  {"retry_in_ms", static_cast<std::int64_t>(pause.count())},
+                                  {"error", e.what()}});
+      timespec ts{static_cast<time_t>(pause.count() / 1000),
+                  static_cast<long>(pause.count() % 1000) * 1000000L};
+      sigset_t set = stop_signals();
+      if (sigtimedwait(&set, nullptr, &ts) > 0) return nullptr;
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+}
+
 }  // namespace
 
 void block_signals() {
@@ -124,8 +158,14 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   // One server per embedded database (the kernel drops the lock however we end).
   std::optional<store::SqliteLock> lock;
   if (!cfg.uses_postgres()) lock.emplace(cfg.sqlite_path());
-  store::Database db(database_options(cfg), registry);
-  int applied = db.migrate();
+  int applied = 0;
+  auto opened = open_store(cfg, registry, applied);
+  if (!opened) {
+    log::info("shutdown_before_start", {});
+    log::flush();
+    return 0;
+  }
+  store::Database& db = *opened;
   log::info("store_ready", {{"database", cfg.database_label()},
                             {"migrations_applied", applied},
                             {"schema_version", db.latest_schema_version()},
