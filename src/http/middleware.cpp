@@ -3,12 +3,17 @@
 #include <algorithm>
 
 #include "auth/tokens.hpp"
+#include "core/address.hpp"
 
 namespace parley::http {
 
 namespace {
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
+}
+bool trusted_hop(const std::vector<std::string>& trusted, std::string_view address) {
+  return std::any_of(trusted.begin(), trusted.end(),
+                     [&](const std::string& p) { return address_matches(p, address); });
 }
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t");
@@ -28,7 +33,7 @@ std::string request_id_for(const Request& req) {
 }
 
 std::string client_ip_for(const Request& req, const std::vector<std::string>& trusted) {
-  if (!contains(trusted, req.remote_addr)) return req.remote_addr;
+  if (!trusted_hop(trusted, req.remote_addr)) return req.remote_addr;
   auto xff = req.header("x-forwarded-for");
   std::string client = req.remote_addr;
   // Walk from the right: each hop appended by a proxy we trust is skipped.
@@ -39,7 +44,7 @@ std::string client_ip_for(const Request& req, const std::vector<std::string>& tr
     std::string hop = trim(xff.substr(start, end - start));
     if (!hop.empty()) {
       client = hop;
-      if (!contains(trusted, hop)) break;
+      if (!trusted_hop(trusted, hop)) break;
     }
     if (comma == std::string_view::npos) break;
     end = comma;
@@ -49,7 +54,7 @@ std::string client_ip_for(const Request& req, const std::vector<std::string>& tr
 
 bool is_https(const Request& req, const std::vector<std::string>& trusted) {
   if (req.tls) return true;
-  return contains(trusted, req.remote_addr) && req.header("x-forwarded-proto") == "https";
+  return trusted_hop(trusted, req.remote_addr) && req.header("x-forwarded-proto") == "https";
 }
 
 Cors::Cors(std::vector<std::string> origins, long max_age_s)
