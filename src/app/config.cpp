@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cluster/redis_url.hpp"
+#include "core/address.hpp"
 
 namespace parley {
 
@@ -212,7 +213,8 @@ std::vector<KeyBinding> bindings(Config& c) {
        "raised to fit)",
        &c.server.max_connections, 1, 1000000},
       {"server.trusted_proxies",
-       "peer addresses whose X-Forwarded-For / X-Forwarded-Proto are believed",
+       "peer addresses or networks (CIDR, e.g. 10.89.0.0/16 for a container network) whose "
+       "X-Forwarded-For / X-Forwarded-Proto are believed",
        &c.server.trusted_proxies},
       {"http.max_body_bytes", "largest request body accepted (413 beyond)", &c.http.max_body_bytes,
        1024, 1LL << 30},
@@ -270,6 +272,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        "PostgreSQL: a statement running longer is cancelled and the write fails (0: never); TCP "
        "keepalives also notice a server that stopped answering",
        &c.database.statement_timeout_ms, 0, 3600000},
+      {"database.startup_wait_ms",
+       "serve: how long to keep retrying a database that is not reachable yet at start (a "
+       "container started before its PostgreSQL) before exiting with an error (0: do not wait)",
+       &c.database.startup_wait_ms, 0, 3600000},
       {"auth.jwt_secret",
        "HMAC-SHA256 key for access tokens, at least 32 bytes; the development default is refused "
        "in production",
@@ -471,6 +477,12 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
     throw ConfigError("config key 'auth.password_min_bytes' exceeds auth.password_max_bytes");
   }
   if (cfg.server.host.empty()) throw ConfigError("config key 'server.host' is empty");
+  for (const auto& proxy : cfg.server.trusted_proxies) {
+    if (!valid_address_pattern(proxy)) {
+      throw ConfigError("config key 'server.trusted_proxies': '" + proxy +
+                        "' is not an IP address or a network (10.0.0.0/8, fd00::/8)");
+    }
+  }
   for (const auto& origin : cfg.cors.allowed_origins) {
     if (origin != "*" && origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) {
       throw ConfigError("config key 'cors.allowed_origins': '" + origin +

@@ -60,6 +60,7 @@ struct Config {
     std::int64_t max_queue = 10000;
     std::int64_t connect_timeout_ms = 5000;
     std::int64_t statement_timeout_ms = 30000;
+    std::int64_t startup_wait_ms = 60000;
   } database;
 
   struct Auth {
