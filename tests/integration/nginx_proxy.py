@@ -46,6 +46,8 @@ class NginxProxy:
         site = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", site)
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.http_port};")
         site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{self.https_port} ssl http2;")
+        site = site.replace("/etc/nginx/snippets/parley-proxy.conf",
+                            os.path.join(ROOT, "deploy", "nginx", "parley-proxy.conf"))
         site = site.replace("/etc/ssl/parley/fullchain.pem", cert).replace("/etc/ssl/parley/privkey.pem", key)
         with open(os.path.join(self.dir, "parley.conf"), "w") as f:
             f.write(site)
