@@ -13,6 +13,7 @@ packages=(
   python3 curl procps
   postgresql-15 libpq-dev redis-server libhiredis-dev nginx openssl faketime
   chromium prometheus
+  podman runc netavark aardvark-dns podman-compose python3-yaml debootstrap
 )
 
 # The web app and SDK build with Node 18+ and npm (Debian's nodejs and npm

@@ -66,6 +66,7 @@ class Server:
         self.settings = dict(settings or {})
         self.wanted_port = port  # 0: any free port
         self.extra_env = dict(env or {})  # e.g. libfaketime's LD_PRELOAD and FAKETIME
+        self.host = "127.0.0.1"  # where the server is reached (a container's address elsewhere)
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-it-")
         self.proc = None
@@ -152,7 +153,7 @@ class Server:
 
     def request(self, method, path, body=None, token=None, headers=None, raw=None, timeout=30):
         """Returns (status, headers dict with lower-case names, parsed JSON or text)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             hdrs = dict(headers or {})
             data = None
@@ -304,19 +305,19 @@ class WsClient:
     """A blocking protocol v1 client. Raises WsClosed when the server closes."""
 
     def __init__(self, port, path="/ws", origin=None, protocol="parley.v1", timeout=10, headers=None,
-                 rcvbuf=None, deflate=False, tls=False):
+                 rcvbuf=None, deflate=False, tls=False, host="127.0.0.1"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect(("127.0.0.1", port))
+        self.sock.connect((host, port))
         if tls:  # through a TLS proxy (tests/integration/test_nginx.py); self-signed
             ctx = _ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = _ssl.CERT_NONE
             self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
         key = base64.b64encode(_os.urandom(16)).decode()
-        fields = {"Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
+        fields = {"Host": f"{host}:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
                   "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}
         if protocol:
             fields["Sec-WebSocket-Protocol"] = protocol
@@ -551,9 +552,9 @@ def ws_connect(server, token=None, ticket=True, **kw):
     if ticket and token:
         status, _, t = server.request("POST", "/api/ws/ticket", token=token)
         assert status == 201, t
-        c = WsClient(server.port, path=t["url"], **kw)
+        c = WsClient(server.port, path=t["url"], host=server.host, **kw)
     else:
-        c = WsClient(server.port, **kw)
+        c = WsClient(server.port, host=server.host, **kw)
         if token:
             reply = c.request("auth", token=token)
             assert reply["ok"], reply
