@@ -25,6 +25,7 @@ BASE = "localhost/debian:bookworm-slim"
 IMAGE = os.environ.get("PARLEY_TEST_IMAGE", "localhost/parley:test")
 SERVICES = {name: f"localhost/parley-test-{name}:latest"
             for name in ("postgres", "redis", "nginx", "prometheus")}
+BUILD_CACHE = "localhost/parley-build:cache"
 UID = 10001
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # for npm behind a TLS-intercepting proxy
 
@@ -100,12 +101,16 @@ def build_parley():
         try:
             args = ["build", "--format", "docker", "--pull=never", "--build-arg", f"BASE_IMAGE={BASE}",
                     "--build-arg", f"PARLEY_COMMIT={commit()}", "-f",
-                    os.path.join(ctx, "deploy", "docker", "Dockerfile"), "-t", IMAGE]
+                    os.path.join(ctx, "deploy", "docker", "Dockerfile")]
             if os.path.exists(CA_BUNDLE):
                 args += ["--secret", f"id=build-ca,src={CA_BUNDLE}"]
             started = time.monotonic()
-            podman(*args, ctx, timeout=3000)
+            # The build stage is tagged too, so that pruning the layers older
+            # builds left behind keeps the ones the next build reuses.
+            podman(*args, "--target", "build", "-t", BUILD_CACHE, ctx, timeout=3000)
+            podman(*args, "-t", IMAGE, ctx, timeout=3000)
             _built["parley"] = time.monotonic() - started
+            podman("image", "prune", "-f", check=False)
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
         print(f"built {IMAGE} in {_built['parley']:.0f} s", flush=True)
