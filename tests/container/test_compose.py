@@ -49,7 +49,7 @@ class ComposeFileTest(unittest.TestCase):
             self.assertTrue(limits.get("cpus") and limits.get("memory"), name)
             self.assertEqual(svc["logging"]["driver"], "json-file", name)
             self.assertIn("max-size", svc["logging"]["options"], name)
-            self.assertRegex(svc["image"], r"^\$\{[A-Z_]+_IMAGE:-[a-z/]+(:[\w.]+)?\}$", name)
+            self.assertRegex(svc["image"], r"^\$\{[A-Z_]+_IMAGE:-[a-z0-9./-]+(:[\w.]+)?\}$", name)
 
     def test_nodes_have_distinct_ids_and_secrets_only_by_file(self):
         ids = [self.services[n]["environment"]["PARLEY_SERVER_NODE_ID"] for n in NODES]
@@ -72,7 +72,7 @@ class ComposeFileTest(unittest.TestCase):
         images = {n: self.services[n]["image"] for n in ("postgres", "redis", "nginx", "prometheus", "grafana")}
         self.assertIn("postgres:16", images["postgres"])
         self.assertIn("redis:7", images["redis"])
-        self.assertIn(":-nginx", images["nginx"])
+        self.assertIn("library/nginx:", images["nginx"])
         self.assertIn("prom/prometheus", images["prometheus"])
         self.assertIn("grafana/grafana", images["grafana"])
 
