@@ -173,6 +173,9 @@ class ComposeStackTest(unittest.TestCase):
             size = host["LogConfig"].get("Size") or host["LogConfig"]["Config"].get("max-size")
             self.assertIn(str(size).lower(), ("10mb", "10m"), name)
             self.assertEqual(info["Config"]["User"], f"{UID}:{UID}", name)
+            self.assertTrue(host["ReadonlyRootfs"], name)
+            self.assertEqual(info["EffectiveCaps"] or [], [], name)
+            self.assertIn("no-new-privileges", " ".join(host.get("SecurityOpt") or []), name)
             dumped = json.dumps(info)
             for secret in ("postgres_password", "redis_password", "jwt_secret", "metrics_token"):
                 self.assertNotIn(self.secret(secret), dumped, f"{secret} visible in {name}'s inspect")

@@ -72,7 +72,9 @@ echo done
         os.chmod(os.path.join(secret_dir, "jwt_secret"), 0o444)
 
         def run():
-            podman("run", "-d", "--name", name, "-p", "127.0.0.1::8080", "-v", f"{volume}:/var/lib/parley",
+            # Hardened as compose.yaml runs it: read-only root, no capabilities.
+            podman("run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+                   "--security-opt", "no-new-privileges", "-p", "127.0.0.1::8080", "-v", f"{volume}:/var/lib/parley",
                    "-v", f"{secret_dir}/jwt_secret:/run/secrets/jwt_secret:ro",
                    "-e", "PARLEY_AUTH_JWT_SECRET_FILE=/run/secrets/jwt_secret", IMAGE)
             port = int(podman("port", name, "8080/tcp").stdout.strip().rsplit(":", 1)[1])
