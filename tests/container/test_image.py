@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from containers import (IMAGE, UID, Remote, build_parley, inspect, podman, skip_unless_podman,
+from containers import (BASE, IMAGE, UID, commit, Remote, build_parley, inspect, podman, skip_unless_podman,
                         wait_until)
 from harness import ws_connect
 
@@ -33,6 +33,9 @@ class ImageTest(unittest.TestCase):
         check = self.image.get("Healthcheck") or config.get("Healthcheck")
         self.assertIsNotNone(check, "no HEALTHCHECK (built without --format docker?)")
         self.assertIn("healthcheck", " ".join(check["Test"]))
+        labels = self.image["Labels"] or config.get("Labels") or {}
+        self.assertEqual(labels.get("org.opencontainers.image.revision"), commit())
+        self.assertEqual(labels.get("org.opencontainers.image.base.name"), BASE)
         env = dict(e.split("=", 1) for e in config["Env"])
         self.assertEqual(env["PARLEY_MODE"], "production")
         for name in env:
