@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -21,11 +22,14 @@
 #include "core/process_stats.hpp"
 #include "http/api.hpp"
 #include "net/http_server.hpp"
+#include "realtime/chat_socket.hpp"
 #include "realtime/gateway.hpp"
 #include "store/database.hpp"
 #include "store/sqlite/sqlite_lock.hpp"
 
 namespace parley::app {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -43,6 +47,58 @@ store::DatabaseOptions database_options(const Config& cfg) {
   o.read_connections = static_cast<int>(cfg.database.read_connections);
   o.max_batch = static_cast<std::size_t>(cfg.database.max_batch);
   o.max_queue = static_cast<std::size_t>(cfg.database.max_queue);
+  return o;
+}
+
+net::HttpOptions http_options(const Config& cfg) {
+  using ms = std::chrono::milliseconds;
+  net::HttpOptions o;
+  o.host = cfg.server.host;
+  o.port = static_cast<unsigned short>(cfg.server.port);
+  o.workers = static_cast<std::size_t>(cfg.server.workers);
+  o.handler_threads = static_cast<std::size_t>(cfg.server.handler_threads);
+  o.max_connections = cfg.server.max_connections;
+  o.trusted_proxies = cfg.server.trusted_proxies;
+  o.max_header_bytes = static_cast<std::uint32_t>(cfg.http.max_header_bytes);
+  o.max_body_bytes = static_cast<std::uint64_t>(cfg.http.max_body_bytes);
+  o.header_timeout = ms(cfg.http.header_timeout_ms);
+  o.body_timeout = ms(cfg.http.body_timeout_ms);
+  o.idle_timeout = ms(cfg.http.idle_timeout_ms);
+  o.write_timeout = ms(cfg.http.write_timeout_ms);
+  o.lingering_time = ms(cfg.http.lingering_time_ms);
+  o.max_pending = cfg.http.max_pending_requests;
+  auto& ws = o.ws;
+  ws.max_message_bytes = static_cast<std::size_t>(cfg.ws.max_message_bytes);
+  ws.max_outbound_bytes = static_cast<std::size_t>(cfg.ws.max_outbound_bytes);
+  ws.ping_interval = ms(cfg.ws.ping_interval_ms);
+  ws.idle_timeout = ms(cfg.ws.idle_timeout_ms);
+  ws.max_connections_per_ip = cfg.ws.max_connections_per_ip;
+  ws.allowed_origins = cfg.cors.allowed_origins;
+  ws.allow_missing_origin = cfg.ws.allow_missing_origin;
+  ws.permessage_deflate = cfg.ws.permessage_deflate;
+  ws.deflate_level = static_cast<int>(cfg.ws.deflate_level);
+  ws.deflate_min_bytes = static_cast<std::size_t>(cfg.ws.deflate_min_bytes);
+  return o;
+}
+
+realtime::ChatSocketOptions chat_socket_options(const Config& cfg) {
+  using ms = std::chrono::milliseconds;
+  realtime::ChatSocketOptions o;
+  o.max_message_bytes = static_cast<std::size_t>(cfg.ws.max_message_bytes);
+  o.preauth_max_message_bytes =
+      static_cast<std::size_t>(std::min(cfg.ws.max_message_bytes, cfg.http.max_header_bytes));
+  o.replay_budget_bytes = static_cast<std::size_t>(cfg.ws.max_outbound_bytes) / 2;
+  o.max_json_depth = static_cast<std::size_t>(cfg.http.max_json_depth);
+  o.replay_limit = static_cast<int>(cfg.ws.replay_limit);
+  o.max_subscriptions = static_cast<std::size_t>(cfg.ws.max_subscriptions);
+  o.max_connections_per_user = cfg.ws.max_connections_per_user;
+  o.rate_per_s = static_cast<double>(cfg.ws.rate_per_s);
+  o.rate_burst = static_cast<double>(cfg.ws.rate_burst);
+  o.auth_timeout = ms(cfg.ws.auth_timeout_ms);
+  o.typing_throttle = ms(cfg.ws.typing_throttle_ms);
+  o.typing_ttl_ms = cfg.ws.typing_ttl_ms;
+  o.access_ttl_s = cfg.auth.access_ttl_s;
+  o.leeway_s = cfg.auth.leeway_s;
   return o;
 }
 
@@ -194,8 +250,22 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
     auth.use_shared_limits(broker.get());
   }
   http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway, broker.get()});
-  net::HttpServer server(cfg, api, state, registry);
-  server.enable_websocket(gateway, chat, auth);
+  net::HttpServer server(http_options(cfg), api, state, registry);
+  // The real-time gateway: the hub delivers on the server's workers; blocking
+  // reads (presence fan-out, cluster gap fill) go to its handler pool.
+  auto* pool = &server.handler_pool();
+  gateway.hub().attach(server.worker_contexts());
+  gateway.set_presence_fanout(
+      [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
+      [&chat](Id user) { return chat.conversation_ids(user); });
+  gateway.set_gap_fill([pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
+                       [&chat](Id conv, std::int64_t after, int limit) {
+                         return chat.messages_after(conv, after, limit);
+                       });
+  server.on_sweep([&gateway] { gateway.tick(now_ms()); });
+  realtime::ChatProtocol chat_protocol(chat_socket_options(cfg), gateway, chat, auth, *pool,
+                                       registry);
+  server.add_websocket(chat_protocol.route());
   server.start();
   if (broker) {
     broker->start({[&gateway](cluster::ClusterEvent e) { gateway.on_cluster_event(std::move(e)); },

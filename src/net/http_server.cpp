@@ -12,9 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include "app/config.hpp"
-#include "chat/chat_service.hpp"
-#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/process_stats.hpp"
@@ -22,7 +19,6 @@
 #include "net/session_env.hpp"
 #include "net/ws_deflate.hpp"
 #include "net/ws_frame.hpp"
-#include "realtime/gateway.hpp"
 
 namespace parley::net {
 
@@ -32,7 +28,7 @@ using asio::ip::tcp;
 struct HttpServer::Impl {
   using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
 
-  const Config& cfg;
+  HttpOptions opts;
   http::ServerState& state;
   SessionEnv env;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -41,9 +37,10 @@ struct HttpServer::Impl {
   std::unique_ptr<asio::thread_pool> handlers;
   std::unique_ptr<tcp::acceptor> acceptor;  // lives on workers[0]
   std::unique_ptr<WsShared> ws;
-  realtime::Gateway* gateway = nullptr;
+  std::vector<std::function<void()>> sweep_hooks;             // on worker 0
   std::vector<std::unique_ptr<asio::steady_timer>> sweepers;  // one per worker
   std::size_t next = 0;
+  std::size_t nhandlers = 0;
   unsigned short port = 0;
   bool stopped = false;
 
@@ -68,7 +65,7 @@ struct HttpServer::Impl {
     peak_connections = open;
   }
 
-  Impl(const Config& c, http::ServerState& s) : cfg(c), state(s) {}
+  Impl(HttpOptions o, http::ServerState& s) : opts(std::move(o)), state(s) {}
 
   void accept_loop() {
     Worker& target = *workers[next];
@@ -80,7 +77,7 @@ struct HttpServer::Impl {
             // EMFILE and friends: log, back off by simply trying again.
             log::warn("accept_failed", {{"error", ec.message()}});
           } else {
-            bool reject = env.connections.load() >= cfg.server.max_connections;
+            bool reject = env.connections.load() >= opts.max_connections;
             // Hand the socket to its worker's thread; the session lives there.
             asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
               start_session(target, env, std::move(s), reject);
@@ -96,8 +93,10 @@ struct HttpServer::Impl {
     t.async_wait([this, &w, &t](boost::system::error_code ec) {
       if (ec) return;
       sweep_ws_sessions(w, std::chrono::steady_clock::now());
-      if (w.index == 0 && gateway) gateway->tick(now_ms());
-      if (w.index == 0) return_memory_after_closes();
+      if (w.index == 0) {
+        for (auto& hook : sweep_hooks) hook();
+        return_memory_after_closes();
+      }
       sweep(w, t);
     });
   }
@@ -118,21 +117,38 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& state,
+HttpServer::HttpServer(HttpOptions opts, http::Api& api, http::ServerState& state,
                        metrics::Registry& m)
-    : impl_(std::make_unique<Impl>(cfg, state)) {
+    : impl_(std::make_unique<Impl>(std::move(opts), state)) {
   impl_->registry = &m;
+  const auto& o = impl_->opts;
   auto& env = impl_->env;
   env.api = &api;
   env.state = &state;
-  env.limits.max_header_bytes = static_cast<std::uint32_t>(cfg.http.max_header_bytes);
-  env.limits.max_body_bytes = static_cast<std::uint64_t>(cfg.http.max_body_bytes);
-  env.limits.header_timeout = std::chrono::milliseconds(cfg.http.header_timeout_ms);
-  env.limits.body_timeout = std::chrono::milliseconds(cfg.http.body_timeout_ms);
-  env.limits.idle_timeout = std::chrono::milliseconds(cfg.http.idle_timeout_ms);
-  env.limits.write_timeout = std::chrono::milliseconds(cfg.http.write_timeout_ms);
-  env.limits.lingering_time = std::chrono::milliseconds(cfg.http.lingering_time_ms);
-  env.limits.max_pending = cfg.http.max_pending_requests;
+  env.limits.max_header_bytes = o.max_header_bytes;
+  env.limits.max_body_bytes = o.max_body_bytes;
+  env.limits.header_timeout = o.header_timeout;
+  env.limits.body_timeout = o.body_timeout;
+  env.limits.idle_timeout = o.idle_timeout;
+  env.limits.write_timeout = o.write_timeout;
+  env.limits.lingering_time = o.lingering_time;
+  env.limits.max_pending = o.max_pending;
+  env.trusted_proxies = o.trusted_proxies;
+  auto& d = *impl_;
+  unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  std::size_t nworkers = o.workers > 0 ? o.workers : cores;
+  d.nhandlers = o.handler_threads > 0 ? o.handler_threads : std::max<std::size_t>(4, 2 * cores);
+  for (std::size_t i = 0; i < nworkers; ++i) {
+    d.workers.push_back(std::make_unique<Worker>());
+    d.workers.back()->index = i;
+    if (o.ws.permessage_deflate) {
+      d.workers.back()->deflater = std::make_unique<ws::Deflater>(o.ws.deflate_level);
+      d.workers.back()->inflater = std::make_unique<ws::Inflater>();
+    }
+    d.guards.emplace_back(d.workers.back()->ioc.get_executor());
+  }
+  d.handlers = std::make_unique<asio::thread_pool>(d.nhandlers);
+  env.handlers = d.handlers.get();
   const std::string errors = "parley_http_transport_errors_total";
   const std::string errors_help = "Requests answered by the transport before reaching a handler";
   env.metrics.active = &m.gauge("parley_http_connections_active", "Open HTTP connections");
@@ -163,89 +179,58 @@ HttpServer::HttpServer(const Config& cfg, http::Api& api, http::ServerState& sta
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::enable_websocket(realtime::Gateway& gateway, chat::ChatService& chat,
-                                  auth::AuthService& auth) {
+void HttpServer::add_websocket(WsRoute route) {
   auto& d = *impl_;
-  d.gateway = &gateway;
-  d.ws = std::make_unique<WsShared>();
-  auto& ws = *d.ws;
-  auto& m = *d.registry;
-  ws.cfg = &d.cfg;
-  ws.gateway = &gateway;
-  ws.chat = &chat;
-  ws.auth = &auth;
-  ws.registry = &m;
-  ws.connections = &m.gauge("parley_ws_connections", "Open WebSocket connections");
-  ws.handshakes_refused = &m.counter("parley_ws_handshakes_refused_total",
-                                     "WebSocket handshakes answered with an error");
-  ws.frames_in = &m.counter("parley_ws_frames_in_total", "WebSocket messages received");
-  ws.frames_out = &m.counter("parley_ws_frames_out_total", "WebSocket frames queued for sending");
-  ws.slow_consumers =
-      &m.counter("parley_ws_slow_consumer_closes_total",
-                 "Connections closed with 4009 for exceeding ws.max_outbound_bytes");
-  ws.gap_repairs = &m.counter("parley_ws_gap_repairs_total",
-                              "Subscriptions that saw a seq gap and re-read it from the store");
-  ws.rate_limited = &m.counter("parley_ws_rate_limited_total",
-                               "Connections closed with 4008 or refused for a rate or count limit");
-  ws.send_ack_seconds = &m.histogram("parley_ws_send_ack_seconds",
-                                     "From a send frame to its ack (after the store commit)");
-  d.env.ws = d.ws.get();
+  if (!d.ws) {
+    d.ws = std::make_unique<WsShared>();
+    auto& ws = *d.ws;
+    auto& m = *d.registry;
+    ws.opts = d.opts.ws;
+    ws.registry = &m;
+    ws.connections = &m.gauge("parley_ws_connections", "Open WebSocket connections");
+    ws.handshakes_refused = &m.counter("parley_ws_handshakes_refused_total",
+                                       "WebSocket handshakes answered with an error");
+    ws.frames_in = &m.counter("parley_ws_frames_in_total", "WebSocket messages received");
+    ws.frames_out = &m.counter("parley_ws_frames_out_total", "WebSocket frames queued for sending");
+    ws.slow_consumers =
+        &m.counter("parley_ws_slow_consumer_closes_total",
+                   "Connections closed with 4009 for exceeding ws.max_outbound_bytes");
+    d.env.ws = d.ws.get();
+  }
+  d.ws->routes.push_back(std::move(route));
 }
+
+std::vector<asio::io_context*> HttpServer::worker_contexts() {
+  std::vector<asio::io_context*> out;
+  for (auto& w : impl_->workers) out.push_back(&w->ioc);
+  return out;
+}
+
+asio::thread_pool& HttpServer::handler_pool() { return *impl_->handlers; }
+
+void HttpServer::on_sweep(std::function<void()> fn) { impl_->sweep_hooks.push_back(std::move(fn)); }
 
 void HttpServer::start() {
   auto& d = *impl_;
-  const auto& cfg = d.cfg;
-  unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  std::size_t nworkers =
-      cfg.server.workers > 0 ? static_cast<std::size_t>(cfg.server.workers) : cores;
-  std::size_t nhandlers = cfg.server.handler_threads > 0
-                              ? static_cast<std::size_t>(cfg.server.handler_threads)
-                              : std::max<std::size_t>(4, 2 * cores);
-  for (std::size_t i = 0; i < nworkers; ++i) {
-    d.workers.push_back(std::make_unique<Worker>());
-    d.workers.back()->index = i;
-    if (cfg.ws.permessage_deflate) {
-      d.workers.back()->deflater =
-          std::make_unique<ws::Deflater>(static_cast<int>(cfg.ws.deflate_level));
-      d.workers.back()->inflater = std::make_unique<ws::Inflater>();
-    }
-    d.guards.emplace_back(d.workers.back()->ioc.get_executor());
-  }
-  if (d.gateway) {
-    std::vector<asio::io_context*> iocs;
-    for (auto& w : d.workers) iocs.push_back(&w->ioc);
-    d.gateway->hub().attach(std::move(iocs));
+  const auto& opts = d.opts;
+  if (d.ws) {
     for (auto& w : d.workers) {
       d.sweepers.push_back(std::make_unique<asio::steady_timer>(w->ioc));
       d.sweep(*w, *d.sweepers.back());
     }
   }
-  d.handlers = std::make_unique<asio::thread_pool>(nhandlers);
-  d.env.handlers = d.handlers.get();
-  if (d.gateway && d.ws) {
-    auto* pool = d.handlers.get();
-    auto* chat = d.ws->chat;
-    d.gateway->set_presence_fanout(
-        [pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
-        [chat](Id user) { return chat->conversation_ids(user); });
-    d.gateway->set_gap_fill([pool](std::function<void()> fn) { asio::post(*pool, std::move(fn)); },
-                            [chat](Id conv, std::int64_t after, int limit) {
-                              return chat->messages_after(conv, after, limit);
-                            });
-  }
-
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(cfg.server.host, ec);
-  if (ec) throw std::runtime_error("server.host '" + cfg.server.host + "' is not an IP address");
-  tcp::endpoint ep(address, static_cast<unsigned short>(cfg.server.port));
+  auto address = asio::ip::make_address(opts.host, ec);
+  if (ec) throw std::runtime_error("server.host '" + opts.host + "' is not an IP address");
+  tcp::endpoint ep(address, opts.port);
   d.acceptor = std::make_unique<tcp::acceptor>(d.workers[0]->ioc);
   d.acceptor->open(ep.protocol(), ec);
   if (!ec) d.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) d.acceptor->bind(ep, ec);
   if (!ec) d.acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::runtime_error("cannot listen on " + cfg.server.host + ":" +
-                             std::to_string(cfg.server.port) + ": " + ec.message());
+    throw std::runtime_error("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
+                             ": " + ec.message());
   }
   d.port = d.acceptor->local_endpoint().port();
   asio::post(d.workers[0]->ioc, [&d] { d.accept_loop(); });
@@ -261,17 +246,17 @@ void HttpServer::start() {
       }
     });
   }
-  log::info("http_listening", {{"host", cfg.server.host},
+  log::info("http_listening", {{"host", opts.host},
                                {"port", d.port},
                                {"workers", d.workers.size()},
-                               {"handler_threads", nhandlers}});
+                               {"handler_threads", d.nhandlers}});
 }
 
 unsigned short HttpServer::port() const { return impl_->port; }
 
 void HttpServer::begin_drain() {
   auto& d = *impl_;
-  if (d.workers.empty()) return;
+  if (d.threads.empty()) return;
   std::promise<void> closed;
   asio::post(d.workers[0]->ioc, [&] {
     boost::system::error_code ec;
@@ -303,7 +288,7 @@ void HttpServer::stop() {
   auto& d = *impl_;
   if (d.stopped || d.workers.empty()) return;
   d.stopped = true;
-  d.on_each_worker([](Worker& w) { close_sessions(w, true); });
+  if (!d.threads.empty()) d.on_each_worker([](Worker& w) { close_sessions(w, true); });
   if (d.handlers) d.handlers->join();
   d.guards.clear();
   for (auto& w : d.workers) w->ioc.stop();

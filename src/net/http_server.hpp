@@ -8,13 +8,19 @@
 // thread (main); everything else runs on the workers and handler threads.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "net/options.hpp"
+#include "net/websocket.hpp"
 
 namespace parley {
-struct Config;
 namespace metrics {
 class Registry;
 }
@@ -22,33 +28,31 @@ namespace http {
 class Api;
 struct ServerState;
 }  // namespace http
-namespace realtime {
-class Gateway;
-}
-namespace chat {
-class ChatService;
-}
-namespace auth {
-class AuthService;
-}
 }  // namespace parley
 
 namespace parley::net {
 
 class HttpServer {
  public:
-  HttpServer(const Config& cfg, http::Api& api, http::ServerState& state, metrics::Registry& m);
+  // Makes the workers and the handler pool; nothing runs until start().
+  HttpServer(HttpOptions opts, http::Api& api, http::ServerState& state, metrics::Registry& m);
   ~HttpServer();
 
-  // Serves the WebSocket gateway at /ws. Call before start().
-  void enable_websocket(realtime::Gateway& gateway, chat::ChatService& chat,
-                        auth::AuthService& auth);
+  // Serves a WebSocket protocol at route.path. Call before start().
+  void add_websocket(WsRoute route);
+  // Each worker's event loop, by worker index (WsConnection::worker()), and
+  // the pool for blocking work: valid from construction to stop().
+  std::vector<boost::asio::io_context*> worker_contexts();
+  boost::asio::thread_pool& handler_pool();
+  // Runs fn on worker 0 every sweep (250 ms): the protocols' own timers.
+  void on_sweep(std::function<void()> fn);
+
   // Binds and listens; throws std::runtime_error naming the address on failure.
   void start();
   unsigned short port() const;
 
   // Stops accepting and closes idle keep-alive connections; connections in
-  // the middle of a request finish it and then close.
+  // the middle of a request finish it and then close; WebSockets get 1001.
   void begin_drain();
   // Waits until no request is in flight and every connection has closed
   // (WebSocket close handshakes included); false on timeout.

@@ -7,12 +7,14 @@
 // Threading: a session lives on one worker; every member is touched only on
 // that worker's thread. The request itself runs on a handler thread and the
 // result is posted back.
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -23,9 +25,6 @@
 #include <boost/beast/http/write.hpp>
 #include <cctype>
 #include <memory>
-
-#include <boost/asio/write.hpp>
-#include "app/config.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -34,7 +33,6 @@
 #include "net/session_env.hpp"
 #include "net/ws_deflate.hpp"
 #include "net/ws_frame.hpp"
-#include "realtime/gateway.hpp"
 
 namespace parley::net {
 
@@ -55,23 +53,6 @@ struct Counted {
   Counted& operator=(const Counted&) = delete;
   std::atomic<std::int64_t>& n;
 };
-
-// A ticket issued by another node: looked up in Redis without blocking this
-// thread; resumes on it. Not a coroutine itself (GCC 12 destroys a by-value
-// temporary argument of a co_awaited coroutine call twice): co_await the
-// operation it returns, made in a statement of its own.
-auto redeem_shared(realtime::TicketStore& tickets, std::string ticket) {
-  using Holder = std::optional<realtime::TicketStore::Holder>;
-  return asio::async_initiate<decltype(asio::use_awaitable), void(Holder)>(
-      [&tickets, ticket = std::move(ticket)](auto handler) {
-        auto ex = asio::get_associated_executor(handler);
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        tickets.redeem_shared(ticket, [h, ex](Holder holder) {
-          asio::post(ex, [h, holder] { std::move (*h)(holder); });
-        });
-      },
-      asio::use_awaitable);
-}
 
 // Runs api.handle(req) on a handler thread; completes on the caller's executor.
 template <class Token>
@@ -147,7 +128,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   asio::awaitable<void> send_error(const http::Request* req, Errc code, std::string_view detail);
   asio::awaitable<void> send_too_large();
   asio::awaitable<void> linger();
-  asio::awaitable<void> upgrade(bhttp::request<bhttp::string_body> msg);
+  asio::awaitable<void> upgrade(const WsRoute& route, bhttp::request<bhttp::string_body> msg);
 
   bool upgraded_ = false;  // the socket now belongs to a WebSocket session
   asio::awaitable<bool> send(http::Response res, bool keep_alive);
@@ -268,10 +249,14 @@ asio::awaitable<void> HttpSession::serve() {
     Counted in_flight(env_.in_flight);
 
     auto& head = parser.get();
-    if (env_.ws && head.method() == bhttp::verb::get &&
-        head.target().substr(0, head.target().find('?')) == "/ws") {
-      co_await upgrade(parser.release());
-      co_return;
+    if (env_.ws && head.method() == bhttp::verb::get) {
+      auto path = head.target().substr(0, head.target().find('?'));
+      for (const auto& route : env_.ws->routes) {
+        if (route.matches(path)) {
+          co_await upgrade(route, parser.release());
+          co_return;
+        }
+      }
     }
     if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
       co_await send_too_large();
@@ -342,13 +327,47 @@ bool has_token(std::string_view header, std::string_view token) {
   return false;
 }
 
+// The first of the client's offered subprotocols that the route speaks, or
+// "" when there is none.
+std::string choose_subprotocol(std::string_view offered, const std::vector<std::string>& ours) {
+  std::size_t i = 0;
+  while (i < offered.size()) {
+    auto j = offered.find(',', i);
+    if (j == std::string_view::npos) j = offered.size();
+    auto item = offered.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (std::find(ours.begin(), ours.end(), item) != ours.end()) return std::string(item);
+    i = j + 1;
+  }
+  return {};
+}
+
+// Asks the route for a handler; completes on the caller's executor. Not a
+// coroutine itself (GCC 12 destroys a by-value temporary argument of a
+// co_awaited coroutine call twice): co_await the operation it returns, made
+// in a statement of its own.
+auto accept_upgrade(const WsRoute& route, const WsUpgrade& up) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(WsAccept)>(
+      [&route, &up](auto handler) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        route.accept(up, [h, ex](WsAccept a) {
+          asio::post(ex, [h, a = std::move(a)]() mutable { std::move (*h)(std::move(a)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
 }  // namespace
 
-// The WebSocket handshake (RFC 6455 4.2): checked here, answered with 101 by
-// hand, then the raw socket goes to a WsSession on this same worker.
-asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> msg) {
+// The WebSocket handshake (RFC 6455 4.2): checked here, the route's protocol
+// makes a handler (or refuses), answered with 101 by hand, then the raw
+// socket goes to a WebSocket session on this same worker.
+asio::awaitable<void> HttpSession::upgrade(const WsRoute& route,
+                                           bhttp::request<bhttp::string_body> msg) {
   WsShared& ws = *env_.ws;
-  const Config& cfg = *ws.cfg;
+  const WsOptions& opts = ws.opts;
   http::Request req = to_request(std::move(msg), remote_);
   auto refuse = [&](Errc code, std::string detail) {
     ws.handshakes_refused->inc();
@@ -357,18 +376,18 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
   std::optional<http::Response> refusal;
   auto key = req.header("sec-websocket-key");
   std::string origin(req.header("origin"));
-  const auto& allowed = cfg.cors.allowed_origins;
+  const auto& allowed = opts.allowed_origins;
   // The server's own pages (the web app) are same-origin: Origin names the Host.
   std::string host(req.header("host"));
   bool same_origin = !host.empty() && (origin == "http://" + host || origin == "https://" + host);
   bool origin_ok = origin.empty()
-                       ? cfg.ws.allow_missing_origin
+                       ? opts.allow_missing_origin
                        : same_origin ||
                              std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
                              std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
-  std::string client_ip = http::client_ip_for(req, cfg.server.trusted_proxies);
-  Id user_id = 0;
-  Id family = 0;
+  std::string client_ip = http::client_ip_for(req, env_.trusted_proxies);
+  std::string subprotocol =
+      choose_subprotocol(req.header("sec-websocket-protocol"), route.subprotocols);
   if (!has_token(req.header("upgrade"), "websocket") ||
       !has_token(req.header("connection"), "upgrade")) {
     refusal = refuse(Errc::bad_request, "not a WebSocket upgrade request");
@@ -377,37 +396,30 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
     refusal->set("Sec-WebSocket-Version", "13");
   } else if (key.size() != 24) {
     refusal = refuse(Errc::bad_request, "Sec-WebSocket-Key must be 16 bytes, base64-encoded");
-  } else if (!has_token(req.header("sec-websocket-protocol"), "parley.v1")) {
-    refusal = refuse(Errc::bad_request, "offer the subprotocol parley.v1");
+  } else if (subprotocol.empty() && route.require_subprotocol && !route.subprotocols.empty()) {
+    std::string names;
+    for (const auto& p : route.subprotocols) names += (names.empty() ? "" : " or ") + p;
+    refusal = refuse(Errc::bad_request, "offer the subprotocol " + names);
   } else if (!origin_ok) {
     refusal = refuse(Errc::forbidden, "origin not allowed");
   } else if (env_.state->draining.load()) {
     refusal = refuse(Errc::unavailable, "server is shutting down");
   } else {
-    if (auto ticket = req.query_param("ticket")) {
-      auto& tickets = ws.gateway->tickets();
-      auto holder = tickets.redeem(*ticket, now_ms());
-      if (!holder && tickets.shared()) {
-        auto lookup = redeem_shared(tickets, std::string(*ticket));
-        holder = co_await std::move(lookup);
-      }
-      if (!holder) {
-        refusal = refuse(Errc::unauthorized, "invalid or expired ticket");
-      } else {
-        user_id = holder->user_id;
-        family = holder->family;
-      }
+    std::lock_guard lock(ws.mu);
+    auto ip = ws.per_ip.find(client_ip);
+    if (ip != ws.per_ip.end() && ip->second >= opts.max_connections_per_ip) {
+      refusal = refuse(Errc::too_many_requests, "too many connections from this address");
     }
-    if (!refusal) {
-      std::lock_guard lock(ws.mu);
-      auto ip = ws.per_ip.find(client_ip);
-      auto per_user = user_id ? ws.per_user.find(user_id) : ws.per_user.end();
-      if (ip != ws.per_ip.end() && ip->second >= cfg.ws.max_connections_per_ip) {
-        refusal = refuse(Errc::too_many_requests, "too many connections from this address");
-      } else if (per_user != ws.per_user.end() &&
-                 per_user->second >= cfg.ws.max_connections_per_user) {
-        refusal = refuse(Errc::too_many_requests, "too many connections for this user");
-      }
+  }
+  std::unique_ptr<WsHandler> handler;
+  if (!refusal) {
+    WsUpgrade up{req, client_ip, subprotocol, worker_.index};
+    auto op = accept_upgrade(route, up);
+    WsAccept accepted = co_await std::move(op);
+    if (!accepted.handler) {
+      refusal = refuse(accepted.code, std::move(accepted.detail));
+    } else {
+      handler = std::move(accepted.handler);
     }
   }
   if (refusal) {
@@ -415,12 +427,13 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
     co_return;
   }
   ws::DeflateOffer deflate;
-  if (cfg.ws.permessage_deflate)
+  if (opts.permessage_deflate)
     deflate = ws::negotiate_deflate(req.header("sec-websocket-extensions"));
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
-      ws::accept_key(key) + "\r\nSec-WebSocket-Protocol: parley.v1\r\n";
+      ws::accept_key(key) + "\r\n";
+  if (!subprotocol.empty()) response += "Sec-WebSocket-Protocol: " + subprotocol + "\r\n";
   if (deflate.accepted) response += "Sec-WebSocket-Extensions: " + deflate.response + "\r\n";
   response += "\r\n";
   stream_.expires_after(env_.limits.write_timeout);
@@ -429,8 +442,8 @@ asio::awaitable<void> HttpSession::upgrade(bhttp::request<bhttp::string_body> ms
   stream_.expires_never();
   std::string leftover(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   upgraded_ = true;
-  start_ws_session(worker_, env_, stream_.release_socket(), std::move(leftover), user_id, family,
-                   client_ip, deflate.accepted);
+  start_ws_session(worker_, env_, stream_.release_socket(), std::move(leftover), std::move(handler),
+                   client_ip, std::move(subprotocol), deflate.accepted);
 }
 
 void start_session(Worker& w, SessionEnv& env, tcp::socket socket, bool reject) {

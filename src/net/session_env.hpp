@@ -15,18 +15,10 @@
 #include <vector>
 
 #include "core/ids.hpp"
+#include "net/options.hpp"
+#include "net/websocket.hpp"
 
 namespace parley {
-struct Config;
-namespace realtime {
-class Gateway;
-}
-namespace chat {
-class ChatService;
-}
-namespace auth {
-class AuthService;
-}
 namespace http {
 class Api;
 struct ServerState;
@@ -73,14 +65,11 @@ struct Worker {
 
 // What WebSocket sessions share across workers.
 struct WsShared {
-  const Config* cfg = nullptr;
-  realtime::Gateway* gateway = nullptr;
-  chat::ChatService* chat = nullptr;
-  auth::AuthService* auth = nullptr;
+  WsOptions opts;
+  std::vector<WsRoute> routes;
 
-  // Connection counts for the per-user and per-address caps.
+  // Connection counts for the per-address cap.
   std::mutex mu;
-  std::unordered_map<Id, int> per_user;
   std::unordered_map<std::string, int> per_ip;
 
   metrics::Gauge* connections = nullptr;
@@ -88,9 +77,6 @@ struct WsShared {
   metrics::Counter* frames_in = nullptr;
   metrics::Counter* frames_out = nullptr;
   metrics::Counter* slow_consumers = nullptr;
-  metrics::Counter* rate_limited = nullptr;
-  metrics::Counter* gap_repairs = nullptr;
-  metrics::Histogram* send_ack_seconds = nullptr;
   metrics::Registry* registry = nullptr;  // for close-code counters
 };
 
@@ -125,6 +111,7 @@ struct SessionEnv {
   boost::asio::thread_pool* handlers = nullptr;
   SessionLimits limits;
   SessionMetrics metrics;
+  std::vector<std::string> trusted_proxies;
   std::atomic<std::int64_t> in_flight{0};    // requests between head read and response sent
   std::atomic<std::int64_t> pending{0};      // requests queued or running on handler threads
   std::atomic<std::int64_t> connections{0};  // open sessions
@@ -138,13 +125,12 @@ void start_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket sock
 // On w's thread: close sessions waiting for a request (all of them if all).
 void close_sessions(Worker& w, bool all);
 
-// Takes over an upgraded connection (the 101 answer already sent). leftover:
-// bytes read past the handshake. user_id: from a ticket, or 0 when the client
-// must authenticate with an auth frame.
+// Takes over an upgraded connection (the 101 answer already sent), handing
+// its messages to handler. leftover: bytes read past the handshake.
 void start_ws_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket,
-                      std::string leftover, Id user_id, Id family, std::string remote,
-                      bool deflate);
-// On w's thread: pings, auth deadlines, token expiry, dead peers.
+                      std::string leftover, std::unique_ptr<WsHandler> handler, std::string remote,
+                      std::string subprotocol, bool deflate);
+// On w's thread: pings, dead peers, close deadlines, and each handler's on_tick.
 void sweep_ws_sessions(Worker& w, std::chrono::steady_clock::time_point now);
 // On w's thread: close every WebSocket with code (1001 on shutdown).
 void close_ws_sessions(Worker& w, std::uint16_t code, const char* reason);
