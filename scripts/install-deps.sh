@@ -14,6 +14,7 @@ packages=(
   postgresql-15 libpq-dev redis-server libhiredis-dev nginx openssl faketime
   chromium prometheus
   podman runc netavark aardvark-dns podman-compose python3-yaml debootstrap
+  protobuf-compiler libprotobuf-dev python3-protobuf
 )
 
 # The web app and SDK build with Node 18+ and npm (Debian's nodejs and npm

@@ -17,6 +17,7 @@
 #include "http/message.hpp"
 #include "net/ws_frame.hpp"
 #include "realtime/gateway.hpp"
+#include "realtime/proto_codec.hpp"
 #include "realtime/protocol.hpp"
 
 namespace parley::realtime {
@@ -34,6 +35,23 @@ std::string error_code_name(Errc c) {
     if (ch == '-') ch = '_';
   }
   return s;
+}
+
+// The binary form of a JSON event frame. The hub hands one frame to all of
+// a worker's subscribers in turn, so the last one encoded on this thread is
+// kept: an event is encoded once per worker, like the deflated copy.
+SharedFrame binary_event(const SharedFrame& json_frame) {
+  thread_local SharedFrame last_json, last_binary;
+  if (last_json == json_frame) return last_binary;
+  SharedFrame out;
+  try {
+    out = net::binary_frame(encode_proto_event(ws::frame_payload(*json_frame)));
+  } catch (const std::exception& e) {
+    log::error("proto_event_failed", {{"error", e.what()}});
+  }
+  last_json = json_frame;
+  last_binary = out;
+  return out;
 }
 
 // One parley.v1 connection: its user, its subscriptions, its rate bucket.
@@ -62,6 +80,7 @@ class ChatSocket final : public net::WsHandler, public Subscriber {
   void on_open(net::WsConnection& c) override {
     conn_ = &c;
     worker_ = c.worker();
+    binary_ = c.subprotocol() == kProtoSubprotocol;
     // Before authentication a message carries only a token: it may be as
     // large as a request head, and a larger one is a bad credential (4001).
     c.set_max_message(user_id_ ? p_.opts.max_message_bytes : p_.opts.preauth_max_message_bytes);
@@ -86,7 +105,7 @@ class ChatSocket final : public net::WsHandler, public Subscriber {
   // Subscriber (from the hub, on this worker)
   void deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id left_user) override;
   void deliver_to_user(const SharedFrame& frame) override {
-    if (conn_->open()) conn_->send(frame, true);
+    if (conn_->open()) send_event(frame, true);
   }
   Id user() const override { return user_id_; }
   Id login_family() const override { return family_; }
@@ -104,16 +123,32 @@ class ChatSocket final : public net::WsHandler, public Subscriber {
     p_.gateway.hub().add_session(worker_, this);
     p_.gateway.user_connected(user_id_);
   }
-  void send_json(const bj::object& o) { conn_->send(net::text_frame(bj::serialize(o)), false); }
-  void reply_ok(const bj::value& id, bj::value result) {
-    send_json(bj::object{{"id", id}, {"ok", true}, {"result", std::move(result)}});
+  // A reply to op, in this connection's encoding.
+  void send_reply(std::string_view op, const bj::object& o) {
+    if (binary_) {
+      conn_->send(net::binary_frame(encode_proto_reply(op, o)), false);
+    } else {
+      conn_->send(net::text_frame(bj::serialize(o)), false);
+    }
   }
-  void reply_error(const bj::value& id, Errc code, std::string_view message) {
-    send_json(bj::object{{"id", id},
-                         {"ok", false},
-                         {"error", bj::object{{"code", error_code_name(code)},
-                                              {"status", http_status(code)},
-                                              {"message", message}}}});
+  void reply_ok(const bj::value& id, std::string_view op, bj::value result) {
+    send_reply(op, bj::object{{"id", id}, {"ok", true}, {"result", std::move(result)}});
+  }
+  void reply_error(const bj::value& id, std::string_view op, Errc code, std::string_view message) {
+    send_reply(op, bj::object{{"id", id},
+                              {"ok", false},
+                              {"error", bj::object{{"code", error_code_name(code)},
+                                                   {"status", http_status(code)},
+                                                   {"message", message}}}});
+  }
+  // An event frame (JSON, as the hub carries it), in this connection's
+  // encoding. shared: the frame goes to many connections.
+  void send_event(const SharedFrame& json_frame, bool shared) {
+    if (!binary_) {
+      conn_->send(json_frame, shared);
+    } else if (auto frame = binary_event(json_frame)) {
+      conn_->send(frame, shared);
+    }
   }
   // Runs fn on the handler pool, then done(result) back on this worker,
   // with the connection (and so this handler) kept alive in between.
@@ -136,6 +171,7 @@ class ChatSocket final : public net::WsHandler, public Subscriber {
   ChatProtocol& p_;
   net::WsConnection* conn_ = nullptr;  // set by on_open; owns this handler
   std::size_t worker_ = 0;
+  bool binary_ = false;  // parley.v1.proto: Protocol Buffers in binary frames
   Id user_id_ = 0;
   Id family_ = 0;
   bool counted_user_ = false;  // in p_'s per-user count
@@ -161,8 +197,9 @@ void ChatSocket::off_thread(Fn fn, Done done) {
 }
 
 void ChatSocket::on_message(net::WsConnection& c, std::string&& text, bool binary) {
-  if (binary) {
-    c.close(close_code::kUnsupported, "binary frames are not part of parley.v1");
+  if (binary != binary_) {
+    c.close(close_code::kUnsupported, binary_ ? "text frames are not part of parley.v1.proto"
+                                              : "binary frames are not part of parley.v1");
     return;
   }
   // Rate limit: a token bucket per connection.
@@ -181,9 +218,10 @@ void ChatSocket::on_message(net::WsConnection& c, std::string&& text, bool binar
   bj::value id = nullptr;
   Request request;
   try {
-    request = decode_request(text, p_.opts.max_json_depth, &id);
+    request = binary_ ? decode_proto_request(text, &id)
+                      : decode_request(text, p_.opts.max_json_depth, &id);
   } catch (const Error& e) {
-    reply_error(id, e.code(), e.detail());
+    reply_error(id, "", e.code(), e.detail());
     return;
   }
   const std::string& op = request.op;
@@ -192,7 +230,7 @@ void ChatSocket::on_message(net::WsConnection& c, std::string&& text, bool binar
     if (op == "auth") {
       op_auth(id, req);
     } else if (!user_id_) {
-      reply_error(id, Errc::unauthorized, "authenticate first");
+      reply_error(id, op, Errc::unauthorized, "authenticate first");
       c.close(close_code::kUnauthenticated, "authenticate first");
     } else if (op == "subscribe") {
       op_subscribe(id, req);
@@ -207,15 +245,15 @@ void ChatSocket::on_message(net::WsConnection& c, std::string&& text, bool binar
     } else if (op == "presence") {
       op_presence(id, req);
     } else if (op == "ping") {
-      reply_ok(id, bj::object{{"ts", now_ms()}});
+      reply_ok(id, op, bj::object{{"ts", now_ms()}});
     } else {
-      reply_error(id, Errc::bad_request, "unknown op '" + op.substr(0, 32) + "'");
+      reply_error(id, op, Errc::bad_request, "unknown op '" + op.substr(0, 32) + "'");
     }
   } catch (const Error& e) {
-    reply_error(id, e.code(), e.detail());
+    reply_error(id, op, e.code(), e.detail());
   } catch (const std::exception& e) {
     log::error("ws_op_failed", {{"op", op}, {"error", e.what()}});
-    reply_error(id, Errc::internal, "internal error");
+    reply_error(id, op, Errc::internal, "internal error");
   }
 }
 
@@ -223,7 +261,7 @@ void ChatSocket::op_auth(const bj::value& id, const bj::object& req) {
   auto token = string_field(req, "token", 8192);
   auth::Claims claims = p_.auth.authenticate(token);  // HMAC only: fine on the worker
   if (user_id_ && claims.user_id != user_id_) {
-    reply_error(id, Errc::forbidden, "a connection cannot change user");
+    reply_error(id, "auth", Errc::forbidden, "a connection cannot change user");
     conn_->close(close_code::kForbidden, "user changed");
     return;
   }
@@ -240,14 +278,14 @@ void ChatSocket::op_auth(const bj::value& id, const bj::object& req) {
       [this, id, claims](std::optional<std::string> err) {
         if (!conn_->open()) return;
         if (err) {
-          reply_error(id, Errc::unauthorized, *err);
+          reply_error(id, "auth", Errc::unauthorized, *err);
           conn_->close(close_code::kUnauthenticated, *err);
           return;
         }
         if (!user_id_) {
           if (!p_.try_count_user(claims.user_id)) {
             p_.rate_limited.inc();
-            reply_error(id, Errc::too_many_requests, "too many connections for this user");
+            reply_error(id, "auth", Errc::too_many_requests, "too many connections for this user");
             conn_->close(close_code::kRateLimited, "too many connections for this user");
             return;
           }
@@ -258,7 +296,8 @@ void ChatSocket::op_auth(const bj::value& id, const bj::object& req) {
         }
         family_ = claims.session_id;
         token_exp_s_ = claims.exp;
-        reply_ok(id, bj::object{{"user_id", id_to_string(user_id_)}, {"expires_at", claims.exp}});
+        reply_ok(id, "auth",
+                 bj::object{{"user_id", id_to_string(user_id_)}, {"expires_at", claims.exp}});
       });
 }
 
@@ -327,13 +366,16 @@ void ChatSocket::finish_subscribe(bj::value id, std::vector<std::pair<Id, chat::
                             {"truncated", replay.truncated},
                             {"rewound", replay.rewound}});
   }
-  reply_ok(id, bj::object{{"subscribed", std::move(ok)}, {"errors", std::move(failed)}});
+  reply_ok(id, "subscribe",
+           bj::object{{"subscribed", std::move(ok)}, {"errors", std::move(failed)}});
 }
 
 void ChatSocket::go_live(Subscription& sub, const chat::Replay& replay) {
   std::int64_t last = replay.last_seq;
   for (const auto& m : replay.messages) {
-    conn_->send(text_frame(message_event(m, true)), false);
+    std::string json = message_event(m, true);
+    conn_->send(binary_ ? net::binary_frame(encode_proto_event(json)) : text_frame(std::move(json)),
+                false);
   }
   if (!replay.messages.empty()) last = std::max(last, replay.messages.back().seq);
   sub.last_seq = std::max(sub.last_seq, last);
@@ -341,7 +383,7 @@ void ChatSocket::go_live(Subscription& sub, const chat::Replay& replay) {
   for (auto& [seq, frame] : sub.pending) {
     if (seq > 0 && seq <= sub.last_seq) continue;
     if (seq > 0) sub.last_seq = seq;
-    conn_->send(frame, true);
+    send_event(frame, true);
   }
   sub.pending.clear();
   sub.pending.shrink_to_fit();
@@ -351,7 +393,7 @@ void ChatSocket::op_unsubscribe(const bj::value& id, const bj::object& req) {
   for (Id conv : id_list_field(req, "conversations", p_.opts.max_subscriptions)) {
     if (subs_.erase(conv)) p_.gateway.hub().unsubscribe(worker_, conv, this);
   }
-  reply_ok(id, bj::object{{"subscriptions", subs_.size()}});
+  reply_ok(id, "unsubscribe", bj::object{{"subscriptions", subs_.size()}});
 }
 
 void ChatSocket::op_send(const bj::value& id, const bj::object& req) {
@@ -380,14 +422,15 @@ void ChatSocket::op_send(const bj::value& id, const bj::object& req) {
                        }
                        asio::post(ioc, [this, keep = std::move(keep), id, r, err]() {
                          if (err) {
-                           reply_error(id, err->first, err->second);
+                           reply_error(id, "send", err->first, err->second);
                            return;
                          }
-                         reply_ok(id, bj::object{{"message_id", id_to_string(r.message.id)},
-                                                 {"conv", id_to_string(r.message.conversation_id)},
-                                                 {"seq", r.message.seq},
-                                                 {"ts", r.message.created_at},
-                                                 {"duplicate", !r.created}});
+                         reply_ok(id, "send",
+                                  bj::object{{"message_id", id_to_string(r.message.id)},
+                                             {"conv", id_to_string(r.message.conversation_id)},
+                                             {"seq", r.message.seq},
+                                             {"ts", r.message.created_at},
+                                             {"duplicate", !r.created}});
                        });
                      });
 }
@@ -405,7 +448,7 @@ void ChatSocket::op_typing(const bj::value& id, const bj::object& req) {
     last = now;
     p_.gateway.typing(conv, user_id_, p_.opts.typing_ttl_ms);
   }
-  reply_ok(id, bj::object{{"throttled", throttled}});
+  reply_ok(id, "typing", bj::object{{"throttled", throttled}});
 }
 
 void ChatSocket::op_presence(const bj::value& id, const bj::object& req) {
@@ -426,7 +469,7 @@ void ChatSocket::op_presence(const bj::value& id, const bj::object& req) {
       },
       [this, id](bj::array out) {
         if (!conn_->open()) return;
-        reply_ok(id, bj::object{{"users", std::move(out)}});
+        reply_ok(id, "presence", bj::object{{"users", std::move(out)}});
       });
 }
 
@@ -454,12 +497,12 @@ void ChatSocket::op_blocking(const bj::value& id, const bj::object& req, const s
           return {Error(Errc::internal, "internal error"), nullptr};
         }
       },
-      [this, id](std::pair<std::optional<Error>, bj::value> r) {
+      [this, id, op](std::pair<std::optional<Error>, bj::value> r) {
         if (!conn_->open()) return;
         if (r.first) {
-          reply_error(id, r.first->code(), r.first->detail());
+          reply_error(id, op, r.first->code(), r.first->detail());
         } else {
-          reply_ok(id, std::move(r.second));
+          reply_ok(id, op, std::move(r.second));
         }
       });
 }
@@ -469,7 +512,7 @@ void ChatSocket::deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id
   if (it == subs_.end() || !conn_->open()) return;
   if (left_user != 0 && left_user == user_id_) {
     // Our user is no longer a member: tell this client, then stop its events.
-    conn_->send(frame, true);
+    send_event(frame, true);
     subs_.erase(it);
     p_.gateway.hub().unsubscribe(worker_, conv, this);
     return;
@@ -489,7 +532,7 @@ void ChatSocket::deliver(Id conv, std::int64_t seq, const SharedFrame& frame, Id
     }
     sub.last_seq = seq;
   }
-  conn_->send(frame, true);
+  send_event(frame, true);
 }
 
 void ChatSocket::repair_gap(Id conv, std::int64_t seq, const SharedFrame& frame) {
@@ -556,7 +599,7 @@ void ChatProtocol::uncount_user(Id user) {
 net::WsRoute ChatProtocol::route() {
   net::WsRoute r;
   r.path = "/ws";
-  r.subprotocols = {"parley.v1"};
+  r.subprotocols = {std::string(kJsonSubprotocol), std::string(kProtoSubprotocol)};
   r.accept = [this](const net::WsUpgrade& up, std::function<void(net::WsAccept)> done) {
     accept(up, std::move(done));
   };
