@@ -3,6 +3,7 @@
 // offline outbox and the local cache.
 import { Emitter } from "./emitter.js";
 import { ParleyError } from "./errors.js";
+import type { Codec } from "./codec.js";
 import { LiveConnection, realTimers, type Timers, type WebSocketCtor } from "./live.js";
 import { errorFrom, expandPath, parseBody, queryString, type CallOptions, type Method, type Op, type Response, type Transport } from "./rest.js";
 import { SessionManager, type StoredTokens } from "./session.js";
@@ -22,6 +23,12 @@ export interface ParleyClientOptions {
   onTokens?: (tokens: StoredTokens | null) => void;
   /** WebSocket constructor; defaults to the global one (browsers, Node 22+). In Node 18/20 pass `ws`'s. */
   WebSocket?: WebSocketCtor;
+  /**
+   * The live connection's encoding: JSON (parley.v1) by default, or
+   * `protobufCodec` from "@parley/sdk/proto" (parley.v1.proto: Protocol
+   * Buffers, a third of the bytes). Events and results look the same either way.
+   */
+  codec?: Codec;
   fetch?: typeof fetch;
   /**
    * Where the outbox and cache live, per user. Defaults to IndexedDB
@@ -107,6 +114,7 @@ export class ParleyClient {
           }
         } as unknown as WebSocketCtor),
       timers,
+      codec: options.codec,
       ticket: async () => (await this.api("post", "/api/ws/ticket")).url,
       accessToken: () => this.session.accessToken(),
       tokenExpiresAt: () => this.session.expiresAt,

@@ -1,4 +1,5 @@
 export { ParleyClient, type ParleyClientOptions } from "./client.js";
+export { jsonCodec, type Codec } from "./codec.js";
 export { ParleyError } from "./errors.js";
 export { LiveConnection, realTimers, type Timers, type WebSocketCtor, type WebSocketLike } from "./live.js";
 export { IndexedDbStore, MemoryStore, type LocalStore } from "./store.js";

@@ -11,13 +11,15 @@
 //    conversation (server restored from a backup) drops what came after.
 // Time, randomness and the WebSocket are injected so tests can cut the
 // network and jump time.
+import { jsonCodec, type Codec } from "./codec.js";
 import { ParleyError } from "./errors.js";
 import type { ConnectionState, Message, Reply, ServerEvent, SubscribeResult } from "./types.js";
 
 /** The part of the WebSocket API used here (browsers' WebSocket, or the `ws` package). */
 export interface WebSocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  binaryType?: string;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((ev: unknown) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
@@ -43,6 +45,8 @@ export const realTimers: Timers = {
 export interface LiveOptions {
   wsUrl: (path: string) => string;
   WebSocket: WebSocketCtor;
+  /** The frame encoding (default JSON, parley.v1). */
+  codec?: Codec;
   timers: Timers;
   /** A single-use ticket URL path ("/ws?ticket=..."). */
   ticket(): Promise<string>;
@@ -169,7 +173,7 @@ export class LiveConnection {
       }, this.o.requestTimeoutMs);
       this.requests.set(id, { resolve, reject, timer });
       try {
-        ws.send(JSON.stringify({ id, op, ...fields }));
+        ws.send((this.o.codec ?? jsonCodec).encodeRequest(id, op, fields));
       } catch (e) {
         this.o.timers.clearTimeout(timer);
         this.requests.delete(id);
@@ -204,7 +208,9 @@ export class LiveConnection {
     if (generation !== this.generation || this.stopped) return;
     let ws: WebSocketLike;
     try {
-      ws = new this.o.WebSocket(this.o.wsUrl(path), "parley.v1");
+      const codec = this.o.codec ?? jsonCodec;
+      ws = new this.o.WebSocket(this.o.wsUrl(path), codec.subprotocol);
+      if (codec.binaryType) ws.binaryType = codec.binaryType;
     } catch (e) {
       this.o.onError(e);
       this.scheduleReconnect();
@@ -319,13 +325,8 @@ export class LiveConnection {
   }
 
   private receive(data: unknown): void {
-    if (typeof data !== "string") return;
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(data) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    const frame = (this.o.codec ?? jsonCodec).decode(data);
+    if (!frame) return;
     if ("id" in frame && "ok" in frame) {
       const reply = frame as unknown as Reply;
       const key = String(reply.id);
