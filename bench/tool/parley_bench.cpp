@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "net/ws_frame.hpp"
+#include "parley/v1/protocol.pb.h"
 
 namespace asio = boost::asio;
 namespace bj = boost::json;
@@ -132,7 +133,15 @@ struct Conn : std::enable_shared_from_this<Conn> {
   void on_bytes(const char* p, std::size_t n);
   void on_frames(const std::uint8_t* d, std::size_t n, std::size_t& used);
   void on_message(std::string_view text, std::int64_t now);
+  // A message.new event's body ("~pub:seq:sent:"), wherever it was read from;
+  // seq: the event's seq when known (storm), -1 otherwise.
+  void on_new(std::string_view text, std::int64_t seq, std::int64_t now);
+  void on_reply(const std::string& rid, bool ok, bool truncated, std::string_view text,
+                std::int64_t now);
+  void on_binary(std::string_view bytes, std::int64_t now);  // --proto subscribers
+  bool binary() const;
   void send_text(const std::string& json);
+  void send_binary(const std::string& bytes);
   void flush();
   void publish_more();
   void send_one(std::int64_t t);  // t: the send time carried in the body
@@ -151,6 +160,7 @@ struct Bench {
   bool echo = false;  // publishers time round trips (v1: the ping op; raw: own room)
   bool smoke = false;
   bool storm = false;   // subscribers track seqs and resubscribe with since
+  bool proto = false;   // subscribers speak parley.v1.proto (publishers stay JSON)
   int connections = 0;  // opened so far: past 2,000 the source address moves on
   // Open loop (--rate): messages per second over all publishers, sent on a
   // schedule whatever the replies; latency counts from the scheduled time,
@@ -168,6 +178,8 @@ struct Bench {
   std::vector<int> subscribers_per_room;
   std::string failure;
 };
+
+bool Conn::binary() const { return bench.proto && !publisher; }
 
 void Conn::start(const tcp::endpoint& ep) {
   auto self = shared_from_this();
@@ -192,7 +204,10 @@ void Conn::start(const tcp::endpoint& ep) {
         "GET " + path +
         " HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    if (!self->bench.raw) req += "Sec-WebSocket-Protocol: parley.v1\r\n";
+    if (!self->bench.raw) {
+      req += self->binary() ? "Sec-WebSocket-Protocol: parley.v1.proto\r\n"
+                            : "Sec-WebSocket-Protocol: parley.v1\r\n";
+    }
     req += "\r\n";
     self->outq.push_back(std::move(req));
     self->flush();
@@ -231,6 +246,11 @@ void Conn::on_bytes(const char* p, std::size_t n) {
     if (bench.raw) {
       ready = true;
       ++bench.ready;
+    } else if (binary()) {
+      parley::v1::Request r;
+      r.set_id_string("auth");
+      r.mutable_auth()->set_token(bench.token);
+      send_binary(r.SerializeAsString());
     } else {
       send_text(bj::serialize(bj::object{{"id", "auth"}, {"op", "auth"}, {"token", bench.token}}));
     }
@@ -281,7 +301,11 @@ void Conn::on_frames(const std::uint8_t* d, std::size_t n, std::size_t& used) {
     switch (static_cast<ws::Opcode>(b0 & 0x0F)) {
       case ws::Opcode::text:
       case ws::Opcode::binary:
-        on_message(payload, now);
+        if (binary()) {
+          on_binary(payload, now);
+        } else {
+          on_message(payload, now);
+        }
         break;
       case ws::Opcode::ping:
         outq.push_back(ws::make_masked_frame(ws::Opcode::pong, payload, 0x01020304));
@@ -309,14 +333,41 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
   constexpr std::string_view kNew = R"({"type":"message.new")";
   if (churner && text.starts_with(R"({"type")")) return;  // counts nothing: it is leaving
   if (bench.raw || text.starts_with(kNew)) {
+    std::int64_t seq = -1;
     if (bench.storm) {  // {"type":"message.new","conv":"..","seq":N,...
       constexpr std::string_view kSeq = R"(,"seq":)";
       auto at = text.find(kSeq);
-      std::int64_t s = 0;
+      seq = 0;
       for (auto i = at == std::string_view::npos ? text.size() : at + kSeq.size();
            i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-        s = s * 10 + (text[i] - '0');
+        seq = seq * 10 + (text[i] - '0');
       }
+    }
+    on_new(text, seq, now);
+    return;
+  }
+  constexpr std::string_view kEvent = R"({"type")";
+  if (text.starts_with(kEvent)) return;  // other events (presence, ...)
+  // A reply: {"id": ..., "ok": ..., ...}. Anything else is reported, never trusted.
+  boost::system::error_code ec;
+  bj::value v = bj::parse(text, ec);
+  const bj::object* o = ec ? nullptr : v.if_object();
+  const bj::value* id_v = o ? o->if_contains("id") : nullptr;
+  const bj::value* ok_v = o ? o->if_contains("ok") : nullptr;
+  if (!id_v || !ok_v || !ok_v->is_bool()) {
+    ++bench.stats.errors;
+    bench.failure = "unexpected frame: " + std::string(text.substr(0, 200));
+    return;
+  }
+  std::string rid = id_v->is_string() ? std::string(id_v->as_string()) : "";
+  on_reply(rid, ok_v->as_bool(), text.find(R"("truncated":true)") != std::string_view::npos, text,
+           now);
+}
+
+void Conn::on_new(std::string_view text, std::int64_t seq, std::int64_t now) {
+  {
+    if (bench.storm) {
+      std::int64_t s = seq;
       if (s != room_seq + 1) {
         bench.failure = "connection " + std::to_string(id) + " expected seq " +
                         std::to_string(room_seq + 1) + ", got " + std::to_string(s);
@@ -371,21 +422,31 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
     }
     return;
   }
-  constexpr std::string_view kEvent = R"({"type")";
-  if (text.starts_with(kEvent)) return;  // other events (presence, ...)
-  // A reply: {"id": ..., "ok": ..., ...}. Anything else is reported, never trusted.
-  boost::system::error_code ec;
-  bj::value v = bj::parse(text, ec);
-  const bj::object* o = ec ? nullptr : v.if_object();
-  const bj::value* id_v = o ? o->if_contains("id") : nullptr;
-  const bj::value* ok_v = o ? o->if_contains("ok") : nullptr;
-  if (!id_v || !ok_v || !ok_v->is_bool()) {
+}
+
+void Conn::on_binary(std::string_view bytes, std::int64_t now) {
+  parley::v1::ServerMessage m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     ++bench.stats.errors;
-    bench.failure = "unexpected frame: " + std::string(text.substr(0, 200));
+    bench.failure = "connection " + std::to_string(id) + ": not a ServerMessage";
     return;
   }
-  std::string rid = id_v->is_string() ? std::string(id_v->as_string()) : "";
-  if (!ok_v->as_bool()) {
+  if (m.has_event()) {
+    if (m.event().has_message_new()) {
+      const auto& e = m.event().message_new();
+      on_new(e.message().body(), e.seq(), now);
+    }
+    return;  // other events (presence, ...)
+  }
+  const auto& r = m.reply();
+  bool truncated = r.has_subscribe() && r.subscribe().subscribed_size() > 0 &&
+                   r.subscribe().subscribed(0).truncated();
+  on_reply(r.id_string(), r.ok(), truncated, r.ok() ? "" : r.error().message(), now);
+}
+
+void Conn::on_reply(const std::string& rid, bool ok, bool truncated, std::string_view text,
+                    std::int64_t now) {
+  if (!ok) {
     ++bench.stats.errors;
     bench.failure = "error reply: " + std::string(text.substr(0, 200));
     return;
@@ -394,6 +455,13 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
     if (publisher) {
       ready = true;
       ++bench.ready;
+    } else if (binary()) {
+      parley::v1::Request r;
+      r.set_id_string("sub");
+      auto* e = r.mutable_subscribe()->add_conversations();
+      e->set_conv(std::stoull(bench.rooms[room]));
+      if (since >= 0) e->set_since(since);
+      send_binary(r.SerializeAsString());
     } else {
       bj::object sub{{"conv", bench.rooms[room]}};
       if (since >= 0) sub["since"] = since;
@@ -406,7 +474,7 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
     ++bench.churn_done;
     leave();
   } else if (rid == "sub") {
-    if (bench.storm && text.find(R"("truncated":true)") != std::string_view::npos) {
+    if (bench.storm && truncated) {
       // More were missed than one replay holds: a real client reads the
       // rest over REST; here it means the run was set up too small.
       bench.failure = "connection " + std::to_string(id) +
@@ -418,7 +486,12 @@ void Conn::on_message(std::string_view text, std::int64_t now) {
     // Regression (events other than message.new were parsed as replies and
     // crashed the client): in smoke runs every subscriber sends one typing
     // op, so each run receives typing events between its messages.
-    if (bench.smoke) {
+    if (bench.smoke && binary()) {
+      parley::v1::Request r;
+      r.set_id_string("typing");
+      r.mutable_typing()->set_conv(std::stoull(bench.rooms[room]));
+      send_binary(r.SerializeAsString());
+    } else if (bench.smoke) {
       send_text(bj::serialize(
           bj::object{{"id", "typing"}, {"op", "typing"}, {"conv", bench.rooms[room]}}));
     }
@@ -474,6 +547,11 @@ void Conn::leave() {
 
 void Conn::send_text(const std::string& json) {
   outq.push_back(ws::make_masked_frame(ws::Opcode::text, json, 0x5a5a5a5a));
+  flush();
+}
+
+void Conn::send_binary(const std::string& bytes) {
+  outq.push_back(ws::make_masked_frame(ws::Opcode::binary, bytes, 0x5a5a5a5a));
   flush();
 }
 
@@ -547,6 +625,9 @@ int main(int argc, char** argv) {
   bool raw = false;
   app.add_flag("--raw", raw,
                "plain broadcast rooms at ws://host/roomN (peer servers): no auth, bodies as text");
+  bool proto = false;
+  app.add_flag("--proto", proto,
+               "subscribers speak parley.v1.proto (Protocol Buffers); publishers stay JSON");
   CLI11_PARSE(app, argc, argv);
   if (smoke) {
     clients = 20;
@@ -577,6 +658,7 @@ int main(int argc, char** argv) {
   bench.window = window;
   bench.size = size;
   bench.raw = raw;
+  bench.proto = proto && !raw;
   bench.echo = scenario == "echo";
   bench.smoke = smoke;
   bench.rate = rate;
@@ -935,6 +1017,9 @@ int main(int argc, char** argv) {
   std::uint64_t missing = st.deliveries < expected ? expected - st.deliveries : 0;
   bj::object out{
       {"scenario", scenario},
+      {"encoding", bench.raw     ? "raw"
+                   : bench.proto ? "parley.v1.proto"
+                                 : "parley.v1"},
       {"clients", clients},
       {"rooms", rooms},
       {"publishers", publishers},

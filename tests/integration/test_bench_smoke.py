@@ -17,7 +17,13 @@ class BenchSmokeTest(ServerTest):
                 "ws.rate_burst": "100000", "log.access_log": "false"}
 
     def test_fanout_smoke_loses_nothing(self):
-        r = subprocess.run([BENCH, "--port", str(self.server.port), "--smoke"],
+        self.smoke([])
+
+    def test_fanout_smoke_loses_nothing_with_binary_subscribers(self):
+        self.assertEqual(self.smoke(["--proto"])["encoding"], "parley.v1.proto")
+
+    def smoke(self, extra):
+        r = subprocess.run([BENCH, "--port", str(self.server.port), "--smoke", *extra],
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -26,6 +32,7 @@ class BenchSmokeTest(ServerTest):
         self.assertGreater(summary["acked"], 0)
         self.assertEqual(summary["deliveries"], summary["expected_deliveries"])
         self.assertNotIn("failure", summary)
+        return summary
 
 
 if __name__ == "__main__":
