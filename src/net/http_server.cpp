@@ -49,20 +49,32 @@ struct HttpServer::Impl {
   // Connections closed in bulk (a reconnect storm, clients moving to another
   // node) leave their memory in the allocator's free lists: once 1,000 fewer
   // are open than at the peak and the closing has stopped (none since the
-  // last sweep), hand the free pages back to the kernel.
+  // last sweep), hand the free pages back to the kernel. A burst of 1,000 or
+  // more new connections does the same once it has stopped: each handshake's
+  // request buffers and coroutine frame (about 4 KB) were freed when it
+  // became a WebSocket, but the burst's high-water mark stays mapped.
   static constexpr std::int64_t kTrimAfterClosed = 1000;
+  static constexpr std::int64_t kTrimAfterAccepted = 1000;
   std::int64_t peak_connections = 0, last_open = 0;
+  std::atomic<std::int64_t> accepted{0};
+  std::int64_t accepted_at_trim = 0, last_accepted = 0;
   metrics::Counter* memory_trims = nullptr;
 
-  void return_memory_after_closes() {
+  void return_memory_after_bursts() {
     std::int64_t open = env.connections.load();
     bool settled = open >= last_open;
     last_open = open;
     peak_connections = std::max(peak_connections, open);
-    if (peak_connections - open < kTrimAfterClosed || !settled) return;
+    std::int64_t now_accepted = accepted.load();
+    bool accepts_settled = now_accepted == last_accepted;
+    last_accepted = now_accepted;
+    bool after_closes = peak_connections - open >= kTrimAfterClosed && settled;
+    bool after_accepts = now_accepted - accepted_at_trim >= kTrimAfterAccepted && accepts_settled;
+    if (!after_closes && !after_accepts) return;
     release_free_memory();
     memory_trims->inc();
     peak_connections = open;
+    accepted_at_trim = now_accepted;
   }
 
   Impl(HttpOptions o, http::ServerState& s) : opts(std::move(o)), state(s) {}
@@ -77,6 +89,7 @@ struct HttpServer::Impl {
             // EMFILE and friends: log, back off by simply trying again.
             log::warn("accept_failed", {{"error", ec.message()}});
           } else {
+            accepted.fetch_add(1, std::memory_order_relaxed);
             bool reject = env.connections.load() >= opts.max_connections;
             // Hand the socket to its worker's thread; the session lives there.
             asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
@@ -95,7 +108,7 @@ struct HttpServer::Impl {
       sweep_ws_sessions(w, std::chrono::steady_clock::now());
       if (w.index == 0) {
         for (auto& hook : sweep_hooks) hook();
-        return_memory_after_closes();
+        return_memory_after_bursts();
       }
       sweep(w, t);
     });
@@ -152,9 +165,9 @@ HttpServer::HttpServer(HttpOptions opts, http::Api& api, http::ServerState& stat
   const std::string errors = "parley_http_transport_errors_total";
   const std::string errors_help = "Requests answered by the transport before reaching a handler";
   env.metrics.active = &m.gauge("parley_http_connections_active", "Open HTTP connections");
-  impl_->memory_trims =
-      &m.counter("parley_process_memory_trims_total",
-                 "Times freed heap was returned to the kernel after 1,000 connections closed");
+  impl_->memory_trims = &m.counter(
+      "parley_process_memory_trims_total",
+      "Times freed heap was returned to the kernel after 1,000 connections closed or opened");
   env.metrics.accepted = &m.counter("parley_http_connections_total", "HTTP connections accepted");
   env.metrics.rejected =
       &m.counter("parley_http_connections_rejected_total",
