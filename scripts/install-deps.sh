@@ -15,6 +15,7 @@ packages=(
   chromium prometheus
   podman runc netavark aardvark-dns podman-compose python3-yaml debootstrap
   protobuf-compiler libprotobuf-dev python3-protobuf
+  iptables  # netavark (podman's networks) needs it; not pulled in without Recommends
 )
 
 # The web app and SDK build with Node 18+ and npm (Debian's nodejs and npm
