@@ -28,7 +28,6 @@ using asio::ip::tcp;
 struct HttpServer::Impl {
   using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
 
-  HttpOptions opts;
   http::ServerState& state;
   SessionEnv env;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -77,7 +76,7 @@ struct HttpServer::Impl {
     accepted_at_trim = now_accepted;
   }
 
-  Impl(HttpOptions o, http::ServerState& s) : opts(std::move(o)), state(s) {}
+  explicit Impl(http::ServerState& s) : state(s) {}
 
   void accept_loop() {
     Worker& target = *workers[next];
@@ -90,7 +89,7 @@ struct HttpServer::Impl {
             log::warn("accept_failed", {{"error", ec.message()}});
           } else {
             accepted.fetch_add(1, std::memory_order_relaxed);
-            bool reject = env.connections.load() >= opts.max_connections;
+            bool reject = env.connections.load() >= env.opts.max_connections;
             // Hand the socket to its worker's thread; the session lives there.
             asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
               start_session(target, env, std::move(s), reject);
@@ -132,21 +131,13 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(HttpOptions opts, http::Api& api, http::ServerState& state,
                        metrics::Registry& m)
-    : impl_(std::make_unique<Impl>(std::move(opts), state)) {
+    : impl_(std::make_unique<Impl>(state)) {
   impl_->registry = &m;
-  const auto& o = impl_->opts;
   auto& env = impl_->env;
   env.api = &api;
   env.state = &state;
-  env.limits.max_header_bytes = o.max_header_bytes;
-  env.limits.max_body_bytes = o.max_body_bytes;
-  env.limits.header_timeout = o.header_timeout;
-  env.limits.body_timeout = o.body_timeout;
-  env.limits.idle_timeout = o.idle_timeout;
-  env.limits.write_timeout = o.write_timeout;
-  env.limits.lingering_time = o.lingering_time;
-  env.limits.max_pending = o.max_pending;
-  env.trusted_proxies = o.trusted_proxies;
+  env.opts = std::move(opts);
+  const auto& o = env.opts;
   auto& d = *impl_;
   unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   std::size_t nworkers = o.workers > 0 ? o.workers : cores;
@@ -198,7 +189,7 @@ void HttpServer::add_websocket(WsRoute route) {
     d.ws = std::make_unique<WsShared>();
     auto& ws = *d.ws;
     auto& m = *d.registry;
-    ws.opts = d.opts.ws;
+    ws.opts = &d.env.opts.ws;
     ws.registry = &m;
     ws.connections = &m.gauge("parley_ws_connections", "Open WebSocket connections");
     ws.handshakes_refused = &m.counter("parley_ws_handshakes_refused_total",
@@ -225,7 +216,7 @@ void HttpServer::on_sweep(std::function<void()> fn) { impl_->sweep_hooks.push_ba
 
 void HttpServer::start() {
   auto& d = *impl_;
-  const auto& opts = d.opts;
+  const auto& opts = d.env.opts;
   if (d.ws) {
     for (auto& w : d.workers) {
       d.sweepers.push_back(std::make_unique<asio::steady_timer>(w->ioc));

@@ -170,7 +170,7 @@ asio::awaitable<void> HttpSession::linger() {
   idle_ = true;  // a draining server closes it at once
   // Answered: a drain does not wait for it (stop() closes what still lingers).
   Counted lingering(env_.lingering);
-  stream_.expires_after(env_.limits.lingering_time);
+  stream_.expires_after(env_.opts.lingering_time);
   std::array<char, 16 * 1024> sink;
   for (;;) {
     auto [rec, n] = co_await stream_.async_read_some(asio::buffer(sink), kTuple);
@@ -188,7 +188,7 @@ asio::awaitable<void> HttpSession::linger() {
 
 asio::awaitable<bool> HttpSession::send(http::Response res, bool keep_alive) {
   auto msg = to_beast(std::move(res), keep_alive);
-  stream_.expires_after(env_.limits.write_timeout);
+  stream_.expires_after(env_.opts.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, msg, kTuple);
   if (ec == beast::error::timeout) env_.metrics.timeouts->inc();
   co_return !ec;
@@ -203,11 +203,11 @@ asio::awaitable<void> HttpSession::send_too_large() {
   env_.metrics.body_too_large->inc();
   co_await send_error(
       nullptr, Errc::payload_too_large,
-      "request body exceeds " + std::to_string(env_.limits.max_body_bytes) + " bytes");
+      "request body exceeds " + std::to_string(env_.opts.max_body_bytes) + " bytes");
 }
 
 asio::awaitable<void> HttpSession::serve() {
-  const auto& lim = env_.limits;
+  const auto& lim = env_.opts;
   bool first = true;
   for (;;) {
     idle_ = true;
@@ -306,8 +306,10 @@ asio::awaitable<void> HttpSession::serve() {
 
 namespace {
 
-bool has_token(std::string_view header, std::string_view token) {
-  // Comma-separated, case-insensitive tokens (Connection: keep-alive, Upgrade).
+// Calls fn(item) for each comma-separated item of a header value, trimmed of
+// spaces, until fn returns true; true if it did.
+template <class Fn>
+bool any_item(std::string_view header, Fn fn) {
   std::size_t i = 0;
   while (i <= header.size()) {
     auto j = header.find(',', i);
@@ -315,32 +317,33 @@ bool has_token(std::string_view header, std::string_view token) {
     auto item = header.substr(i, j - i);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.size() == token.size() &&
-        std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return true;
-    }
+    if (fn(item)) return true;
     i = j + 1;
   }
   return false;
 }
 
-// The first of the client's offered subprotocols that the route speaks, or
-// "" when there is none.
+// Case-insensitive tokens (Connection: keep-alive, Upgrade).
+bool has_token(std::string_view header, std::string_view token) {
+  return any_item(header, [token](std::string_view item) {
+    return item.size() == token.size() &&
+           std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
+
+// The first of the client's offered subprotocols (case-sensitive, RFC 6455
+// 4.1) that the route speaks, or "" when there is none.
 std::string choose_subprotocol(std::string_view offered, const std::vector<std::string>& ours) {
-  std::size_t i = 0;
-  while (i < offered.size()) {
-    auto j = offered.find(',', i);
-    if (j == std::string_view::npos) j = offered.size();
-    auto item = offered.substr(i, j - i);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (std::find(ours.begin(), ours.end(), item) != ours.end()) return std::string(item);
-    i = j + 1;
-  }
-  return {};
+  std::string chosen;
+  any_item(offered, [&](std::string_view item) {
+    if (item.empty() || std::find(ours.begin(), ours.end(), item) == ours.end()) return false;
+    chosen = item;
+    return true;
+  });
+  return chosen;
 }
 
 // Asks the route for a handler; completes on the caller's executor. Not a
@@ -367,7 +370,7 @@ auto accept_upgrade(const WsRoute& route, const WsUpgrade& up) {
 asio::awaitable<void> HttpSession::upgrade(const WsRoute& route,
                                            bhttp::request<bhttp::string_body> msg) {
   WsShared& ws = *env_.ws;
-  const WsOptions& opts = ws.opts;
+  const WsOptions& opts = *ws.opts;
   http::Request req = to_request(std::move(msg), remote_);
   auto refuse = [&](Errc code, std::string detail) {
     ws.handshakes_refused->inc();
@@ -385,7 +388,7 @@ asio::awaitable<void> HttpSession::upgrade(const WsRoute& route,
                        : same_origin ||
                              std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
                              std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
-  std::string client_ip = http::client_ip_for(req, env_.trusted_proxies);
+  std::string client_ip = http::client_ip_for(req, env_.opts.trusted_proxies);
   std::string subprotocol =
       choose_subprotocol(req.header("sec-websocket-protocol"), route.subprotocols);
   if (!has_token(req.header("upgrade"), "websocket") ||
@@ -436,7 +439,7 @@ asio::awaitable<void> HttpSession::upgrade(const WsRoute& route,
   if (!subprotocol.empty()) response += "Sec-WebSocket-Protocol: " + subprotocol + "\r\n";
   if (deflate.accepted) response += "Sec-WebSocket-Extensions: " + deflate.response + "\r\n";
   response += "\r\n";
-  stream_.expires_after(env_.limits.write_timeout);
+  stream_.expires_after(env_.opts.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(response), kTuple);
   if (ec) co_return;
   stream_.expires_never();

@@ -65,7 +65,7 @@ struct Worker {
 
 // What WebSocket sessions share across workers.
 struct WsShared {
-  WsOptions opts;
+  const WsOptions* opts = nullptr;  // the server's (SessionEnv::opts.ws)
   std::vector<WsRoute> routes;
 
   // Connection counts for the per-address cap.
@@ -78,17 +78,6 @@ struct WsShared {
   metrics::Counter* frames_out = nullptr;
   metrics::Counter* slow_consumers = nullptr;
   metrics::Registry* registry = nullptr;  // for close-code counters
-};
-
-struct SessionLimits {
-  std::uint32_t max_header_bytes = 16384;
-  std::uint64_t max_body_bytes = 1 << 20;
-  std::chrono::milliseconds header_timeout{10000};
-  std::chrono::milliseconds body_timeout{30000};
-  std::chrono::milliseconds idle_timeout{60000};
-  std::chrono::milliseconds write_timeout{30000};
-  std::chrono::milliseconds lingering_time{5000};
-  std::int64_t max_pending = 1024;
 };
 
 struct SessionMetrics {
@@ -109,9 +98,8 @@ struct SessionEnv {
   http::Api* api = nullptr;
   http::ServerState* state = nullptr;
   boost::asio::thread_pool* handlers = nullptr;
-  SessionLimits limits;
+  HttpOptions opts;  // limits, timeouts, trusted proxies; opts.ws for the WebSocket transport
   SessionMetrics metrics;
-  std::vector<std::string> trusted_proxies;
   std::atomic<std::int64_t> in_flight{0};    // requests between head read and response sent
   std::atomic<std::int64_t> pending{0};      // requests queued or running on handler threads
   std::atomic<std::int64_t> connections{0};  // open sessions

@@ -62,7 +62,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, public W
       : worker_(w),
         env_(env),
         ws_(*env.ws),
-        opts_(ws_.opts),
+        opts_(*ws_.opts),
         socket_(std::move(socket)),
         leftover_(std::move(leftover)),
         remote_(std::move(remote)),
