@@ -84,7 +84,9 @@ std::size_t Database::queue_depth() const {
   return queue_.size();
 }
 
-void Database::submit(Job job, Done done) {
+void Database::submit(Job job, Done done) { submit_append(nullptr, std::move(job), std::move(done)); }
+
+void Database::submit_append(std::shared_ptr<Append> append, Job job, Done done) {
   {
     std::lock_guard lock(mu_);
     if (!accepting_) {
@@ -95,7 +97,7 @@ void Database::submit(Job job, Done done) {
       rejected_.inc();
       fail(Errc::unavailable, "the store is overloaded; try again");
     }
-    queue_.push_back({std::move(job), std::move(done)});
+    queue_.push_back({std::move(job), std::move(done), std::move(append)});
     queue_gauge_.set(static_cast<double>(queue_.size()));
   }
   cv_.notify_one();
@@ -166,25 +168,69 @@ void Database::run_batch(std::vector<Pending>& batch) {
 
 std::size_t Database::run_jobs(Store& s, std::vector<Pending>& batch,
                                std::vector<std::exception_ptr>& errors, bool savepoints) {
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (savepoints) s.savepoint();
-    auto changes = savepoints ? 0 : s.total_changes();
-    try {
-      batch[i].job(s);
-      if (savepoints) s.release();
-    } catch (...) {
-      errors[i] = std::current_exception();
-      // The engine ended the transaction itself: the whole batch is gone.
-      if (!s.in_transaction()) throw;
-      if (savepoints) {
-        s.rollback_to();
-        s.release();
-      } else if (s.total_changes() != changes) {
-        return i;
-      }
+  for (std::size_t i = 0; i < batch.size();) {
+    if (!savepoints && batch[i].append) {
+      std::size_t end = i + 1;
+      while (end < batch.size() && batch[end].append) ++end;
+      std::size_t partial = run_appends(s, batch, i, end, errors);
+      if (partial < end) return partial;
+      i = end;
+      continue;
     }
+    if (batch[i].append) batch[i].append->seq = 0;
+    if (!run_job(s, batch[i], errors[i], savepoints)) return i;
+    ++i;
   }
   return batch.size();
+}
+
+bool Database::run_job(Store& s, Pending& p, std::exception_ptr& error, bool savepoints) {
+  if (savepoints) s.savepoint();
+  auto changes = savepoints ? 0 : s.total_changes();
+  try {
+    p.job(s);
+    if (savepoints) s.release();
+  } catch (...) {
+    error = std::current_exception();
+    // The engine ended the transaction itself: the whole batch is gone.
+    if (!s.in_transaction()) throw;
+    if (savepoints) {
+      s.rollback_to();
+      s.release();
+    } else if (s.total_changes() != changes) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::size_t Database::run_appends(Store& s, std::vector<Pending>& batch, std::size_t begin,
+                                  std::size_t end, std::vector<std::exception_ptr>& errors) {
+  append_in_.clear();
+  for (std::size_t i = begin; i < end; ++i) {
+    batch[i].append->seq = 0;
+    append_in_.push_back(&batch[i].append->message);
+  }
+  append_out_.assign(append_in_.size(), 0);
+  auto changes = s.total_changes();
+  try {
+    s.append_messages(append_in_, append_out_);
+    for (std::size_t i = begin; i < end; ++i) batch[i].append->seq = append_out_[i - begin];
+  } catch (...) {
+    if (!s.in_transaction()) throw;
+    if (s.total_changes() != changes) {
+      // Undo, then job by job. The error stands for a lone send, whose job
+      // would do just what failed (a batch of one is not run again).
+      errors[begin] = std::current_exception();
+      return begin;
+    }
+    // Nothing written: each append takes its own path below.
+  }
+  for (std::size_t i = begin; i < end; ++i) {
+    if (batch[i].append->seq) continue;
+    if (!run_job(s, batch[i], errors[i], false)) return i;
+  }
+  return end;
 }
 
 void Database::finish_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& errors,

@@ -76,6 +76,18 @@ class Database {
   // Error(unavailable) when stopped or when max_queue jobs are waiting.
   void submit(Job job, Done done);
 
+  // A message to append, and where the writer puts its seq.
+  struct Append {
+    Message message;       // seq ignored
+    std::int64_t seq = 0;  // set when the writer appended it with its neighbours
+  };
+  // Queues an append that the writer runs together with the appends queued
+  // next to it, in one Store::append_messages call. When that sets
+  // append->seq, `job` does not run; when it refuses the message (a retry,
+  // not a member) or the batch is run again job by job, append->seq is 0 and
+  // `job` runs in its place, as submit()'s job would. Same errors as submit.
+  void submit_append(std::shared_ptr<Append> append, Job job, Done done);
+
   // Runs fn(Store&) as a group-committed write and returns its result once
   // durable; rethrows what fn threw or the commit error.
   template <class F>
@@ -96,6 +108,7 @@ class Database {
   struct Pending {
     Job job;
     Done done;
+    std::shared_ptr<Append> append;  // set: may run in a run of appends
   };
   class ReadLease;
 
@@ -106,6 +119,14 @@ class Database {
   // first job that threw after writing (batch.size() when none did).
   std::size_t run_jobs(Store& s, std::vector<Pending>& batch,
                        std::vector<std::exception_ptr>& errors, bool savepoints);
+  // Runs batch[i] on its own; false when it threw after writing (without
+  // savepoints: the batch must be undone and run again).
+  bool run_job(Store& s, Pending& p, std::exception_ptr& error, bool savepoints);
+  // Appends batch[begin, end) with one Store::append_messages, then runs the
+  // job of each append it refused; returns the index of a job that threw
+  // after writing, or end.
+  std::size_t run_appends(Store& s, std::vector<Pending>& batch, std::size_t begin,
+                          std::size_t end, std::vector<std::exception_ptr>& errors);
   void finish_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& errors,
                     std::chrono::steady_clock::time_point t0);
   std::unique_ptr<Store> open(bool read_only) const;
@@ -115,6 +136,8 @@ class Database {
 
   DatabaseOptions options_;
   std::unique_ptr<Store> writer_;
+  std::vector<const Message*> append_in_;  // the writer's scratch for run_appends
+  std::vector<std::int64_t> append_out_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,5 +1,13 @@
 #include "store/sql_store.hpp"
 
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <numeric>
+#include <tuple>
+#include <utility>
+#include <vector>
+
 #include "core/error.hpp"
 
 namespace parley::store {
@@ -440,6 +448,140 @@ std::int64_t SqlStore::next_seq(Id conversation_id, std::int64_t now) {
   std::int64_t seq = s.i64(0);
   s.run();
   return seq;
+}
+
+namespace {
+
+// Rows per multi-row INSERT: runs go in chunks of 32, 16, ... 1 rows, so at
+// most six statements are ever prepared for it.
+constexpr std::size_t kMaxInsertRows = 32;
+
+const char* insert_rows_sql(std::size_t rows) {
+  static const std::array<std::string, 6> texts = [] {
+    std::array<std::string, 6> t;
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      std::size_t n = std::size_t{1} << k;
+      std::string sql =
+          "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
+          "VALUES ";
+      for (std::size_t r = 0; r < n; ++r) {
+        std::size_t p = r * 7;
+        sql += r ? ", (" : "(";
+        for (std::size_t c = 1; c <= 7; ++c) {
+          sql += "?" + std::to_string(p + c) + (c < 7 ? ", " : ")");
+        }
+      }
+      t[k] = std::move(sql);
+    }
+    return t;
+  }();
+  return texts[static_cast<std::size_t>(std::countr_zero(rows))].c_str();
+}
+
+}  // namespace
+
+void SqlStore::mark_first_uses(std::span<const Message* const> in, std::span<std::int64_t> ok) {
+  std::vector<std::size_t> order(in.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  auto key = [&](std::size_t i) { return std::tie(in[i]->sender_id, in[i]->client_id); };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    ok[order[k]] = (k == 0 || key(order[k - 1]) != key(order[k])) ? 1 : 0;
+  }
+}
+
+void SqlStore::append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) {
+  // out[i] is 1 while in[i] may still go, then its seq.
+  mark_first_uses(in, out);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!out[i]) continue;
+    auto s = prepare("SELECT 1 FROM messages WHERE sender_id = ?1 AND client_id = ?2");
+    s.bind(1, in[i]->sender_id).bind(2, in[i]->client_id);
+    if (s.step()) out[i] = 0;  // a retry
+  }
+
+  // Membership once per (conversation, sender); then, per conversation in id
+  // order (the order PostgreSQL writers lock rows in), one seq update.
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (out[i]) order.push_back(i);
+  }
+  auto pair = [&](std::size_t i) { return std::pair(in[i]->conversation_id, in[i]->sender_id); };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return pair(a) < pair(b); });
+  for (std::size_t k = 0; k < order.size();) {
+    std::size_t end = k + 1;
+    while (end < order.size() && pair(order[end]) == pair(order[k])) ++end;
+    auto s = prepare("SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2");
+    s.bind(1, in[order[k]]->conversation_id).bind(2, in[order[k]]->sender_id);
+    if (!s.step()) {
+      for (std::size_t j = k; j < end; ++j) out[order[j]] = 0;
+    }
+    k = end;
+  }
+  std::erase_if(order, [&](std::size_t i) { return out[i] == 0; });
+
+  struct Next {
+    Id conversation_id;
+    std::int64_t seq;  // the next one to hand out
+  };
+  std::vector<Next> next;
+  for (std::size_t k = 0; k < order.size();) {
+    Id conv = in[order[k]]->conversation_id;
+    std::size_t end = k;
+    std::int64_t now = 0;
+    for (; end < order.size() && in[order[end]]->conversation_id == conv; ++end) {
+      now = std::max(now, in[order[end]]->created_at);
+    }
+    auto count = static_cast<std::int64_t>(end - k);
+    auto s = prepare(
+        "UPDATE conversations SET last_seq = last_seq + ?3, "
+        "activity_at = CASE WHEN activity_at > ?2 THEN activity_at ELSE ?2 END "
+        "WHERE id = ?1 RETURNING last_seq");
+    s.bind(1, conv).bind(2, now).bind(3, count);
+    if (s.step()) {
+      next.push_back({conv, s.i64(0) - count + 1});
+    } else {
+      for (std::size_t j = k; j < end; ++j) out[order[j]] = 0;  // no such conversation
+    }
+    s.run();
+    k = end;
+  }
+
+  // Seqs in the order of `in`; rows in chunks.
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!out[i]) continue;
+    auto it = std::lower_bound(next.begin(), next.end(), in[i]->conversation_id,
+                               [](const Next& n, Id c) { return n.conversation_id < c; });
+    out[i] = it->seq++;
+    rows.push_back(i);
+  }
+  for (std::size_t k = 0; k < rows.size();) {
+    std::size_t n = std::min(kMaxInsertRows, std::bit_floor(rows.size() - k));
+    auto s = prepare(insert_rows_sql(n));
+    for (std::size_t r = 0; r < n; ++r) {
+      const Message& m = *in[rows[k + r]];
+      int p = static_cast<int>(r * 7);
+      s.bind(p + 1, m.id).bind(p + 2, m.conversation_id).bind(p + 3, out[rows[k + r]]);
+      s.bind(p + 4, m.sender_id).bind(p + 5, m.client_id).bind(p + 6, m.body);
+      s.bind(p + 7, m.created_at);
+    }
+    s.run();
+    k += n;
+  }
+
+  // One's own messages are read: the last seq of each sender, once.
+  for (std::size_t k = 0; k < order.size();) {
+    std::size_t end = k;
+    std::int64_t last = 0;
+    for (; end < order.size() && pair(order[end]) == pair(order[k]); ++end) {
+      last = std::max(last, out[order[end]]);
+    }
+    set_last_read(in[order[k]]->conversation_id, in[order[k]]->sender_id, last);
+    k = end;
+  }
 }
 
 void SqlStore::insert_message(const Message& m) {

@@ -57,7 +57,7 @@ class SqlStore : public Store {
 
   std::int64_t next_seq(Id conversation_id, std::int64_t now) override;
   void insert_message(const Message& m) override;
-  std::optional<std::int64_t> try_append_message(const Message&) override { return std::nullopt; }
+  void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) override;
   std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) override;
   std::optional<Message> message(Id conversation_id, std::int64_t seq) override;
   std::vector<Message> messages_after(Id conversation_id, std::int64_t after_seq,
@@ -132,6 +132,10 @@ class SqlStore : public Store {
   // string with static storage: engines key their cache on its address.
   virtual Cursor& cursor(const char* sql) = 0;
   Stmt prepare(const char* sql) { return Stmt(cursor(sql)); }
+  // Sets ok[i] to 1 where in[i] is the first use of its (sender_id,
+  // client_id) in `in`, else to 0 (the caller's step-by-step path makes the
+  // later ones retries of the first).
+  static void mark_first_uses(std::span<const Message* const> in, std::span<std::int64_t> ok);
   // The newest version in schema_migrations (0 when empty).
   std::int64_t recorded_version();
 };

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,14 +110,19 @@ class Store {
   // seq. Must run in the transaction that inserts the message.
   virtual std::int64_t next_seq(Id conversation_id, std::int64_t now) = 0;
   virtual void insert_message(const Message& m) = 0;
-  // The common case of sending in one round trip, where an engine can: when
-  // m.sender_id is a member of m.conversation_id and has not used m.client_id,
-  // takes the next seq (as next_seq), inserts m with it, marks it read for the
-  // sender (as set_last_read) and returns the seq. Otherwise it writes nothing
-  // and returns nullopt, as does an engine without it (SQLite: statements are
-  // in-process calls); the caller then takes the step-by-step path, which also
-  // says why (a retry, not a member, no such conversation).
-  virtual std::optional<std::int64_t> try_append_message(const Message& m) = 0;
+  // The common case of sending, for a run of new messages at once (the
+  // group-commit writer's batch): for each in[i] whose sender is a member of
+  // its conversation and whose (sender_id, client_id) is used neither in the
+  // store nor earlier in `in`, takes the next seq of its conversation (in the
+  // order of `in`), inserts it with that seq, marks it read for its sender (as
+  // set_last_read), moves the conversation's activity time (as next_seq) and
+  // sets out[i] to the seq. Every other out[i] is 0 and nothing was written
+  // for it: the caller takes the step-by-step path, which also says why (a
+  // retry, not a member, no such conversation). The seq of each conversation
+  // is updated once per call and each sender's read marker once, and rows go
+  // in with multi-row inserts (SQLite) or all in one statement (PostgreSQL).
+  virtual void append_messages(std::span<const Message* const> in,
+                               std::span<std::int64_t> out) = 0;
   virtual std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) = 0;
   virtual std::optional<Message> message(Id conversation_id, std::int64_t seq) = 0;
   // Ascending by seq: seq > after_seq. Descending: seq < before_seq.

@@ -322,35 +322,106 @@ void PgStore::lock_schema() {
   exec(sql.c_str());
 }
 
-std::optional<std::int64_t> PgStore::try_append_message(const Message& m) {
-  // Data-modifying CTEs run once and to completion whether or not the main
-  // statement reads them; they all see the snapshot the statement began with,
-  // so the read marker takes the new seq from bump's output, not the table.
+namespace {
+
+// PostgreSQL array literals, for unnest() parameters.
+void array_item(std::string& out, std::int64_t v) {
+  out += out.size() > 1 ? "," : "";
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+void array_item(std::string& out, std::string_view v) {
+  out += out.size() > 1 ? ",\"" : "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+void PgStore::append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) {
+  // Later uses of a client_id in the run go the step-by-step way: the
+  // statement's NOT EXISTS sees only what was there when it began.
+  mark_first_uses(in, out);
+  std::string ids = "{", convs = "{", senders = "{", clients = "{", bodies = "{", ats = "{",
+              ord = "{";
+  std::vector<bool> sent(in.size(), false);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!out[i]) continue;
+    sent[i] = true;
+    const Message& m = *in[i];
+    if (m.client_id.find('\0') != std::string::npos || m.body.find('\0') != std::string::npos) {
+      fail(Errc::bad_request, "text must not contain NUL characters");
+    }
+    array_item(ids, m.id);
+    array_item(convs, m.conversation_id);
+    array_item(senders, m.sender_id);
+    array_item(clients, m.client_id);
+    array_item(bodies, m.body);
+    array_item(ats, m.created_at);
+    array_item(ord, static_cast<std::int64_t>(i));
+    out[i] = 0;
+    ++n;
+  }
+  if (n == 0) return;
+  for (auto* a : {&ids, &convs, &senders, &clients, &bodies, &ats, &ord}) *a += '}';
+
+  // Data-modifying CTEs run once and to completion, all on the snapshot the
+  // statement began with, so seqs come from bump's output. The conversation
+  // rows are locked in id order (FOR UPDATE ... ORDER BY), as SqlStore's
+  // loop does, so two nodes appending to the same conversations do not
+  // deadlock on them within one run.
   // The command tag is INSERT's, so total_changes() moves when it wrote.
   auto s = prepare(
-      "WITH bump AS ("
-      " UPDATE conversations SET last_seq = last_seq + 1,"
-      "  activity_at = CASE WHEN activity_at > CAST(?6 AS BIGINT) THEN activity_at"
-      "   ELSE CAST(?6 AS BIGINT) END"
-      " WHERE id = CAST(?2 AS BIGINT)"
-      "  AND EXISTS (SELECT 1 FROM members WHERE conversation_id = CAST(?2 AS BIGINT)"
-      "   AND user_id = CAST(?3 AS BIGINT))"
-      "  AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = CAST(?3 AS BIGINT)"
-      "   AND client_id = CAST(?4 AS TEXT))"
-      " RETURNING last_seq),"
+      "WITH req AS ("
+      " SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[]), CAST(?3 AS BIGINT[]),"
+      "  CAST(?4 AS TEXT[]), CAST(?5 AS TEXT[]), CAST(?6 AS BIGINT[]), CAST(?7 AS BIGINT[]))"
+      "  AS r(id, conversation_id, sender_id, client_id, body, created_at, ord)),"
+      " ok AS ("
+      " SELECT r.* FROM req r"
+      " WHERE EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = r.conversation_id"
+      "   AND m.user_id = r.sender_id)"
+      "  AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.sender_id = r.sender_id"
+      "   AND x.client_id = r.client_id)),"
+      " counts AS ("
+      " SELECT conversation_id, COUNT(*) AS k, MAX(created_at) AS t FROM ok GROUP BY conversation_id),"
+      " locked AS ("
+      " SELECT c.id FROM conversations c WHERE c.id IN (SELECT conversation_id FROM counts)"
+      "  ORDER BY c.id FOR UPDATE),"
+      " bump AS ("
+      " UPDATE conversations c SET last_seq = c.last_seq + counts.k,"
+      "  activity_at = GREATEST(c.activity_at, counts.t)"
+      " FROM counts WHERE c.id = counts.conversation_id AND c.id IN (SELECT id FROM locked)"
+      " RETURNING c.id, c.last_seq, counts.k),"
+      " numbered AS ("
+      " SELECT ok.*, bump.last_seq - bump.k"
+      "  + ROW_NUMBER() OVER (PARTITION BY ok.conversation_id ORDER BY ok.ord) AS seq"
+      " FROM ok JOIN bump ON bump.id = ok.conversation_id),"
       " marked AS ("
-      " UPDATE members SET last_read_seq = (SELECT last_seq FROM bump)"
-      " WHERE conversation_id = CAST(?2 AS BIGINT) AND user_id = CAST(?3 AS BIGINT)"
-      "  AND last_read_seq < (SELECT last_seq FROM bump))"
+      " UPDATE members m SET last_read_seq = t.seq"
+      " FROM (SELECT conversation_id, sender_id, MAX(seq) AS seq FROM numbered"
+      "  GROUP BY conversation_id, sender_id) t"
+      " WHERE m.conversation_id = t.conversation_id AND m.user_id = t.sender_id"
+      "  AND m.last_read_seq < t.seq)"
       " INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at)"
-      " SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), last_seq, CAST(?3 AS BIGINT),"
-      "  CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS BIGINT) FROM bump RETURNING seq");
-  s.bind(1, m.id).bind(2, m.conversation_id).bind(3, m.sender_id).bind(4, m.client_id);
-  s.bind(5, m.body).bind(6, m.created_at);
-  if (!s.step()) return std::nullopt;
-  std::int64_t seq = s.i64(0);
-  s.run();
-  return seq;
+      " SELECT id, conversation_id, seq, sender_id, client_id, body, created_at FROM numbered"
+      " RETURNING id, seq");
+  s.bind(1, std::string_view(ids)).bind(2, std::string_view(convs));
+  s.bind(3, std::string_view(senders)).bind(4, std::string_view(clients));
+  s.bind(5, std::string_view(bodies)).bind(6, std::string_view(ats));
+  s.bind(7, std::string_view(ord));
+  std::vector<std::pair<Id, std::int64_t>> seqs;
+  while (s.step()) seqs.emplace_back(s.i64(0), s.i64(1));
+  std::sort(seqs.begin(), seqs.end());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!sent[i]) continue;
+    auto it = std::lower_bound(seqs.begin(), seqs.end(), std::pair(in[i]->id, std::int64_t{0}));
+    if (it != seqs.end() && it->first == in[i]->id) out[i] = it->second;
+  }
 }
 
 }  // namespace parley::store

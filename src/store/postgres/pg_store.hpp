@@ -52,8 +52,8 @@ class PgStore final : public SqlStore {
   void exec_script(std::string_view sql) override;
   std::int64_t schema_version() override;
   void lock_schema() override;
-  // One statement instead of six round trips (see Store::try_append_message).
-  std::optional<std::int64_t> try_append_message(const Message& m) override;
+  // One statement for the whole run instead of round trips per message.
+  void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) override;
 
   // Rewrites ?N parameters as $N (outside quoted literals); how the shared
   // SQL of SqlStore reaches PostgreSQL. Sets *params to the highest N.

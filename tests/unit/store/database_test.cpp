@@ -62,7 +62,9 @@ class DatabaseTest : public ::testing::TestWithParam<std::string> {
 
   // Queues the jobs while the writer is held busy, so they share one batch,
   // and returns what each completion reported.
-  std::vector<std::exception_ptr> run_as_one_batch(const std::vector<Database::Job>& jobs) {
+  std::vector<std::exception_ptr> run_as_one_batch(
+      const std::vector<Database::Job>& jobs,
+      const std::vector<std::shared_ptr<Database::Append>>& appends = {}) {
     std::promise<void> release;
     auto hold = release.get_future().share();
     std::promise<void> holding;
@@ -76,7 +78,8 @@ class DatabaseTest : public ::testing::TestWithParam<std::string> {
     std::vector<std::exception_ptr> results(jobs.size());
     std::atomic<std::size_t> done{0};
     for (std::size_t i = 0; i < jobs.size(); ++i) {
-      db_->submit(jobs[i], [&, i](std::exception_ptr e) {
+      auto append = i < appends.size() ? appends[i] : nullptr;
+      db_->submit_append(append, jobs[i], [&, i](std::exception_ptr e) {
         results[i] = e;
         ++done;
       });
@@ -219,6 +222,123 @@ TEST_P(DatabaseTest, StopDrainsQueuedWritesThenRefusesNewOnes) {
   EXPECT_THROW(db_->submit([](Store&) {}, [](std::exception_ptr) {}), Error);
   auto check = engine_.open();
   EXPECT_EQ(check->messages_after(10, 0, 100).size(), 50U);
+}
+
+// An append as ChatService queues one: `job` is its step-by-step path, which
+// counts its runs and appends unless the client_id was used.
+struct Send {
+  std::shared_ptr<Database::Append> append = std::make_shared<Database::Append>();
+  std::shared_ptr<std::atomic<int>> job_runs = std::make_shared<std::atomic<int>>(0);
+  Database::Job job;
+
+  Send(Id id, const std::string& client_id, bool throw_after_writing = false) {
+    append->message.id = id;
+    append->message.conversation_id = 10;
+    append->message.sender_id = 1;
+    append->message.client_id = client_id;
+    append->message.body = "b";
+    job = [a = append, runs = job_runs, throw_after_writing](Store& s) {
+      ++*runs;
+      Message m = a->message;
+      if (throw_after_writing) {
+        // Writes under another client_id, then fails: its writes must go.
+        m.client_id += "-partial";
+        m.seq = s.next_seq(10, 1);
+        s.insert_message(m);
+        throw std::runtime_error("fails after writing");
+      }
+      if (s.message_by_client_id(1, m.client_id)) return;  // a retry
+      m.seq = s.next_seq(10, 1);
+      s.insert_message(m);
+    };
+  }
+};
+
+void join_conversation(Database& db) {
+  db.write([](Store& s) {
+    Member m;
+    m.conversation_id = 10;
+    m.user_id = 1;
+    m.role = "owner";
+    s.insert_member(m);
+  });
+}
+
+TEST_P(DatabaseTest, AppendsQueuedTogetherGoInOneRunAndOnlyTheRefusedRunTheirJob) {
+  join_conversation(*db_);
+  db_->write([](Store& s) { append(s, 300, "used"); });  // seq 1
+  std::vector<Send> sends = {{301, "a"}, {302, "used"}, {303, "b"}, {304, "a"}, {305, "c"}};
+  std::vector<Database::Job> jobs;
+  std::vector<std::shared_ptr<Database::Append>> appends;
+  for (auto& x : sends) {
+    jobs.push_back(x.job);
+    appends.push_back(x.append);
+  }
+  auto results = run_as_one_batch(jobs, appends);
+  for (auto& r : results) EXPECT_FALSE(r);
+  std::vector<std::int64_t> seqs, runs;
+  for (auto& x : sends) {
+    seqs.push_back(x.append->seq);
+    runs.push_back(*x.job_runs);
+  }
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{2, 0, 3, 0, 4}));  // 0: refused, the job ran
+  EXPECT_EQ(runs, (std::vector<std::int64_t>{0, 1, 0, 1, 0}));
+  auto all = db_->read([](Store& s) { return s.messages_after(10, 0, 100); });
+  ASSERT_EQ(all.size(), 4U);
+  EXPECT_EQ(all[3].id, 305);
+  EXPECT_EQ(db_->read([](Store& s) { return s.member(10, 1)->last_read_seq; }), 4);
+  EXPECT_EQ(metrics_.counter("parley_store_batch_retries_total", "").value(), 0U);
+}
+
+TEST_P(DatabaseTest, AppendsAndOtherJobsKeepTheirQueueOrder) {
+  join_conversation(*db_);
+  Send first(401, "first"), last(403, "last");
+  auto results = run_as_one_batch(
+      {first.job, [](Store& s) { append(s, 402, "between"); }, last.job},
+      {first.append, nullptr, last.append});
+  for (auto& r : results) EXPECT_FALSE(r);
+  auto all = db_->read([](Store& s) { return s.messages_after(10, 0, 100); });
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[0].client_id, "first");
+  EXPECT_EQ(all[1].client_id, "between");
+  EXPECT_EQ(all[2].client_id, "last");
+}
+
+TEST_P(DatabaseTest, ARefusedAppendFailingAfterWritingRerunsTheBatchJobByJob) {
+  join_conversation(*db_);
+  // 503's client_id is refused because 502 uses it first in the run; 503's
+  // job then writes (its own step-by-step path) and throws.
+  Send a(501, "x"), b(502, "dup"), c(503, "dup", true), d(504, "y");
+  auto results = run_as_one_batch({a.job, b.job, c.job, d.job},
+                                  {a.append, b.append, c.append, d.append});
+  EXPECT_FALSE(results[0]);
+  EXPECT_FALSE(results[1]);
+  EXPECT_TRUE(results[2]);
+  EXPECT_FALSE(results[3]);
+  EXPECT_EQ(metrics_.counter("parley_store_batch_retries_total", "").value(), 1U);
+  // In the second run every append took its job, in queue order.
+  EXPECT_EQ(a.append->seq, 0);
+  EXPECT_EQ(*a.job_runs, 1);
+  auto all = db_->read([](Store& s) { return s.messages_after(10, 0, 100); });
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[0].id, 501);
+  EXPECT_EQ(all[1].id, 502);
+  EXPECT_EQ(all[2].id, 504);
+  EXPECT_EQ(all[2].seq, 3);
+}
+
+TEST_P(DatabaseTest, ALoneAppendFailingAfterWritingReportsItsError) {
+  join_conversation(*db_);
+  Send first(601, "first");
+  ASSERT_FALSE(run_as_one_batch({first.job}, {first.append})[0]);
+  // Same id, new client_id: the seq is bumped, then the insert fails.
+  Send again(601, "again");
+  auto results = run_as_one_batch({again.job}, {again.append});
+  EXPECT_TRUE(results[0]);
+  EXPECT_EQ(again.append->seq, 0);
+  Send next(602, "next");
+  ASSERT_FALSE(run_as_one_batch({next.job}, {next.append})[0]);
+  EXPECT_EQ(next.append->seq, 2);  // the failed one's seq was undone: no gap
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, DatabaseTest, testing::kEngines, testing::engine_name);

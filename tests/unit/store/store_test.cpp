@@ -335,49 +335,119 @@ TEST_P(StoreTest, ASendersMessagesExportAndEraseAsTombstonesInBatches) {
   EXPECT_FALSE(store_->user_by_username("alice").has_value());
 }
 
-TEST_P(StoreTest, TryAppendWritesOnlyForAMemberWithANewClientId) {
+// Store::append_messages for a run of messages; returns the seqs (0: refused).
+std::vector<std::int64_t> append_run(Store& s, const std::vector<Message>& run) {
+  std::vector<const Message*> in;
+  for (const auto& m : run) in.push_back(&m);
+  std::vector<std::int64_t> out(run.size(), -1);
+  s.append_messages(in, out);
+  return out;
+}
+
+Message draft(Id id, Id conv, Id sender, std::string client_id, std::int64_t at = 50) {
+  Message m;
+  m.id = id;
+  m.conversation_id = conv;
+  m.sender_id = sender;
+  m.client_id = std::move(client_id);
+  m.body = "hi " + m.client_id;
+  m.created_at = at;
+  return m;
+}
+
+TEST_P(StoreTest, AppendWritesOnlyForAMemberWithANewClientId) {
   user(1, "alice");
   user(2, "bob");
   conversation(10, 1, 1);
   join(10, 1);
-  Message m;
-  m.id = 5000;
-  m.conversation_id = 10;
-  m.sender_id = 1;
-  m.client_id = "x";
-  m.body = "hi";
-  m.created_at = 50;
   auto before = store_->total_changes();
-  auto seq = store_->try_append_message(m);
-  if (!engine_.postgres()) {
-    EXPECT_FALSE(seq.has_value());  // SQLite takes the step-by-step path
-    return;
-  }
-  ASSERT_TRUE(seq.has_value());
-  EXPECT_EQ(*seq, 1);
+  EXPECT_EQ(append_run(*store_, {draft(5000, 10, 1, "x")}), std::vector<std::int64_t>{1});
   EXPECT_GT(store_->total_changes(), before);  // the group-commit writer relies on it
   EXPECT_EQ(store_->conversation(10)->last_seq, 1);
   EXPECT_EQ(store_->conversation(10)->activity_at, 50);
   EXPECT_EQ(store_->member(10, 1)->last_read_seq, 1);
-  EXPECT_EQ(store_->message(10, 1)->body, "hi");
+  EXPECT_EQ(store_->message(10, 1)->body, "hi x");
   EXPECT_EQ(store_->message(10, 1)->id, 5000);
 
-  m.id = 5001;  // the same client_id again: a retry writes nothing
-  EXPECT_FALSE(store_->try_append_message(m).has_value());
-  m.client_id = "y";
-  m.sender_id = 2;  // not a member
-  EXPECT_FALSE(store_->try_append_message(m).has_value());
-  m.sender_id = 1;
-  m.conversation_id = 999;  // no such conversation
-  EXPECT_FALSE(store_->try_append_message(m).has_value());
+  before = store_->total_changes();
+  // The same client_id again (a retry), a non-member, no such conversation:
+  // nothing written for any of them.
+  EXPECT_EQ(append_run(*store_, {draft(5001, 10, 1, "x"), draft(5002, 10, 2, "y"),
+                                 draft(5003, 999, 1, "z")}),
+            (std::vector<std::int64_t>{0, 0, 0}));
+  EXPECT_EQ(store_->total_changes(), before);
   EXPECT_EQ(store_->conversation(10)->last_seq, 1);
-  EXPECT_FALSE(store_->message_by_client_id(1, "y").has_value());
+  EXPECT_FALSE(store_->message_by_client_id(2, "y").has_value());
+  EXPECT_FALSE(store_->message_by_client_id(1, "z").has_value());
 
-  m.conversation_id = 10;
-  m.created_at = 40;  // older than the activity time: it stays
-  EXPECT_EQ(store_->try_append_message(m), std::optional<std::int64_t>(2));
+  // Older than the activity time: the activity time stays.
+  EXPECT_EQ(append_run(*store_, {draft(5004, 10, 1, "w", 40)}), std::vector<std::int64_t>{2});
   EXPECT_EQ(store_->conversation(10)->activity_at, 50);
   EXPECT_EQ(store_->member(10, 1)->last_read_seq, 2);
+}
+
+TEST_P(StoreTest, AppendRunTakesSeqsInOrderPerConversationAndRefusesOnlyTheBadOnes) {
+  user(1, "alice");
+  user(2, "bob");
+  user(3, "carol");
+  conversation(10, 1, 1);
+  conversation(20, 1, 1);
+  join(10, 1);
+  join(10, 2);
+  join(20, 1);
+  post(10, 1, "old");  // seq 1 of conversation 10, client_id "old" used
+  std::vector<Message> run = {
+      draft(6000, 20, 1, "a", 70),  // 20: seq 1
+      draft(6001, 10, 2, "b", 60),  // 10: seq 2
+      draft(6002, 10, 1, "c", 65),  // 10: seq 3
+      draft(6003, 10, 1, "old"),    // a retry of an earlier message
+      draft(6004, 10, 3, "d"),      // carol is not a member
+      draft(6005, 10, 2, "b"),      // a repeat of 6001 within the run
+      draft(6006, 20, 1, "e", 55),  // 20: seq 2
+      draft(6007, 10, 2, "f", 61),  // 10: seq 4
+  };
+  EXPECT_EQ(append_run(*store_, run), (std::vector<std::int64_t>{1, 2, 3, 0, 0, 0, 2, 4}));
+  EXPECT_EQ(store_->conversation(10)->last_seq, 4);
+  EXPECT_EQ(store_->conversation(20)->last_seq, 2);
+  EXPECT_EQ(store_->conversation(10)->activity_at, 65);
+  EXPECT_EQ(store_->conversation(20)->activity_at, 70);
+  EXPECT_EQ(store_->member(10, 1)->last_read_seq, 3);
+  EXPECT_EQ(store_->member(10, 2)->last_read_seq, 4);
+  EXPECT_EQ(store_->member(20, 1)->last_read_seq, 2);
+  auto ten = store_->messages_after(10, 0, 10);
+  ASSERT_EQ(ten.size(), 4u);
+  EXPECT_EQ(ten[1].id, 6001);
+  EXPECT_EQ(ten[2].id, 6002);
+  EXPECT_EQ(ten[3].id, 6007);
+  EXPECT_EQ(ten[3].created_at, 61);
+  EXPECT_EQ(store_->message_by_client_id(2, "b")->id, 6001);
+  EXPECT_FALSE(store_->message_by_client_id(3, "d").has_value());
+}
+
+TEST_P(StoreTest, AppendRunOfManyIsGaplessAndKeepsAnyText) {
+  user(1, "alice");
+  conversation(10, 1, 1);
+  join(10, 1);
+  // Text that PostgreSQL's array literals and SQL quoting must carry through.
+  const std::vector<std::string> bodies = {
+      "a,b", "{x}", "\"quoted\"", "back\\slash", "it's", "NULL", "", " spaced ", "\xC3\xA9t\xC3\xA9",
+      "\xE4\xB8\xAD\xE6\x96\x87", "line\nbreak", "\\\"", "'); DROP TABLE messages; --"};
+  std::vector<Message> run;
+  for (int k = 0; k < 101; ++k) {  // chunks of 32, 32, 32, 4 and 1 on SQLite
+    auto m = draft(7000 + k, 10, 1, "c" + std::to_string(k) + (k % 3 ? "\"{,}\\" : ""));
+    m.body = bodies[static_cast<std::size_t>(k) % bodies.size()];
+    run.push_back(m);
+  }
+  auto seqs = append_run(*store_, run);
+  for (int k = 0; k < 101; ++k) EXPECT_EQ(seqs[static_cast<std::size_t>(k)], k + 1);
+  auto all = store_->messages_after(10, 0, 200);
+  ASSERT_EQ(all.size(), 101u);
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    EXPECT_EQ(all[k].id, run[k].id);
+    EXPECT_EQ(all[k].body, run[k].body) << k;
+    EXPECT_EQ(all[k].client_id, run[k].client_id) << k;
+  }
+  EXPECT_EQ(store_->member(10, 1)->last_read_seq, 101);
 }
 
 TEST_P(StoreTest, TwoConnectionsNeverHandOutTheSameSeq) {
