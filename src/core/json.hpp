@@ -30,4 +30,9 @@ std::optional<std::int64_t> optional_int(const bj::object& o, std::string_view k
 const bj::array& require_array(const bj::object& o, std::string_view key, std::size_t max_items);
 const bj::array* optional_array(const bj::object& o, std::string_view key, std::size_t max_items);
 
+// Appends s as a JSON string literal (quotes included), escaped as
+// Boost.JSON's serializer does: `"`, `\` and control characters; UTF-8
+// passes through. For hot-path encoders that write JSON without a DOM.
+void append_quoted(std::string& out, std::string_view s);
+
 }  // namespace parley::json

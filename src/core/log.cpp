@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/json.hpp"
 #include "core/validate.hpp"
 
 namespace parley::log {
@@ -71,6 +72,10 @@ void append_value(std::string& out, const Field::Value& v, bool json) {
 
 void append_json_string(std::string& out, std::string_view s) {
   bool valid = validate::is_utf8(s);
+  if (valid) {
+    json::append_quoted(out, s);
+    return;
+  }
   out += '"';
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);

@@ -1,8 +1,10 @@
 #include "realtime/gateway.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "http/views.hpp"
 #include "net/ws_frame.hpp"
 
@@ -190,13 +192,64 @@ SharedFrame text_frame(std::string json) {
   return std::make_shared<const std::string>(ws::make_frame(ws::Opcode::text, json));
 }
 
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out.append(buf, end);
+}
+
+void append_id(std::string& out, Id id) {
+  out += '"';
+  append_int(out, id);
+  out += '"';
+}
+
+}  // namespace
+
+// Written directly rather than through a JSON DOM: it runs on the store
+// writer thread once per committed message (the DOM and its allocations were
+// a fifth of the writer's time). Same members, order and escaping as
+// http::message_json serialized (RealtimeGateway.MessageEventIsTheRestMessageJson).
 std::string message_event(const store::Message& m, bool created) {
   const char* type = created ? "message.new" : m.deleted_at ? "message.deleted" : "message.updated";
-  bj::object o{{"type", type},
-               {"conv", id_to_string(m.conversation_id)},
-               {"seq", m.seq},
-               {"message", http::message_json(m)}};
-  return bj::serialize(o);
+  std::string out;
+  out.reserve(256 + m.body.size() + m.client_id.size());
+  out += R"({"type":")";
+  out += type;
+  out += R"(","conv":)";
+  append_id(out, m.conversation_id);
+  out += R"(,"seq":)";
+  append_int(out, m.seq);
+  out += R"(,"message":{"id":)";
+  append_id(out, m.id);
+  out += R"(,"conversation_id":)";
+  append_id(out, m.conversation_id);
+  out += R"(,"seq":)";
+  append_int(out, m.seq);
+  out += R"(,"sender_id":)";
+  append_id(out, m.sender_id);
+  out += R"(,"client_id":)";
+  json::append_quoted(out, m.client_id);
+  out += R"(,"body":)";
+  json::append_quoted(out, m.body);
+  out += R"(,"created_at":)";
+  append_int(out, m.created_at);
+  out += m.deleted_at ? R"(,"deleted":true,"edited_at":)" : R"(,"deleted":false,"edited_at":)";
+  if (m.edited_at) {
+    append_int(out, m.edited_at);
+  } else {
+    out += "null";
+  }
+  out += R"(,"deleted_at":)";
+  if (m.deleted_at) {
+    append_int(out, m.deleted_at);
+  } else {
+    out += "null";
+  }
+  out += "}}";
+  return out;
 }
 
 void Gateway::message_created(const store::Message& m) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
+
 #include "core/error.hpp"
 
 namespace parley::json {
@@ -48,6 +50,18 @@ TEST(Json, FieldAccessorsNameTheField) {
   EXPECT_NE(detail_of([&] { require_int(o, "s", 0, 10); }).find("integer"), std::string::npos);
   EXPECT_EQ(require_array(o, "arr", 3).size(), 3U);
   EXPECT_NE(detail_of([&] { require_array(o, "arr", 2); }).find("more than 2"), std::string::npos);
+}
+
+TEST(Json, AppendQuotedEscapesAsBoostSerializes) {
+  std::string every;  // each ASCII byte, then multi-byte UTF-8
+  for (int c = 0; c < 0x80; ++c) every += static_cast<char>(c);
+  every += "\u00e9 \u4e2d\u6587 \U0001F600";
+  for (std::string_view s : {std::string_view(every), std::string_view(""),
+                             std::string_view("plain"), std::string_view("\"\\\"")}) {
+    std::string out = "x";
+    append_quoted(out, s);
+    EXPECT_EQ(out, "x" + bj::serialize(bj::string_view(s.data(), s.size())));
+  }
 }
 
 }  // namespace
