@@ -46,6 +46,7 @@ std::unique_ptr<Store> Database::open(bool read_only) const {
   o.synchronous = options_.synchronous;
   o.busy_timeout_ms = options_.busy_timeout_ms;
   o.read_only = read_only;
+  o.background_checkpoint = !read_only;  // only the writer's connection writes
   return std::make_unique<SqliteStore>(o);
 }
 

@@ -2,7 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -60,6 +63,79 @@ void configure_sqlite_once() {
 }
 }  // namespace
 
+// Checkpoints the WAL on its own thread and connection when told the WAL
+// has grown past the threshold; PASSIVE, so it never blocks the writer.
+class SqliteStore::Checkpointer {
+ public:
+  explicit Checkpointer(const std::string& path) {
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close(db_);
+      fail(Errc::unavailable, "cannot open database " + path + " for checkpoints: " + msg);
+    }
+    sqlite3_wal_autocheckpoint(db_, 0);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close(db_);
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  void request() {
+    {
+      std::lock_guard lock(mu_);
+      wanted_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return wanted_ || stopping_; });
+      if (stopping_) return;
+      wanted_ = false;
+      lock.unlock();
+      // A connection learns that the file is in WAL mode only when it reads
+      // it (the file was empty when this one opened); this also checks it.
+      int rc = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log::warn("sqlite_checkpoint_failed", {{"code", rc}, {"message", sqlite3_errmsg(db_)}});
+      }
+      lock.lock();
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+int SqliteStore::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+  if (pages >= 4 * kCheckpointPages) {
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= kCheckpointPages) {
+    static_cast<SqliteStore*>(self)->checkpointer_->request();
+  }
+  return SQLITE_OK;
+}
+
 SqliteStore::SqliteStore(const SqliteOptions& options) {
   configure_sqlite_once();
   std::filesystem::path path(options.path);
@@ -86,10 +162,15 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
                                        : "PRAGMA synchronous = FULL");
   exec("PRAGMA foreign_keys = ON");
   exec("PRAGMA temp_store = MEMORY");
+  if (options.background_checkpoint && !options.read_only) {
+    checkpointer_ = std::make_unique<Checkpointer>(options.path);
+    sqlite3_wal_hook(db_, &SqliteStore::on_wal_commit, this);  // replaces auto-checkpoint
+  }
 }
 
 SqliteStore::~SqliteStore() {
   cache_.clear();  // finalizes every statement before the connection closes
+  checkpointer_.reset();  // its connection closes first: the last one checkpoints
   if (db_) sqlite3_close(db_);
 }
 

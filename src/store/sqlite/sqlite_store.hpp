@@ -21,10 +21,18 @@ struct SqliteOptions {
   std::string synchronous = "full";  // "full" | "normal"
   int busy_timeout_ms = 5000;
   bool read_only = false;
+  // The writer's connection: WAL checkpoints run on a thread of their own
+  // (its own connection, PASSIVE, from kCheckpointPages WAL pages on)
+  // instead of inside the COMMIT that crossed the threshold; the writer
+  // checkpoints itself only if the WAL reaches 4x that (the background one
+  // held back, e.g. by a long read).
+  bool background_checkpoint = false;
 };
 
 class SqliteStore final : public SqlStore {
  public:
+  static constexpr int kCheckpointPages = 1000;  // SQLite's own auto-checkpoint default
+
   // Opens (creating the file and its directory if needed) and configures the
   // connection. Throws Error(unavailable) when the file cannot be opened.
   explicit SqliteStore(const SqliteOptions& options);
@@ -56,8 +64,12 @@ class SqliteStore final : public SqlStore {
   void exec(const char* sql);
   [[noreturn]] void raise(int rc, const char* what);
 
+  class Checkpointer;
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+
   sqlite3* db_ = nullptr;
   std::unordered_map<const char*, std::unique_ptr<SqliteCursor>> cache_;
+  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 }  // namespace parley::store

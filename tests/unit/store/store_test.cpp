@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -561,6 +562,30 @@ TEST(SqliteStore, IntegrityCheckPasses) {
   parley::testing::TempDir dir;
   SqliteStore s(SqliteOptions{dir.file("parley.db")});
   apply_migrations(s, sqlite_migrations());
+  EXPECT_TRUE(s.integrity_ok());
+}
+
+TEST(SqliteStore, TheWriterConnectionsWalIsCheckpointedInTheBackground) {
+  parley::testing::TempDir dir;
+  SqliteOptions o{dir.file("parley.db")};
+  o.background_checkpoint = true;
+  SqliteStore s(o);
+  s.exec_script("CREATE TABLE t (x TEXT)");
+  auto db_bytes = [&] { return std::filesystem::file_size(o.path); };
+  auto before = db_bytes();
+  // Past kCheckpointPages of WAL, below the 4x at which the writer would do it.
+  std::string row(3000, 'x');
+  for (int tx = 0; tx < 30; ++tx) {
+    s.begin(true);
+    for (int i = 0; i < 50; ++i) s.exec_script("INSERT INTO t VALUES ('" + row + "')");
+    s.commit();
+  }
+  // Only a checkpoint moves pages from the WAL into the database file.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (db_bytes() < before + 2'000'000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(db_bytes(), before + 2'000'000);
   EXPECT_TRUE(s.integrity_ok());
 }
 
