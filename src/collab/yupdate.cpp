@@ -113,6 +113,7 @@ void write_id(Lib0Writer& w, const YId& id) {
 
 // Content from `offset` on. Only content longer than one can be cut.
 void write_content(Lib0Writer& w, const YStruct& s, std::uint64_t offset) {
+  offset += s.cut;
   if (offset == 0) {
     w.raw(s.content);
     return;
@@ -144,7 +145,10 @@ void write_content(Lib0Writer& w, const YStruct& s, std::uint64_t offset) {
   }
 }
 
-void write_delete_set(Lib0Writer& w, const std::vector<ClientDeletes>& deletes) {
+// Clients with higher ids first, each client's ranges in the order given;
+// with `join`, sorted and joined as Yjs's sortAndMergeDeleteSet does (a
+// merge joins them, a diff passes them on as they came).
+void write_delete_set(Lib0Writer& w, const std::vector<ClientDeletes>& deletes, bool join = true) {
   std::map<std::uint64_t, std::vector<DeleteRange>, std::greater<>> by_client;
   for (const auto& c : deletes) {
     if (c.ranges.empty()) continue;
@@ -153,6 +157,15 @@ void write_delete_set(Lib0Writer& w, const std::vector<ClientDeletes>& deletes) 
   }
   w.var_uint(by_client.size());
   for (auto& [client, ranges] : by_client) {
+    if (!join) {
+      w.var_uint(client);
+      w.var_uint(ranges.size());
+      for (const auto& d : ranges) {
+        w.var_uint(d.clock);
+        w.var_uint(d.length);
+      }
+      continue;
+    }
     std::stable_sort(ranges.begin(), ranges.end(),
                      [](const DeleteRange& a, const DeleteRange& b) { return a.clock < b.clock; });
     // Join ranges that touch or overlap, as Yjs's sortAndMergeDeleteSet does.
@@ -176,7 +189,241 @@ void write_delete_set(Lib0Writer& w, const std::vector<ClientDeletes>& deletes) 
   }
 }
 
+// Yjs's LazyStructWriter: structs in runs of one client, each run headed by
+// the client and its first clock; a new client closes the run.
+class RunWriter {
+ public:
+  void write(std::uint64_t client, const YStruct& s, std::uint64_t offset) {
+    if (written_ > 0 && client != client_) flush();
+    if (written_ == 0) {
+      client_ = client;
+      Lib0Writer head;
+      head.var_uint(client);
+      head.var_uint(s.clock + offset);
+      run_ = head.take();
+    }
+    write_struct(run_, client, s, offset);
+    ++written_;
+  }
+
+  std::string finish() {
+    flush();
+    Lib0Writer w;
+    w.var_uint(runs_.size());
+    for (const auto& [n, bytes] : runs_) {
+      w.var_uint(n);
+      w.raw(bytes);
+    }
+    return w.take();
+  }
+
+ private:
+  void flush() {
+    if (written_ == 0) return;
+    runs_.emplace_back(written_, std::move(run_));
+    run_.clear();
+    written_ = 0;
+  }
+
+  std::vector<std::pair<std::uint64_t, std::string>> runs_;
+  std::string run_;
+  std::uint64_t written_ = 0;
+  std::uint64_t client_ = 0;
+};
+
+struct ClientStruct {
+  std::uint64_t client;
+  const YStruct* s;
+};
+
+std::vector<ClientStruct> flatten(const YUpdate& u, bool skips) {
+  std::vector<ClientStruct> out;
+  for (const auto& cs : u.clients) {
+    for (const auto& s : cs.structs) {
+      if (skips || s.kind != YStruct::Kind::skip) out.push_back({cs.client, &s});
+    }
+  }
+  return out;
+}
+
+// The struct from `diff` clocks on (Yjs's sliceStruct).
+YStruct slice(std::uint64_t client, const YStruct& s, std::uint64_t diff) {
+  YStruct out = s;
+  out.clock += diff;
+  out.length -= diff;
+  if (s.kind == YStruct::Kind::item) {
+    out.origin = YId{client, s.clock + diff - 1};
+    out.cut += diff;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string merge_updates(std::span<const std::string_view> updates) {
+  if (updates.size() == 1) return std::string(updates.front());
+  std::vector<YUpdate> decoded;
+  decoded.reserve(updates.size());
+  for (auto u : updates) decoded.push_back(decode_update(u));
+
+  // One cursor per update over its structs, Skips left out (Yjs's
+  // LazyStructReader with filterSkips).
+  struct Cursor {
+    std::vector<ClientStruct> structs;
+    std::size_t at = 0;
+    bool has() const { return at < structs.size(); }
+    const ClientStruct& curr() const { return structs[at]; }
+  };
+  std::vector<Cursor> cursors(decoded.size());
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < decoded.size(); ++i) {
+    cursors[i].structs = flatten(decoded[i], false);
+    total += cursors[i].structs.size();
+  }
+  std::vector<Cursor*> live;
+  for (auto& c : cursors) live.push_back(&c);
+
+  RunWriter out;
+  std::optional<ClientStruct> pending_at;  // the struct waiting to be written
+  YStruct pending;
+  auto end_of = [](const YStruct& s) { return s.clock + s.length; };
+  auto write_pending = [&] { out.write(pending_at->client, pending, 0); };
+
+  // Every turn moves a cursor or changes the pending struct so that the
+  // next turn moves one; the bound only guards against a mistake here.
+  for (std::size_t turns = 0;; ++turns) {
+    if (turns > 4 * total + 16) fail(Errc::internal, "yjs merge did not finish");
+    std::erase_if(live, [](const Cursor* c) { return !c->has(); });
+    // Higher clients first, then lower clocks.
+    std::stable_sort(live.begin(), live.end(), [](const Cursor* a, const Cursor* b) {
+      const auto& x = a->curr();
+      const auto& y = b->curr();
+      if (x.client != y.client) return x.client > y.client;
+      return x.s->clock < y.s->clock;
+    });
+    if (live.empty()) break;
+    Cursor& cd = *live.front();
+    std::uint64_t first_client = cd.curr().client;
+    if (pending_at) {
+      bool iterated = false;
+      // Skip what has been written already.
+      while (cd.has() && end_of(*cd.curr().s) <= end_of(pending) &&
+             cd.curr().client >= pending_at->client) {
+        ++cd.at;
+        iterated = true;
+      }
+      if (!cd.has() || cd.curr().client != first_client ||
+          (iterated && cd.curr().s->clock > end_of(pending))) {
+        continue;
+      }
+      const ClientStruct curr = cd.curr();
+      if (first_client != pending_at->client) {
+        write_pending();
+        pending_at = curr;
+        pending = *curr.s;
+        ++cd.at;
+      } else if (end_of(pending) < curr.s->clock) {
+        // A gap: a Skip stands for it.
+        if (pending.kind == YStruct::Kind::skip) {
+          pending.length = end_of(*curr.s) - pending.clock;
+        } else {
+          write_pending();
+          YStruct gap;
+          gap.kind = YStruct::Kind::skip;
+          gap.clock = end_of(pending);
+          gap.length = curr.s->clock - gap.clock;
+          pending = gap;
+        }
+      } else {
+        std::uint64_t diff = end_of(pending) - curr.s->clock;
+        YStruct next = *curr.s;
+        if (diff > 0) {
+          if (pending.kind == YStruct::Kind::skip) {
+            pending.length -= diff;
+          } else {
+            next = slice(first_client, next, diff);
+          }
+        }
+        // GCs join GCs and Skips join Skips; items are never joined.
+        if (pending.kind != YStruct::Kind::item && pending.kind == next.kind) {
+          pending.length += next.length;
+        } else {
+          write_pending();
+          pending_at = curr;
+          pending = next;
+          ++cd.at;
+        }
+      }
+    } else {
+      pending_at = cd.curr();
+      pending = *cd.curr().s;
+      ++cd.at;
+    }
+    // The rest of this client's consecutive run goes out as it is.
+    while (cd.has() && cd.curr().client == first_client && cd.curr().s->clock == end_of(pending) &&
+           cd.curr().s->kind != YStruct::Kind::skip) {
+      write_pending();
+      pending_at = cd.curr();
+      pending = *cd.curr().s;
+      ++cd.at;
+    }
+  }
+  if (pending_at) write_pending();
+
+  Lib0Writer w;
+  w.raw(out.finish());
+  std::vector<ClientDeletes> deletes;
+  for (const auto& u : decoded) deletes.insert(deletes.end(), u.deletes.begin(), u.deletes.end());
+  write_delete_set(w, deletes);
+  return w.take();
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> decode_state_vector(std::string_view bytes) {
+  Lib0Reader r(bytes);
+  std::uint64_t n = r.var_uint();
+  if (n > r.remaining() / 2) bad("more state-vector entries than bytes");
+  std::map<std::uint64_t, std::uint64_t> last;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint64_t client = r.var_uint();
+    last[client] = r.var_uint();
+  }
+  if (!r.done()) bad("bytes after the state vector");
+  return {last.begin(), last.end()};
+}
+
+std::string diff_update(std::string_view update, std::string_view state_vector) {
+  auto sv = decode_state_vector(state_vector);
+  auto known = [&](std::uint64_t client) -> std::uint64_t {
+    auto it = std::lower_bound(sv.begin(), sv.end(), std::pair(client, std::uint64_t{0}));
+    return it != sv.end() && it->first == client ? it->second : 0;
+  };
+  YUpdate u = decode_update(update);
+  auto structs = flatten(u, true);
+  RunWriter out;
+  for (std::size_t i = 0; i < structs.size();) {
+    auto [client, s] = structs[i];
+    std::uint64_t have = known(client);
+    if (s->kind == YStruct::Kind::skip) {
+      ++i;  // a run does not begin with a Skip
+      continue;
+    }
+    if (s->clock + s->length > have) {
+      out.write(client, *s, have > s->clock ? have - s->clock : 0);
+      for (++i; i < structs.size() && structs[i].client == client; ++i) {
+        out.write(client, *structs[i].s, 0);
+      }
+    } else {
+      while (i < structs.size() && structs[i].client == client &&
+             structs[i].s->clock + structs[i].s->length <= have) {
+        ++i;
+      }
+    }
+  }
+  Lib0Writer w;
+  w.raw(out.finish());
+  write_delete_set(w, u.deletes, false);
+  return w.take();
+}
 
 YUpdate decode_update(std::string_view bytes) {
   Lib0Reader r(bytes);

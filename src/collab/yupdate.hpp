@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,9 @@ struct YStruct {
   YId parent_id;
   std::optional<std::string_view> parent_sub;
   std::string_view content;  // the encoded content, as it was read
+  // A struct cut from the front of another (a merge's overlap): its content
+  // is `content` from `cut` units on.
+  std::uint64_t cut = 0;
 };
 
 struct ClientStructs {
@@ -91,6 +95,19 @@ std::string encode_update(const YUpdate& u);
 // One struct, from `offset` clocks into it (a diff starts there): the
 // origin becomes the clock before the offset and the content is cut.
 void write_struct(std::string& out, std::uint64_t client, const YStruct& s, std::uint64_t offset);
+
+// Y.mergeUpdates: one update holding everything the given ones hold, byte
+// for byte what Yjs makes of them (it keeps every item as it came: it joins
+// no items and drops no deleted content). One update is returned as it is.
+std::string merge_updates(std::span<const std::string_view> updates);
+
+// Y.diffUpdate: what `update` holds that a peer with `state_vector` lacks
+// (structs only from the peer's clock on; the whole delete set).
+std::string diff_update(std::string_view update, std::string_view state_vector);
+
+// A state vector as y-protocols sends it: per client, the next clock it
+// lacks. A client named twice keeps its last clock, as Yjs reads it.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> decode_state_vector(std::string_view bytes);
 
 // Y.encodeStateVectorFromUpdate: per client, the clock after the structs
 // this update holds from clock 0 without a gap; encoded as y-protocols

@@ -1,7 +1,8 @@
 // libFuzzer target: the Yjs update decoder, encoder and state vector
 // (src/collab/yupdate.*). Hostile bytes are refused with Error, never a crash
 // or an allocation beyond the input's size; whatever decodes re-encodes to
-// bytes that decode again, and re-encoding those changes nothing.
+// bytes that decode again, and re-encoding those changes nothing; merges
+// and diffs of it decode too.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string once = parley::collab::encode_update(update);
     std::string twice = parley::collab::encode_update(parley::collab::decode_update(once));
     if (twice != once) std::abort();
+    // Merging an update with its own re-encoding, and diffing it against
+    // its own state vector, must work on anything that decodes.
+    std::string_view both[] = {bytes, once};
+    parley::collab::decode_update(parley::collab::merge_updates(both));
+    std::string sv = parley::collab::state_vector_of_update(bytes);
+    parley::collab::decode_update(parley::collab::diff_update(bytes, sv));
   } catch (const parley::Error&) {
   }
   return 0;

@@ -17,6 +17,11 @@ const words = ['a', 'hello', 'ünïcødé', '中文字', '😀', 'x😀y', '🎉
 const hex = (u8) => Buffer.from(u8).toString('hex');
 const empty = Y.encodeStateAsUpdate(new Y.Doc());
 const cases = [];
+const merges = [];
+const diffs = [];
+const emitted = [];
+const vectors = [];
+const states = []; // whole states along the way: merged, they overlap in part
 const add = (name, update) => {
   cases.push({
     name,
@@ -43,6 +48,7 @@ const sync = (a, b) => {
 for (const gc of [true, false]) {
   const ds = docs(3, gc);
   ds.forEach((d, i) => d.on('update', (u) => {
+    emitted.push(u);
     if (cases.length < 400 && rand(3) === 0) add(`gc=${gc} client ${i} update`, u);
   }));
   for (let step = 0; step < 300; step++) {
@@ -60,6 +66,8 @@ for (const gc of [true, false]) {
       case 7: if (t.length > 1) t.format(0, 1 + rand(t.length - 1), { bold: rand(2) === 0 ? true : null }); break;
       case 8: sync(ds[rand(ds.length)], ds[rand(ds.length)]); break;
     }
+    if (rand(20) === 0) vectors.push(Y.encodeStateVector(ds[rand(ds.length)]));
+    if (rand(25) === 0) states.push(Y.encodeStateAsUpdate(ds[rand(ds.length)]));
   }
   ds.forEach((d, i) => add(`gc=${gc} state of client ${i}`, Y.encodeStateAsUpdate(d)));
 }
@@ -114,4 +122,41 @@ add('empty', empty);
   add('first and third (a gap)', Y.mergeUpdates([parts[0], parts[2]]));
 }
 
-process.stdout.write(JSON.stringify({ yjs: '13.6.33', cases }, null, 1) + '\n');
+// Merges of updates in any order, with repeats and gaps; diffs of whole
+// states and of merges against state vectors taken along the way.
+for (let i = 0; i < 60; i++) {
+  const n = 2 + rand(8);
+  const list = Array.from({ length: n }, () => emitted[rand(emitted.length)]);
+  const merged = Y.mergeUpdates(list);
+  merges.push({ updates: list.map(hex), merged: hex(merged) });
+  const sv = vectors[rand(vectors.length)];
+  diffs.push({ update: hex(merged), state_vector: hex(sv), diff: hex(Y.diffUpdate(merged, sv)) });
+}
+for (let i = 0; i < 30; i++) {
+  const list = [states[rand(states.length)], states[rand(states.length)], emitted[rand(emitted.length)]];
+  const merged = Y.mergeUpdates(list);
+  merges.push({ updates: list.map(hex), merged: hex(merged) });
+}
+// A delete set out of order, with overlapping ranges: a merge sorts and
+// joins them, a diff passes them on.
+{
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint(e, 2); // two clients
+  for (const [client, ranges] of [[3, [[10, 2], [0, 3], [2, 4]]], [9, [[5, 1]]]]) {
+    encoding.writeVarUint(e, client);
+    encoding.writeVarUint(e, ranges.length);
+    for (const [clock, len] of ranges) { encoding.writeVarUint(e, clock); encoding.writeVarUint(e, len); }
+  }
+  const u = encoding.toUint8Array(e);
+  merges.push({ updates: [hex(u), hex(empty)], merged: hex(Y.mergeUpdates([u, empty])) });
+  diffs.push({ update: hex(u), state_vector: '00', diff: hex(Y.diffUpdate(u, new Uint8Array([0]))) });
+}
+for (const c of cases.slice(-12)) {
+  const u = Buffer.from(c.update, 'hex');
+  for (const sv of [vectors[rand(vectors.length)], vectors[rand(vectors.length)], new Uint8Array([0])]) {
+    diffs.push({ update: c.update, state_vector: hex(sv), diff: hex(Y.diffUpdate(u, sv)) });
+  }
+}
+
+process.stdout.write(JSON.stringify({ yjs: '13.6.33', cases, merges, diffs }, null, 1) + '\n');

@@ -18,15 +18,17 @@ using namespace parley::collab;
 
 namespace {
 
-const bj::array& cases() {
+const bj::value& vectors() {
   static const bj::value doc = [] {
     std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/tests/vectors/yjs_v1.json");
     std::stringstream ss;
     ss << in.rdbuf();
     return bj::parse(ss.str());
   }();
-  return doc.at("cases").as_array();
+  return doc;
 }
+
+const bj::array& cases() { return vectors().at("cases").as_array(); }
 
 std::string unhex(std::string_view hex) {
   std::string out;
@@ -75,6 +77,25 @@ TEST(YUpdate, ReencodingIsStable) {
   for (const auto& c : cases()) {
     std::string once = field(c, "reencoded");
     EXPECT_EQ(encode_update(decode_update(once)), once) << name_of(c);
+  }
+}
+
+TEST(YUpdate, MergeIsYjssMergeUpdates) {
+  const auto& merges = vectors().at("merges").as_array();
+  ASSERT_GE(merges.size(), 50u);
+  for (const auto& m : merges) {
+    std::vector<std::string> owned;
+    for (const auto& u : m.at("updates").as_array()) owned.push_back(unhex(u.as_string()));
+    std::vector<std::string_view> views(owned.begin(), owned.end());
+    EXPECT_EQ(merge_updates(views), unhex(m.at("merged").as_string()));
+  }
+}
+
+TEST(YUpdate, DiffIsYjssDiffUpdate) {
+  const auto& diffs = vectors().at("diffs").as_array();
+  ASSERT_GE(diffs.size(), 90u);
+  for (const auto& d : diffs) {
+    EXPECT_EQ(diff_update(field(d, "update"), field(d, "state_vector")), field(d, "diff"));
   }
 }
 
