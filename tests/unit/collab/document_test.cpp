@@ -1,0 +1,112 @@
+// y-protocols messages and the server's document: what it keeps of each
+// update, against the npm yjs vectors (tests/vectors/yjs_v1.json).
+#include "collab/document.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "collab/sync.hpp"
+#include "core/error.hpp"
+
+namespace bj = boost::json;
+using namespace parley::collab;
+
+namespace {
+
+const bj::value& vectors() {
+  static const bj::value doc = [] {
+    std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/tests/vectors/yjs_v1.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return bj::parse(ss.str());
+  }();
+  return doc;
+}
+
+std::string unhex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+const std::string kEmptyVector("\0", 1);
+
+}  // namespace
+
+TEST(YDocument, HoldsWhatYjssMergeHoldsAndKeepsNothingTwice) {
+  for (const auto& m : vectors().at("merges").as_array()) {
+    YDocument doc;
+    std::size_t kept = 0;
+    for (const auto& u : m.at("updates").as_array()) kept += doc.apply(unhex(u.as_string())).size();
+    std::string merged = unhex(m.at("merged").as_string());
+    EXPECT_EQ(doc.state_vector(), state_vector_of_update(merged));
+    EXPECT_GT(kept, 0u);
+    // The same updates again (a client reconnecting and sending its whole
+    // state in step 2) add nothing.
+    for (const auto& u : m.at("updates").as_array()) EXPECT_EQ(doc.apply(unhex(u.as_string())), "");
+    // A new peer's step 1 gets everything.
+    EXPECT_EQ(state_vector_of_update(doc.missing_for(kEmptyVector)), doc.state_vector());
+  }
+}
+
+TEST(YDocument, APeerUpToDateIsSentNoStructs) {
+  const auto& c = vectors().at("cases").as_array().at(0);
+  YDocument doc;
+  doc.apply(unhex(c.at("update").as_string()));
+  YUpdate rest = decode_update(doc.missing_for(doc.state_vector()));
+  for (const auto& cs : rest.clients) EXPECT_TRUE(cs.structs.empty());
+}
+
+TEST(YDocument, AMalformedUpdateChangesNothing) {
+  YDocument doc;
+  const auto& c = vectors().at("cases").as_array().at(0);
+  doc.apply(unhex(c.at("update").as_string()));
+  std::string before = doc.state();
+  EXPECT_THROW(doc.apply(std::string("\x01\x01", 2)), parley::Error);
+  EXPECT_EQ(doc.state(), before);
+}
+
+TEST(YDocument, SubtractRanges) {
+  std::vector<DeleteRange> have = {{2, 3}, {10, 5}};
+  EXPECT_EQ(subtract_ranges({{0, 20}}, have), (std::vector<DeleteRange>{{0, 2}, {5, 5}, {15, 5}}));
+  EXPECT_EQ(subtract_ranges({{3, 1}, {11, 2}}, have), (std::vector<DeleteRange>{}));
+  EXPECT_EQ(subtract_ranges({{4, 8}}, have), (std::vector<DeleteRange>{{5, 5}}));
+}
+
+TEST(YProtocols, MessagesAreWhatYWebsocketSends) {
+  // Sync step 1 with an empty state vector, as a fresh y-websocket client sends it.
+  EXPECT_EQ(sync_step1(kEmptyVector), std::string("\x00\x00\x01\x00", 4));
+  EXPECT_EQ(sync_step2(std::string("\0\0", 2)), std::string("\x00\x01\x02\x00\x00", 5));
+  EXPECT_EQ(sync_update("ab"), std::string("\x00\x02\x02"
+                                           "ab",
+                                           5));
+  EXPECT_EQ(auth_denied("no"), std::string("\x02\x00\x02no", 5));
+  // Two messages in one frame: a step 1 and a query for awareness.
+  auto ms = read_messages(std::string("\x00\x00\x01\x00\x03", 5));
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[0].type, MessageType::sync);
+  EXPECT_EQ(ms[0].step, SyncStep::step1);
+  EXPECT_EQ(ms[0].body, kEmptyVector);
+  EXPECT_EQ(ms[1].type, MessageType::query_awareness);
+  EXPECT_THROW(read_messages(std::string("\x07", 1)), parley::Error);
+  EXPECT_THROW(read_messages(std::string("\x00\x05\x00", 3)), parley::Error);
+  EXPECT_THROW(read_messages(""), parley::Error);
+}
+
+TEST(YProtocols, AwarenessRemovalBumpsTheClockAndSetsNull) {
+  std::string removal = awareness_removal({{12, 4}});
+  auto entries = read_awareness(removal);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].client, 12u);
+  EXPECT_EQ(entries[0].clock, 5u);
+  EXPECT_EQ(entries[0].state, "null");
+  auto framed = read_messages(awareness_message(removal));
+  ASSERT_EQ(framed.size(), 1u);
+  EXPECT_EQ(framed[0].type, MessageType::awareness);
+  EXPECT_EQ(framed[0].body, removal);
+}
