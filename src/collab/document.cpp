@@ -99,7 +99,8 @@ std::string YDocument::apply(std::string_view update) {
   // The state vector counts what is whole from clock 0 (what Yjs would
   // integrate); structs past a gap wait in the state for what they need.
   std::map<std::uint64_t, std::uint64_t> clocks;
-  Lib0Reader sv(state_vector_of_update(merged));
+  std::string vector = state_vector_of_update(merged);
+  Lib0Reader sv(vector);
   for (std::uint64_t n = sv.var_uint(); n > 0; --n) {
     std::uint64_t client = sv.var_uint();
     clocks[client] = sv.var_uint();

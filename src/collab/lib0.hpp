@@ -16,6 +16,8 @@ inline constexpr std::uint64_t kMaxSafeInteger = (std::uint64_t{1} << 53) - 1;
 class Lib0Reader {
  public:
   explicit Lib0Reader(std::string_view bytes) : bytes_(bytes) {}
+  // It reads a view: a temporary string would be gone before the reading.
+  explicit Lib0Reader(std::string&&) = delete;
 
   std::uint8_t byte();
   std::uint64_t var_uint();

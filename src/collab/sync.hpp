@@ -27,6 +27,7 @@ struct ProtocolMessage {
 // Reads every message of a frame; unknown message types and malformed
 // bytes are Error(bad_request).
 std::vector<ProtocolMessage> read_messages(std::string_view frame);
+std::vector<ProtocolMessage> read_messages(std::string&&) = delete;  // bodies view the frame
 
 std::string sync_step1(std::string_view state_vector);
 std::string sync_step2(std::string_view update);
@@ -41,6 +42,7 @@ struct AwarenessEntry {
 };
 
 std::vector<AwarenessEntry> read_awareness(std::string_view awareness_update);
+std::vector<AwarenessEntry> read_awareness(std::string&&) = delete;
 // An awareness update that removes these clients for everyone (their clock
 // one past what was last seen, state null), as y-protocols'
 // removeAwarenessStates does.

@@ -84,6 +84,7 @@ struct YUpdate {
 
 // Reads a whole update; trailing bytes are an error.
 YUpdate decode_update(std::string_view bytes);
+YUpdate decode_update(std::string&&) = delete;  // the structs would view a dead string
 
 // Writes `u` as Yjs's merge writes it: clients with higher ids first, Skip
 // structs in the input dropped and gaps between a client's structs written

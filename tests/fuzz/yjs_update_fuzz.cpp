@@ -17,14 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto update = parley::collab::decode_update(bytes);
     parley::collab::state_vector_of_update(bytes);
     std::string once = parley::collab::encode_update(update);
-    std::string twice = parley::collab::encode_update(parley::collab::decode_update(once));
+    std::string twice =
+        parley::collab::encode_update(parley::collab::decode_update(std::string_view(once)));
     if (twice != once) std::abort();
     // Merging an update with its own re-encoding, and diffing it against
     // its own state vector, must work on anything that decodes.
     std::string_view both[] = {bytes, once};
-    parley::collab::decode_update(parley::collab::merge_updates(both));
+    std::string merged = parley::collab::merge_updates(both);
+    parley::collab::decode_update(merged);
     std::string sv = parley::collab::state_vector_of_update(bytes);
-    parley::collab::decode_update(parley::collab::diff_update(bytes, sv));
+    std::string diff = parley::collab::diff_update(bytes, sv);
+    parley::collab::decode_update(diff);
   } catch (const parley::Error&) {
   }
   return 0;
