@@ -8,21 +8,6 @@ namespace parley::collab {
 
 namespace {
 
-// Sorted and joined, as Yjs keeps a delete set.
-std::vector<DeleteRange> normalized(std::vector<DeleteRange> ranges) {
-  std::stable_sort(ranges.begin(), ranges.end(),
-                   [](const DeleteRange& a, const DeleteRange& b) { return a.clock < b.clock; });
-  std::vector<DeleteRange> out;
-  for (const auto& r : ranges) {
-    if (!out.empty() && out.back().clock + out.back().length >= r.clock) {
-      out.back().length = std::max(out.back().length, r.clock + r.length - out.back().clock);
-    } else {
-      out.push_back(r);
-    }
-  }
-  return out;
-}
-
 std::string encode_state_vector(const std::map<std::uint64_t, std::uint64_t>& clocks) {
   // Yjs writes state vectors with higher clients first.
   Lib0Writer w;
@@ -87,7 +72,7 @@ std::string YDocument::apply(std::string_view update) {
   }
   for (const auto& cd : incoming.deletes) {
     auto it = deleted_.find(cd.client);
-    auto ranges = normalized(cd.ranges);
+    auto ranges = join_ranges(cd.ranges);
     if (it != deleted_.end()) ranges = subtract_ranges(ranges, it->second);
     if (!ranges.empty()) part.deletes.push_back({cd.client, std::move(ranges)});
   }
@@ -98,22 +83,17 @@ std::string YDocument::apply(std::string_view update) {
   std::string merged = merge_updates(both);
   // The state vector counts what is whole from clock 0 (what Yjs would
   // integrate); structs past a gap wait in the state for what they need.
-  std::map<std::uint64_t, std::uint64_t> clocks;
-  std::string vector = state_vector_of_update(merged);
-  Lib0Reader sv(vector);
-  for (std::uint64_t n = sv.var_uint(); n > 0; --n) {
-    std::uint64_t client = sv.var_uint();
-    clocks[client] = sv.var_uint();
-  }
+  auto vector = decode_state_vector(state_vector_of_update(merged));
+  std::map<std::uint64_t, std::uint64_t> clocks(vector.begin(), vector.end());
   for (const auto& cs : part.clients) {
     auto& held = held_[cs.client];
     for (const auto& st : cs.structs) held.push_back({st.clock, st.length});
-    held = normalized(std::move(held));
+    held = join_ranges(std::move(held));
   }
   for (const auto& cd : part.deletes) {
     auto& have = deleted_[cd.client];
     have.insert(have.end(), cd.ranges.begin(), cd.ranges.end());
-    have = normalized(std::move(have));
+    have = join_ranges(std::move(have));
   }
   state_ = std::move(merged);
   clocks_ = std::move(clocks);

@@ -157,29 +157,7 @@ void write_delete_set(Lib0Writer& w, const std::vector<ClientDeletes>& deletes, 
   }
   w.var_uint(by_client.size());
   for (auto& [client, ranges] : by_client) {
-    if (!join) {
-      w.var_uint(client);
-      w.var_uint(ranges.size());
-      for (const auto& d : ranges) {
-        w.var_uint(d.clock);
-        w.var_uint(d.length);
-      }
-      continue;
-    }
-    std::stable_sort(ranges.begin(), ranges.end(),
-                     [](const DeleteRange& a, const DeleteRange& b) { return a.clock < b.clock; });
-    // Join ranges that touch or overlap, as Yjs's sortAndMergeDeleteSet does.
-    std::size_t kept = 1;
-    for (std::size_t i = 1; i < ranges.size(); ++i) {
-      DeleteRange& left = ranges[kept - 1];
-      const DeleteRange& right = ranges[i];
-      if (left.clock + left.length >= right.clock) {
-        left.length = std::max(left.length, right.clock + right.length - left.clock);
-      } else {
-        ranges[kept++] = right;
-      }
-    }
-    ranges.resize(kept);
+    if (join) ranges = join_ranges(std::move(ranges));
     w.var_uint(client);
     w.var_uint(ranges.size());
     for (const auto& d : ranges) {
@@ -423,6 +401,22 @@ std::string diff_update(std::string_view update, std::string_view state_vector) 
   w.raw(out.finish());
   write_delete_set(w, u.deletes, false);
   return w.take();
+}
+
+std::vector<DeleteRange> join_ranges(std::vector<DeleteRange> ranges) {
+  std::stable_sort(ranges.begin(), ranges.end(),
+                   [](const DeleteRange& a, const DeleteRange& b) { return a.clock < b.clock; });
+  std::size_t kept = 0;
+  for (const auto& r : ranges) {
+    if (kept > 0 && ranges[kept - 1].clock + ranges[kept - 1].length >= r.clock) {
+      DeleteRange& left = ranges[kept - 1];
+      left.length = std::max(left.length, r.clock + r.length - left.clock);
+    } else {
+      ranges[kept++] = r;
+    }
+  }
+  ranges.resize(kept);
+  return ranges;
 }
 
 YUpdate decode_update(std::string_view bytes) {

@@ -72,6 +72,10 @@ struct DeleteRange {
   friend bool operator==(const DeleteRange&, const DeleteRange&) = default;
 };
 
+// Sorted by clock, touching and overlapping ranges joined (Yjs's
+// sortAndMergeDeleteSet for one client).
+std::vector<DeleteRange> join_ranges(std::vector<DeleteRange> ranges);
+
 struct ClientDeletes {
   std::uint64_t client = 0;
   std::vector<DeleteRange> ranges;

@@ -5,41 +5,24 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <type_traits>
 
 #include "collab/lib0.hpp"
 #include "core/error.hpp"
+#include "yjs_vectors.hpp"
 
 namespace bj = boost::json;
 using namespace parley::collab;
 
 namespace {
 
-const bj::value& vectors() {
-  static const bj::value doc = [] {
-    std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/tests/vectors/yjs_v1.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return bj::parse(ss.str());
-  }();
-  return doc;
-}
+const bj::value& vectors() { return yjs_test::yjs_vectors(); }
+using yjs_test::field;
+using yjs_test::unhex;
 
 const bj::array& cases() { return vectors().at("cases").as_array(); }
 
-std::string unhex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-  }
-  return out;
-}
-
-std::string field(const bj::value& c, const char* name) { return unhex(c.at(name).as_string()); }
 std::string name_of(const bj::value& c) { return std::string(c.at("name").as_string()); }
 
 }  // namespace
