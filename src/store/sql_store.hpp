@@ -74,6 +74,26 @@ class SqlStore : public Store {
   void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
   std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;
 
+  // Collaboration documents (sql_collab.cpp).
+  void insert_collab_document(const CollabDocument& d) override;
+  std::optional<CollabDocument> collab_document(Id id) override;
+  std::optional<CollabDocument> collab_document_by_name(std::string_view name) override;
+  std::vector<CollabDocument> collab_documents_for_user(Id user_id, Id after_id,
+                                                        int limit) override;
+  void delete_collab_document(Id id) override;
+  std::string collab_role(Id document_id, Id user_id) override;
+  void set_collab_role(Id document_id, Id user_id, std::string_view role) override;
+  std::vector<std::pair<Id, std::string>> collab_roles(Id document_id) override;
+  std::int64_t append_collab_update(Id document_id, std::string_view data, Id author_id,
+                                    std::int64_t now) override;
+  std::vector<CollabUpdate> collab_updates_after(Id document_id, std::int64_t after_seq,
+                                                 int limit) override;
+  void compact_collab_updates(Id document_id, std::int64_t upto_seq, std::string_view merged,
+                              std::int64_t now) override;
+  void insert_collab_version(const CollabVersion& v) override;
+  std::vector<CollabVersion> collab_versions(Id document_id, int limit) override;
+  std::optional<CollabVersion> collab_version(Id document_id, Id version_id) override;
+
  protected:
   // A prepared statement of one connection: parameters bind by position
   // (1-based); step() runs it on first call and moves to the next row; the
@@ -84,10 +104,13 @@ class SqlStore : public Store {
     virtual void bind(int i, std::int64_t v) = 0;
     virtual void bind(int i, std::string_view v) = 0;
     virtual void bind_null(int i) = 0;
+    // Bytes that may hold anything (a BLOB in SQLite, bytea in PostgreSQL).
+    virtual void bind_blob(int i, std::string_view v) = 0;
     // True when a row is ready; false when done. Throws parley::Error.
     virtual bool step() = 0;
     virtual std::int64_t i64(int col) const = 0;
     virtual std::string text(int col) const = 0;
+    virtual std::string blob(int col) const = 0;
     virtual bool is_null(int col) const = 0;
     virtual void reset() = 0;
   };
@@ -109,6 +132,10 @@ class SqlStore : public Store {
       c_.bind_null(i);
       return *this;
     }
+    Stmt& bind_blob(int i, std::string_view v) {
+      c_.bind_blob(i, v);
+      return *this;
+    }
     bool step() { return c_.step(); }
     void run() {
       while (c_.step()) {
@@ -122,6 +149,7 @@ class SqlStore : public Store {
     }
     std::int64_t i64(int col) const { return c_.i64(col); }
     std::string text(int col) const { return c_.text(col); }
+    std::string blob(int col) const { return c_.blob(col); }
     bool is_null(int col) const { return c_.is_null(col); }
 
    private:

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/types.hpp"
@@ -144,6 +145,37 @@ class Store {
   virtual void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) = 0;
   // Messages after after_seq not sent by user_id and not deleted.
   virtual std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) = 0;
+
+  // Collaboration documents. insert: Errc::conflict when the name is taken.
+  virtual void insert_collab_document(const CollabDocument& d) = 0;
+  virtual std::optional<CollabDocument> collab_document(Id id) = 0;
+  virtual std::optional<CollabDocument> collab_document_by_name(std::string_view name) = 0;
+  // Documents the user owns, has a role in, or that belong to a conversation
+  // the user is a member of; by id, id > after_id.
+  virtual std::vector<CollabDocument> collab_documents_for_user(Id user_id, Id after_id,
+                                                                int limit) = 0;
+  // Deletes the document with its log, access rows and versions.
+  virtual void delete_collab_document(Id id) = 0;
+  // "editor" or "viewer" from collab_access; empty when none.
+  virtual std::string collab_role(Id document_id, Id user_id) = 0;
+  // role "" removes the row.
+  virtual void set_collab_role(Id document_id, Id user_id, std::string_view role) = 0;
+  virtual std::vector<std::pair<Id, std::string>> collab_roles(Id document_id) = 0;
+  // Appends an update with the document's next seq (returned), moving its
+  // last_seq, updated_at and log counters in the same transaction.
+  virtual std::int64_t append_collab_update(Id document_id, std::string_view data, Id author_id,
+                                            std::int64_t now) = 0;
+  // Rows with seq > after_seq, ascending.
+  virtual std::vector<CollabUpdate> collab_updates_after(Id document_id, std::int64_t after_seq,
+                                                         int limit) = 0;
+  // Replaces the rows with seq <= upto_seq by one row (seq upto_seq) holding
+  // `merged`; recounts the log.
+  virtual void compact_collab_updates(Id document_id, std::int64_t upto_seq,
+                                      std::string_view merged, std::int64_t now) = 0;
+  virtual void insert_collab_version(const CollabVersion& v) = 0;
+  // Newest first, without their state.
+  virtual std::vector<CollabVersion> collab_versions(Id document_id, int limit) = 0;
+  virtual std::optional<CollabVersion> collab_version(Id document_id, Id version_id) = 0;
 };
 
 }  // namespace parley::store

@@ -87,4 +87,39 @@ struct ConversationCursor {
   Id id = 0;
 };
 
+// A collaboration (Yjs) document: its name is the path clients connect to
+// (/collab/<name>).
+struct CollabDocument {
+  Id id = 0;
+  std::string name;
+  Id conversation_id = 0;  // 0: standalone
+  Id owner_id = 0;
+  std::string title;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+  std::int64_t last_seq = 0;   // seq of the newest update, 0 when none
+  std::int64_t log_bytes = 0;  // bytes of the stored update log
+  std::int64_t log_rows = 0;   // rows of it
+};
+
+// One row of a document's log: an update, or several compacted into one
+// (seq: the newest it replaced).
+struct CollabUpdate {
+  std::int64_t seq = 0;
+  std::string data;  // a Yjs update (v1)
+  Id author_id = 0;  // 0: several, or the server
+  std::int64_t at = 0;
+};
+
+struct CollabVersion {
+  Id id = 0;
+  Id document_id = 0;
+  std::string name;
+  std::int64_t seq = 0;  // the log position it captured
+  std::string state;     // the whole document as one update (empty when not read)
+  std::int64_t state_bytes = 0;
+  Id created_by = 0;
+  std::int64_t created_at = 0;
+};
+
 }  // namespace parley::store

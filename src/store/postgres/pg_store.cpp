@@ -63,6 +63,17 @@ class PgStore::PgCursor final : public Cursor {
     }
     slot(i).assign(v);
   }
+  void bind_blob(int i, std::string_view v) override {
+    // bytea's hex input form: the parameters stay text.
+    static constexpr char kHex[] = "0123456789abcdef";
+    auto& out = slot(i);
+    out.assign("\\x");
+    out.reserve(2 + 2 * v.size());
+    for (unsigned char c : v) {
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
   void bind_null(int i) override {
     slot(i).clear();
     set_[static_cast<std::size_t>(i - 1)] = false;
@@ -81,6 +92,22 @@ class PgStore::PgCursor final : public Cursor {
   std::string text(int col) const override {
     return {PQgetvalue(result_, row_, col),
             static_cast<std::size_t>(PQgetlength(result_, row_, col))};
+  }
+  std::string blob(int col) const override {
+    // bytea as text: hex ("\\x0a1b..."), the server's default output form.
+    const char* v = PQgetvalue(result_, row_, col);
+    auto n = static_cast<std::size_t>(PQgetlength(result_, row_, col));
+    if (n < 2 || v[0] != '\\' || v[1] != 'x' || n % 2 != 0) {
+      fail(Errc::internal, "store: bytea not in hex form (bytea_output)");
+    }
+    auto nibble = [](char c) {
+      return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    };
+    std::string out((n - 2) / 2, '\0');
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      out[k] = static_cast<char>(nibble(v[2 + 2 * k]) << 4 | nibble(v[3 + 2 * k]));
+    }
+    return out;
   }
   bool is_null(int col) const override { return PQgetisnull(result_, row_, col) != 0; }
   void reset() override {

@@ -25,6 +25,9 @@ class SqliteStore::SqliteCursor final : public Cursor {
     check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   void bind_null(int i) override { check(sqlite3_bind_null(s_, i)); }
+  void bind_blob(int i, std::string_view v) override {
+    check(sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT));
+  }
   bool step() override {
     int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
@@ -35,6 +38,11 @@ class SqliteStore::SqliteCursor final : public Cursor {
   bool is_null(int col) const override { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string text(int col) const override {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
+  }
+  std::string blob(int col) const override {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
              : std::string();
   }
