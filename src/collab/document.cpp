@@ -8,13 +8,20 @@ namespace parley::collab {
 
 namespace {
 
-std::string encode_state_vector(const std::map<std::uint64_t, std::uint64_t>& clocks) {
-  // Yjs writes state vectors with higher clients first.
+// The state vector counts, per client, what is whole from clock 0 (what Yjs
+// would integrate; structs past a gap wait for what they need), as
+// Y.encodeStateVectorFromUpdate does; clients with nothing from 0 are left
+// out. Yjs writes higher clients first.
+std::string encode_state_vector(const std::map<std::uint64_t, std::vector<DeleteRange>>& held) {
+  std::size_t n = 0;
+  for (const auto& [client, ranges] : held) n += !ranges.empty() && ranges.front().clock == 0;
   Lib0Writer w;
-  w.var_uint(clocks.size());
-  for (auto it = clocks.rbegin(); it != clocks.rend(); ++it) {
+  w.var_uint(n);
+  for (auto it = held.rbegin(); it != held.rend(); ++it) {
+    const auto& ranges = it->second;
+    if (ranges.empty() || ranges.front().clock != 0) continue;
     w.var_uint(it->first);
-    w.var_uint(it->second);
+    w.var_uint(ranges.front().length);
   }
   return w.take();
 }
@@ -47,10 +54,26 @@ std::vector<DeleteRange> subtract_ranges(const std::vector<DeleteRange>& add,
   return out;
 }
 
-std::string YDocument::state_vector() const { return encode_state_vector(clocks_); }
+std::string YDocument::state_vector() const { return encode_state_vector(held_); }
+
+const std::string& YDocument::state() const {
+  merge_pending();
+  return state_;
+}
+
+void YDocument::merge_pending() const {
+  if (pending_.empty()) return;
+  std::vector<std::string_view> all;
+  all.reserve(pending_.size() + 1);
+  all.emplace_back(state_);
+  for (const auto& p : pending_) all.emplace_back(p);
+  state_ = merge_updates(all);
+  pending_.clear();
+  pending_bytes_ = 0;
+}
 
 std::string YDocument::missing_for(std::string_view state_vector) const {
-  return diff_update(state_, state_vector);
+  return diff_update(state(), state_vector);
 }
 
 std::string YDocument::apply(std::string_view update) {
@@ -78,13 +101,6 @@ std::string YDocument::apply(std::string_view update) {
   }
   if (part.clients.empty() && part.deletes.empty()) return {};
   std::string bytes = encode_update(part);
-
-  std::string_view both[] = {state_, bytes};
-  std::string merged = merge_updates(both);
-  // The state vector counts what is whole from clock 0 (what Yjs would
-  // integrate); structs past a gap wait in the state for what they need.
-  auto vector = decode_state_vector(state_vector_of_update(merged));
-  std::map<std::uint64_t, std::uint64_t> clocks(vector.begin(), vector.end());
   for (const auto& cs : part.clients) {
     auto& held = held_[cs.client];
     for (const auto& st : cs.structs) held.push_back({st.clock, st.length});
@@ -95,8 +111,9 @@ std::string YDocument::apply(std::string_view update) {
     have.insert(have.end(), cd.ranges.begin(), cd.ranges.end());
     have = join_ranges(std::move(have));
   }
-  state_ = std::move(merged);
-  clocks_ = std::move(clocks);
+  pending_bytes_ += bytes.size();
+  pending_.push_back(bytes);
+  if (pending_.size() >= kMaxPending) merge_pending();
   return bytes;
 }
 

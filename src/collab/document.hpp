@@ -23,17 +23,25 @@ class YDocument {
   std::string apply(std::string_view update);
 
   // The whole document as one update (Y.encodeStateAsUpdate's content).
-  const std::string& state() const noexcept { return state_; }
+  // What apply() kept is merged in here, lazily: typing costs a merge of the
+  // whole document once per read or per kMaxPending updates, not per update.
+  const std::string& state() const;
   // Encoded state vector (sync step 1's body).
   std::string state_vector() const;
   // What a peer with `state_vector` lacks (the answer to its step 1).
   std::string missing_for(std::string_view state_vector) const;
 
-  std::size_t bytes() const noexcept { return state_.size(); }
+  // The merged state's size, or a bound on it while updates wait to merge.
+  std::size_t bytes() const noexcept { return state_.size() + pending_bytes_; }
+
+  static constexpr std::size_t kMaxPending = 256;
 
  private:
-  std::string state_ = std::string("\0\0", 2);  // an empty update
-  std::map<std::uint64_t, std::uint64_t> clocks_;
+  void merge_pending() const;
+
+  mutable std::string state_ = std::string("\0\0", 2);  // an empty update
+  mutable std::vector<std::string> pending_;  // kept by apply(), not merged yet
+  mutable std::size_t pending_bytes_ = 0;
   // Per client, the clock ranges the state holds and those it has deleted
   // (each sorted and joined).
   std::map<std::uint64_t, std::vector<DeleteRange>> held_;

@@ -28,6 +28,9 @@ TEST(YDocument, HoldsWhatYjssMergeHoldsAndKeepsNothingTwice) {
     std::string merged = unhex(m.at("merged").as_string());
     EXPECT_EQ(doc.state_vector(), state_vector_of_update(merged));
     EXPECT_GT(kept, 0u);
+    // The kept parts merged lazily into the state hold the same.
+    EXPECT_EQ(state_vector_of_update(doc.state()), doc.state_vector());
+    EXPECT_LE(doc.state().size(), doc.bytes());
     // The same updates again (a client reconnecting and sending its whole
     // state in step 2) add nothing.
     for (const auto& u : m.at("updates").as_array()) EXPECT_EQ(doc.apply(unhex(u.as_string())), "");
