@@ -122,6 +122,21 @@ struct Config {
     std::int64_t deflate_min_bytes = 256;
   } ws;
 
+  struct Collab {
+    bool enabled = true;
+    std::int64_t max_message_bytes = 8 << 20;
+    std::int64_t max_document_bytes = 64 << 20;
+    std::int64_t max_documents = 10000;
+    std::int64_t max_connections_per_document = 500;
+    std::int64_t max_connections_per_user = 100;
+    std::int64_t rate_per_s = 200;
+    std::int64_t rate_burst = 400;
+    std::int64_t compact_rows = 500;
+    std::int64_t compact_bytes = 4 << 20;
+    bool create_on_connect = true;
+    std::int64_t refused_per_minute = 10;
+  } collab;
+
   struct Limits {
     std::int64_t max_message_bytes = 64 * 1024;
     std::int64_t max_title_bytes = 128;

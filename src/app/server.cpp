@@ -14,6 +14,7 @@
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/redis_broker.hpp"
+#include "collab/service.hpp"
 #include "core/build_info.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
@@ -99,6 +100,23 @@ realtime::ChatSocketOptions chat_socket_options(const Config& cfg) {
   o.typing_ttl_ms = cfg.ws.typing_ttl_ms;
   o.access_ttl_s = cfg.auth.access_ttl_s;
   o.leeway_s = cfg.auth.leeway_s;
+  return o;
+}
+
+collab::CollabOptions collab_options(const Config& cfg) {
+  const auto& c = cfg.collab;
+  collab::CollabOptions o;
+  o.max_message_bytes = static_cast<std::size_t>(c.max_message_bytes);
+  o.max_document_bytes = static_cast<std::size_t>(c.max_document_bytes);
+  o.max_documents = static_cast<std::size_t>(c.max_documents);
+  o.max_connections_per_document = static_cast<std::size_t>(c.max_connections_per_document);
+  o.max_connections_per_user = c.max_connections_per_user;
+  o.rate_per_s = static_cast<double>(c.rate_per_s);
+  o.rate_burst = static_cast<double>(c.rate_burst);
+  o.compact_rows = c.compact_rows;
+  o.compact_bytes = c.compact_bytes;
+  o.create_on_connect = c.create_on_connect;
+  o.refused_per_minute = static_cast<double>(c.refused_per_minute);
   return o;
 }
 
@@ -266,6 +284,13 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   realtime::ChatProtocol chat_protocol(chat_socket_options(cfg), gateway, chat, auth, *pool,
                                        registry);
   server.add_websocket(chat_protocol.route());
+  std::optional<collab::CollabService> collab_rooms;
+  if (cfg.collab.enabled) {
+    collab_rooms.emplace(collab_options(cfg), db, auth, gateway.tickets(), ids, *pool, registry);
+    collab_rooms->attach(server.worker_contexts());
+    gateway.set_access_listener(&*collab_rooms);
+    server.add_websocket(collab_rooms->route("/collab/"));
+  }
   server.start();
   if (broker) {
     broker->start({[&gateway](cluster::ClusterEvent e) { gateway.on_cluster_event(std::move(e)); },
@@ -297,6 +322,7 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   server.begin_drain();
   bool idle = server.wait_idle(std::chrono::milliseconds(cfg.server.shutdown_timeout_ms));
   if (!idle) log::warn("shutdown_timeout", {{"detail", "requests still in flight were cut off"}});
+  if (collab_rooms) collab_rooms->stop();
   server.stop();
   if (broker) broker->stop();
   backups.stop();

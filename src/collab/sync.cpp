@@ -89,6 +89,17 @@ std::vector<AwarenessEntry> read_awareness(std::string_view awareness_update) {
   return out;
 }
 
+std::string encode_awareness(const std::vector<AwarenessEntry>& entries) {
+  Lib0Writer w;
+  w.var_uint(entries.size());
+  for (const auto& e : entries) {
+    w.var_uint(e.client);
+    w.var_uint(e.clock);
+    w.var_string(e.state);
+  }
+  return w.take();
+}
+
 std::string awareness_removal(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& clients) {
   Lib0Writer w;
   w.var_uint(clients.size());

@@ -43,6 +43,9 @@ struct AwarenessEntry {
 
 std::vector<AwarenessEntry> read_awareness(std::string_view awareness_update);
 std::vector<AwarenessEntry> read_awareness(std::string&&) = delete;
+// An awareness update carrying these entries (a late joiner's view of who
+// is there).
+std::string encode_awareness(const std::vector<AwarenessEntry>& entries);
 // An awareness update that removes these clients for everyone (their clock
 // one past what was last seen, state null), as y-protocols'
 // removeAwarenessStates does.

@@ -31,6 +31,7 @@ void Gateway::set_gap_fill(Sequencer::Run run, Sequencer::Fetch fetch) {
 }
 
 void Gateway::deliver_here(Id conversation_id, std::int64_t seq, SharedFrame frame, Id left_user) {
+  if (left_user && access_) access_->left(conversation_id, left_user);
   if (seq > 0 && broker_) {
     sequencer_.offer(conversation_id, seq, std::move(frame), now_ms());
   } else {
@@ -59,6 +60,7 @@ void Gateway::on_cluster_event(cluster::ClusterEvent e) {
       break;
     case Kind::revoke:
       hub_.disconnect(e.user, e.family, 4001, "session revoked");
+      if (access_) access_->revoked(e.user, e.family);
       break;
     case Kind::resync:
       resync();
@@ -270,6 +272,7 @@ void Gateway::read_marker(Id conversation_id, Id user_id, std::int64_t seq) {
 
 void Gateway::revoke(Id user_id, Id family) {
   hub_.disconnect(user_id, family, 4001, "session revoked");
+  if (access_) access_->revoked(user_id, family);
   if (broker_) {
     cluster::ClusterEvent e;
     e.kind = cluster::ClusterEvent::Kind::revoke;

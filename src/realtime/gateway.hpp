@@ -79,6 +79,17 @@ class Gateway final : public chat::EventSink {
   // their live connections are closed with 4001.
   void revoke(Id user_id, Id family);
 
+  // Told when a user's access ends, on this node or another: a login revoked
+  // (family 0: all of the user's), or the user left a conversation. Called
+  // on the store writer's or the broker's thread: must not block. Set
+  // before serving.
+  struct AccessListener {
+    virtual ~AccessListener() = default;
+    virtual void revoked(Id user_id, Id family) = 0;
+    virtual void left(Id conversation_id, Id user_id) = 0;
+  };
+  void set_access_listener(AccessListener* l) { access_ = l; }
+
  private:
   struct UserPresence {
     int connections = 0;
@@ -98,6 +109,7 @@ class Gateway final : public chat::EventSink {
   Sequencer sequencer_;
   cluster::Broker* broker_ = nullptr;
   cluster::SharedState* shared_ = nullptr;
+  AccessListener* access_ = nullptr;
   std::int64_t next_heartbeat_ = 0;
   std::uint32_t node_id_ = 0;
   std::int64_t presence_grace_ms_;

@@ -1,0 +1,239 @@
+// Real npm y-websocket clients against a running Parley, one scenario per
+// run, driven by tests/integration/test_collab.py. Usage:
+//   node collab_driver.mjs '{"scenario": "...", "url": "ws://127.0.0.1:PORT/collab", ...}'
+// Prints one JSON line per step ({"step": ...}) and a last line with the
+// result ({"result": ...}); exits 1 with {"error": ...} when a wait runs out.
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { WebsocketProvider as WebsocketProvider30 } from 'y-websocket-3.0'
+import WebSocket from 'ws'
+import * as readline from 'node:readline'
+
+const args = JSON.parse(process.argv[2])
+const timeoutMs = args.timeout_ms ?? 20000
+
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function until (what, test, ms = timeoutMs) {
+  const end = Date.now() + ms
+  while (!test()) {
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what)
+    await sleep(20)
+  }
+}
+
+// Counts the WebSocket connections a provider opens (reconnects included).
+function countingSocket (counter) {
+  return class extends WebSocket {
+    constructor (...a) {
+      super(...a)
+      counter.opened++
+    }
+  }
+}
+
+// A client: a Y.Doc and its provider on `doc`, authenticated by `token`.
+function client (doc, token, opts = {}) {
+  const ydoc = new Y.Doc()
+  const counter = { opened: 0 }
+  const Provider = opts.version === '3.0' ? WebsocketProvider30 : WebsocketProvider
+  const params = {}
+  if (token) params.token = token
+  const provider = new Provider(args.url, doc, ydoc, {
+    WebSocketPolyfill: countingSocket(counter),
+    params,
+    disableBc: true,
+    ...opts.provider
+  })
+  const closed = []
+  provider.on('closed', (e) => closed.push(e))
+  const closes = []
+  provider.on('connection-close', (e) => { if (e) closes.push({ code: e.code, reason: e.reason }) })
+  return { ydoc, provider, counter, closed, closes, text: ydoc.getText('t') }
+}
+
+const synced = (c) => until('sync', () => c.provider.synced)
+const textOf = (c) => c.text.toString()
+function destroy (...cs) {
+  for (const c of cs) c.provider.destroy()
+}
+
+// Random edits by several clients at once, then every replica compared.
+async function converge () {
+  const n = args.clients ?? 3
+  const edits = args.edits ?? 50
+  const cs = []
+  for (let i = 0; i < n; i++) cs.push(client(args.doc, args.tokens[i % args.tokens.length]))
+  await Promise.all(cs.map(synced))
+  const t0 = Date.now()
+  await Promise.all(cs.map(async (c, i) => {
+    for (let k = 0; k < edits; k++) {
+      const len = c.text.length
+      if (len > 5 && Math.random() < 0.25) {
+        c.text.delete(Math.floor(Math.random() * (len - 2)), 2)
+      } else {
+        // Astral characters too: Yjs counts UTF-16 code units.
+        c.text.insert(Math.floor(Math.random() * (len + 1)), k % 7 === 0 ? '😀' : String.fromCharCode(97 + i))
+      }
+      if (k % 5 === 0) await sleep(1)
+    }
+  }))
+  await until('replicas equal', () => cs.every((c) => textOf(c) === textOf(cs[0])))
+  const result = { clients: n, length: cs[0].text.length, equal: true, ms: Date.now() - t0 }
+  destroy(...cs)
+  return result
+}
+
+// Writes text and waits until another client sees it (the server relays an
+// update only once it is committed).
+async function write () {
+  const a = client(args.doc, args.tokens[0])
+  const b = client(args.doc, args.tokens[args.tokens.length - 1])
+  await Promise.all([synced(a), synced(b)])
+  a.text.insert(a.text.length, args.text)
+  await until('the other client to see the write', () => textOf(b).includes(args.text))
+  destroy(a, b)
+  return { text: textOf(b) }
+}
+
+async function read () {
+  const a = client(args.doc, args.tokens[0])
+  await synced(a)
+  if (args.expect) await until('expected text', () => textOf(a) === args.expect)
+  const result = { text: textOf(a), length: a.text.length }
+  destroy(a)
+  return result
+}
+
+// Awareness: B sees A's state; when A's connection drops without a close
+// frame, the server tells B that A left.
+async function awareness () {
+  const a = client(args.doc, args.tokens[0])
+  const b = client(args.doc, args.tokens[1])
+  await Promise.all([synced(a), synced(b)])
+  a.provider.awareness.setLocalStateField('user', { name: 'ada' })
+  const aid = a.ydoc.clientID
+  await until('B to see A', () => b.provider.awareness.getStates().get(aid)?.user?.name === 'ada')
+  out({ step: 'seen' })
+  // A late joiner is told who is there.
+  const c = client(args.doc, args.tokens[1])
+  await synced(c)
+  await until('C to see A', () => c.provider.awareness.getStates().has(aid))
+  a.provider.shouldConnect = false
+  a.provider.ws.terminate() // the TCP connection dropped, no close frame
+  const t0 = Date.now()
+  await until('B to see A gone', () => !b.provider.awareness.getStates().has(aid), 10000)
+  const result = { removed_ms: Date.now() - t0, late_joiner_saw: true }
+  destroy(a, b, c)
+  return result
+}
+
+// A viewer's edits stay its own: an editor never sees them.
+async function readonly () {
+  const editor = client(args.doc, args.tokens[0])
+  const viewer = client(args.doc, args.tokens[1])
+  await Promise.all([synced(editor), synced(viewer)])
+  editor.text.insert(0, 'from editor')
+  await until('the viewer to receive', () => textOf(viewer) === 'from editor')
+  viewer.text.insert(0, 'from viewer ')
+  editor.text.insert(editor.text.length, '!')
+  await until('the viewer to receive again', () => textOf(viewer).endsWith('!'))
+  await sleep(300)
+  const result = { editor: textOf(editor), viewer: textOf(viewer) }
+  destroy(editor, viewer)
+  return result
+}
+
+// A refused client: how many connections it opens in the time given.
+async function refused () {
+  const c = client(args.doc, args.tokens[0], { version: args.version })
+  await sleep(args.watch_ms ?? 3000)
+  const result = { opened: c.counter.opened, closed: c.closed, closes: c.closes.slice(0, 3) }
+  destroy(c)
+  return result
+}
+
+// A lone client stays connected while idle: its awareness renewal (every
+// 15 s) echoed by the server is all it hears.
+async function idle () {
+  const c = client(args.doc, args.tokens[0])
+  await synced(c)
+  const opened = c.counter.opened
+  await sleep(args.idle_ms)
+  const result = { reconnects: c.counter.opened - opened, connected: c.provider.wsconnected }
+  destroy(c)
+  return result
+}
+
+// Edits made while the server is down arrive once it is back: the test
+// stops the server after "ready" and starts it again after "edited".
+async function offline () {
+  const lines = readline.createInterface({ input: process.stdin })
+  const next = () => new Promise((resolve) => lines.once('line', resolve))
+  const a = client(args.doc, args.tokens[0], { provider: { maxBackoffTime: 300 } })
+  await synced(a)
+  a.text.insert(0, 'before ')
+  const b = client(args.doc, args.tokens[0])
+  await until('the first write to be relayed', () => textOf(b) === 'before ')
+  destroy(b)
+  out({ step: 'ready' })
+  await next() // the server is down
+  await until('the client to notice', () => !a.provider.wsconnected)
+  a.text.insert(a.text.length, 'offline')
+  out({ step: 'edited' })
+  await next() // the server is back
+  await until('reconnect', () => a.provider.synced)
+  const c = client(args.doc, args.tokens[0])
+  await until('a new client to see the offline edit', () => textOf(c) === 'before offline')
+  const result = { text: textOf(c) }
+  destroy(a, c)
+  lines.close()
+  return result
+}
+
+// A large document, typed in chunks; a late joiner gets all of it.
+async function big () {
+  const a = client(args.doc, args.tokens[0])
+  await synced(a)
+  const chunk = 'x'.repeat(1000) + '\n'
+  const chunks = Math.ceil(args.bytes / chunk.length)
+  for (let i = 0; i < chunks; i++) {
+    a.text.insert(a.text.length, chunk)
+    if (i % 50 === 0) await sleep(5)
+  }
+  const want = a.text.length
+  const b = client(args.doc, args.tokens[0])
+  await until('the late joiner to have it all', () => b.text.length === want, 60000)
+  const result = { length: want, state_bytes: Y.encodeStateAsUpdate(b.ydoc).length }
+  destroy(a, b)
+  return result
+}
+
+// Two documents: what is written in one never shows in the other.
+async function isolation () {
+  const a = client(args.doc, args.tokens[0])
+  const b = client(args.other, args.tokens[0])
+  await Promise.all([synced(a), synced(b)])
+  a.text.insert(0, 'only in ' + args.doc)
+  b.text.insert(0, 'only in ' + args.other)
+  const a2 = client(args.doc, args.tokens[0])
+  const b2 = client(args.other, args.tokens[0])
+  await until('both late joiners', () => textOf(a2) === 'only in ' + args.doc &&
+    textOf(b2) === 'only in ' + args.other)
+  await sleep(200)
+  const result = { a: textOf(a2), b: textOf(b2) }
+  destroy(a, b, a2, b2)
+  return result
+}
+
+const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation }
+
+try {
+  const result = await scenarios[args.scenario]()
+  out({ result })
+  process.exit(0)
+} catch (e) {
+  out({ error: String(e && e.stack ? e.stack : e) })
+  process.exit(1)
+}
