@@ -14,6 +14,7 @@
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/redis_broker.hpp"
+#include "collab/documents.hpp"
 #include "collab/service.hpp"
 #include "core/build_info.hpp"
 #include "core/clock.hpp"
@@ -267,7 +268,16 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
     gateway.tickets().set_shared(broker.get());
     auth.use_shared_limits(broker.get());
   }
-  http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway, broker.get()});
+  std::optional<collab::CollabService> collab_rooms;
+  std::optional<collab::Documents> collab_documents;
+  if (cfg.collab.enabled) {
+    collab_rooms.emplace(collab_options(cfg), db, auth, gateway.tickets(), ids, registry);
+    collab_documents.emplace(db, *collab_rooms, ids,
+                             static_cast<std::size_t>(cfg.collab.max_document_bytes));
+    gateway.set_access_listener(&*collab_rooms);
+  }
+  http::Api api(http::Services{cfg, auth, chat, db, registry, state, &gateway, broker.get(),
+                               collab_documents ? &*collab_documents : nullptr});
   net::HttpServer server(http_options(cfg), api, state, registry);
   // The real-time gateway: the hub delivers on the server's workers; blocking
   // reads (presence fan-out, cluster gap fill) go to its handler pool.
@@ -284,11 +294,8 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   realtime::ChatProtocol chat_protocol(chat_socket_options(cfg), gateway, chat, auth, *pool,
                                        registry);
   server.add_websocket(chat_protocol.route());
-  std::optional<collab::CollabService> collab_rooms;
-  if (cfg.collab.enabled) {
-    collab_rooms.emplace(collab_options(cfg), db, auth, gateway.tickets(), ids, *pool, registry);
-    collab_rooms->attach(server.worker_contexts());
-    gateway.set_access_listener(&*collab_rooms);
+  if (collab_rooms) {
+    collab_rooms->attach(server.worker_contexts(), *pool);
     server.add_websocket(collab_rooms->route("/collab/"));
   }
   server.start();

@@ -16,6 +16,7 @@
 
 #include "auth/auth_service.hpp"
 #include "collab/document.hpp"
+#include "collab/documents.hpp"
 #include "collab/sync.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -118,13 +119,12 @@ struct Shard {
 
 struct CollabService::Impl {
   Impl(CollabOptions o, store::Database& d, auth::AuthService& a, realtime::TicketStore& t,
-       IdGenerator& i, asio::thread_pool& p, metrics::Registry& m)
+       IdGenerator& i, metrics::Registry& m)
       : opts(o),
         db(d),
         auth(a),
         tickets(t),
         ids(i),
-        pool(p),
         refusals(o.refused_per_minute / 60.0, o.refused_per_minute, 10000),
         documents_loaded(m.gauge("parley_collab_documents_loaded",
                                  "Collaboration documents held in memory")),
@@ -179,18 +179,28 @@ struct CollabService::Impl {
   void uncount_user(Id user);
 
   // Home side (on the document's home worker).
-  void join(const std::string& name, const store::CollabDocument& meta, Member m);
+  // The loaded (or loading) room of a document; null when this worker holds
+  // as many as it may and none is idle.
+  std::shared_ptr<Room> room_for(const store::CollabDocument& meta);
+  void when_ready(const std::shared_ptr<Room>& room,
+                  std::function<void(const std::shared_ptr<Room>&)> fn);
+  void join(const store::CollabDocument& meta, Member m);
   void leave(const std::string& name, std::uint64_t key);
   void receive(const std::string& name, std::uint64_t key, std::string frame, Id author);
   void load(const std::string& name, std::shared_ptr<Room> room);
   void handle(const std::shared_ptr<Room>& room, std::uint64_t key, const ProtocolMessage& msg,
               Id author);
-  void apply_update(const std::shared_ptr<Room>& room, Member& from, std::string_view update,
-                    Id author);
+  // From a connection (from) or from REST (from null, reply set): reply
+  // gets the bytes that were new once committed, or the error.
+  using Reply = std::function<void(std::int64_t, std::exception_ptr)>;
+  void apply_update(const std::shared_ptr<Room>& room, Member* from, std::string_view update,
+                    Id author, Reply reply = {});
   void committed(const std::shared_ptr<Room>& room, std::int64_t seq, const std::string& part,
-                 std::exception_ptr error);
+                 std::exception_ptr error, const Reply& reply);
   void maybe_compact(const std::shared_ptr<Room>& room);
   void break_room(const std::shared_ptr<Room>& room, const char* why);
+  // Closes the room's connections with code and unloads it.
+  void drop(const std::shared_ptr<Room>& room, std::uint16_t code, const char* why);
   void maybe_idle(const std::shared_ptr<Room>& room);
   void unload_idle(Shard& s, std::size_t keep);
   Member* member(Room& room, std::uint64_t key);
@@ -216,7 +226,8 @@ struct CollabService::Impl {
   auth::AuthService& auth;
   realtime::TicketStore& tickets;
   IdGenerator& ids;
-  asio::thread_pool& pool;
+  asio::thread_pool* pool_ = nullptr;  // set by attach()
+  asio::thread_pool& pool() { return *pool_; }
   std::vector<Shard> shards;
   std::atomic<std::uint64_t> next_key{1};
   RateLimiter refusals;
@@ -283,9 +294,8 @@ class CollabSocket final : public net::WsHandler {
     m.key = key_;
     m.worker = worker_;
     m.conn = c.shared();
-    asio::post(*s_.shard(home_).ctx, [impl = &s_, name = grant_.doc.name, meta = grant_.doc,
-                                      m = std::move(m)]() mutable {
-      impl->join(name, meta, std::move(m));
+    asio::post(*s_.shard(home_).ctx, [impl = &s_, meta = grant_.doc, m = std::move(m)]() mutable {
+      impl->join(meta, std::move(m));
     });
   }
 
@@ -343,6 +353,7 @@ class CollabSocket final : public net::WsHandler {
   Id user() const { return grant_.user; }
   Id family() const { return grant_.family; }
   Id conversation() const { return grant_.doc.conversation_id; }
+  Id document() const { return grant_.doc.id; }
   void close(std::uint16_t code, const char* reason) {
     if (conn_) conn_->close(code, reason);
   }
@@ -412,15 +423,14 @@ std::variant<Grant, Refusal> CollabService::Impl::resolve(Id user_id, Id family,
   auto found = db.read([&](store::Store& s) {
     std::optional<std::pair<store::CollabDocument, std::string>> out;
     auto d = s.collab_document_by_name(name);
-    if (d) out.emplace(*d, s.collab_role(d->id, user_id));
+    if (d) out.emplace(*d, role_in(s, *d, user_id));
     return out;
   });
-  auto is_member = [&](Id c) {
-    return db.read([&](store::Store& s) { return s.member(c, user_id).has_value(); });
-  };
   if (!found) {
     if (conv) {
-      if (!is_member(conv)) return Refusal{close_code::kForbidden, "not a member of that conversation"};
+      bool member =
+          db.read([&](store::Store& s) { return s.member(conv, user_id).has_value(); });
+      if (!member) return Refusal{close_code::kForbidden, "not a member of that conversation"};
     } else if (!opts.create_on_connect) {
       return Refusal{close_code::kNotFound, "no such document"};
     }
@@ -443,18 +453,12 @@ std::variant<Grant, Refusal> CollabService::Impl::resolve(Id user_id, Id family,
   }
   g.doc = found->first;
   const std::string& role = found->second;
-  if (g.doc.conversation_id) {
-    if (!is_member(g.doc.conversation_id)) {
-      return Refusal{close_code::kForbidden, "not a member of that conversation"};
-    }
-    g.writer = role != "viewer";
-  } else if (g.doc.owner_id == user_id) {
-    g.writer = true;
-  } else if (role == "editor" || role == "viewer") {
-    g.writer = role == "editor";
-  } else {
-    return Refusal{close_code::kForbidden, "no access to this document"};
+  if (role.empty()) {
+    return Refusal{close_code::kForbidden, g.doc.conversation_id
+                                                ? "not a member of that conversation"
+                                                : "no access to this document"};
   }
+  g.writer = role != "viewer";
   return g;
 }
 
@@ -484,7 +488,7 @@ void CollabService::Impl::accept(const net::WsUpgrade& up, std::string name,
   }
   // Resolves the document for an authenticated user, off the worker.
   auto grant = [this, name, refuse, done](Id user, Id family, std::optional<auth::Claims> claims) {
-    asio::post(pool, [this, name, refuse, done, user, family, claims] {
+    asio::post(pool(), [this, name, refuse, done, user, family, claims] {
       try {
         if (claims) auth.current_user(*claims);  // disabled or erased since it was issued
         auto r = resolve(user, family, name);
@@ -576,36 +580,39 @@ std::string CollabService::Impl::awareness_of(const Room& room) const {
   return awareness_message(encode_awareness(entries));
 }
 
-void CollabService::Impl::join(const std::string& name, const store::CollabDocument& meta,
-                               Member m) {
-  auto& s = shard(home_of(name));
-  auto it = s.rooms.find(name);
+std::shared_ptr<Room> CollabService::Impl::room_for(const store::CollabDocument& meta) {
+  auto& s = shard(home_of(meta.name));
+  auto it = s.rooms.find(meta.name);
   if (it == s.rooms.end()) {
     if (s.rooms.size() >= shard_capacity()) unload_idle(s, shard_capacity() - 1);
-    if (s.rooms.size() >= shard_capacity()) {
-      close(m, close_code::kTryAgain, "too many documents open (collab.max_documents)");
-      return;
-    }
+    if (s.rooms.size() >= shard_capacity()) return nullptr;
     auto room = std::make_shared<Room>();
     room->meta = meta;
-    it = s.rooms.emplace(name, room).first;
+    it = s.rooms.emplace(meta.name, room).first;
     documents_loaded.add(1);
-    load(name, room);
+    load(meta.name, room);
   }
   auto room = it->second;
   if (room->in_idle) {
     s.idle.erase(room->idle);
     room->in_idle = false;
   }
-  if (!room->ready) {
-    room->members.push_back(std::move(m));
-    auto key = room->members.back().key;
-    room->waiting.push_back([this, key](const std::shared_ptr<Room>& r) {
-      if (auto* mm = member(*r, key)) {
-        send(*mm, net::binary_frame(sync_step1(r->doc.state_vector())));
-        if (!r->awareness.empty()) send(*mm, net::binary_frame(awareness_of(*r)));
-      }
-    });
+  return room;
+}
+
+void CollabService::Impl::when_ready(const std::shared_ptr<Room>& room,
+                                     std::function<void(const std::shared_ptr<Room>&)> fn) {
+  if (room->ready) {
+    fn(room);
+  } else {
+    room->waiting.push_back(std::move(fn));
+  }
+}
+
+void CollabService::Impl::join(const store::CollabDocument& meta, Member m) {
+  auto room = room_for(meta);
+  if (!room) {
+    close(m, close_code::kTryAgain, "too many documents open (collab.max_documents)");
     return;
   }
   if (room->members.size() >= opts.max_connections_per_document) {
@@ -614,12 +621,16 @@ void CollabService::Impl::join(const std::string& name, const store::CollabDocum
     maybe_idle(room);
     return;
   }
+  auto key = m.key;
   room->members.push_back(std::move(m));
-  const auto& mm = room->members.back();
-  // The server's own step 1, so edits the client made offline come back in
-  // its step 2; then who is there.
-  send(mm, net::binary_frame(sync_step1(room->doc.state_vector())));
-  if (!room->awareness.empty()) send(mm, net::binary_frame(awareness_of(*room)));
+  when_ready(room, [this, key](const std::shared_ptr<Room>& r) {
+    // The server's own step 1, so edits the client made offline come back
+    // in its step 2; then who is there.
+    if (auto* mm = member(*r, key)) {
+      send(*mm, net::binary_frame(sync_step1(r->doc.state_vector())));
+      if (!r->awareness.empty()) send(*mm, net::binary_frame(awareness_of(*r)));
+    }
+  });
 }
 
 void CollabService::Impl::leave(const std::string& name, std::uint64_t key) {
@@ -651,21 +662,13 @@ void CollabService::Impl::receive(const std::string& name, std::uint64_t key, st
   auto& s = shard(home_of(name));
   auto it = s.rooms.find(name);
   if (it == s.rooms.end()) return;
-  auto room = it->second;
-  if (!room->ready) {
-    room->waiting.push_back(
-        [this, key, frame = std::move(frame), author](const std::shared_ptr<Room>& r) {
-          for (const auto& msg : read_messages(frame)) {
-            if (r->broken) return;
-            handle(r, key, msg, author);
-          }
-        });
-    return;
-  }
-  for (const auto& msg : read_messages(frame)) {
-    if (room->broken) return;
-    handle(room, key, msg, author);
-  }
+  when_ready(it->second,
+             [this, key, frame = std::move(frame), author](const std::shared_ptr<Room>& r) {
+               for (const auto& msg : read_messages(frame)) {
+                 if (r->broken) return;
+                 handle(r, key, msg, author);
+               }
+             });
 }
 
 void CollabService::Impl::handle(const std::shared_ptr<Room>& self, std::uint64_t key,
@@ -682,7 +685,7 @@ void CollabService::Impl::handle(const std::shared_ptr<Room>& self, std::uint64_
           close(*from, ws_close::kInvalidPayload, std::string(e.detail()));
         }
       } else {
-        apply_update(self, *from, msg.body, author);
+        apply_update(self, from, msg.body, author);
       }
       return;
     case MessageType::awareness: {
@@ -724,24 +727,29 @@ void CollabService::Impl::handle(const std::shared_ptr<Room>& self, std::uint64_
   }
 }
 
-void CollabService::Impl::apply_update(const std::shared_ptr<Room>& self, Member& from,
-                                       std::string_view update, Id author) {
+void CollabService::Impl::apply_update(const std::shared_ptr<Room>& self, Member* from,
+                                       std::string_view update, Id author, Reply reply) {
   Room& room = *self;
-  if (room.doc.bytes() + update.size() > opts.max_document_bytes) {
+  auto refuse = [&](std::uint16_t code, Errc errc, std::string why) {
     updates_refused.inc();
-    close(from, close_code::kDocumentTooLarge, "document too large (collab.max_document_bytes)");
+    if (from) close(*from, code, why);
+    if (reply) reply(0, std::make_exception_ptr(Error(errc, std::move(why))));
+  };
+  if (room.doc.bytes() + update.size() > opts.max_document_bytes) {
+    refuse(close_code::kDocumentTooLarge, Errc::payload_too_large,
+           "document too large (collab.max_document_bytes)");
     return;
   }
   std::string part;
   try {
     part = room.doc.apply(update);
   } catch (const Error& e) {
-    updates_refused.inc();
-    close(from, ws_close::kInvalidPayload, std::string(e.detail()));
+    refuse(ws_close::kInvalidPayload, Errc::bad_request, std::string(e.detail()));
     return;
   }
   if (part.empty()) {
     updates_duplicate.inc();
+    if (reply) reply(0, nullptr);
     return;
   }
   updates_applied.inc();
@@ -755,17 +763,21 @@ void CollabService::Impl::apply_update(const std::shared_ptr<Room>& self, Member
         [doc_id, bytes, seq, author](store::Store& st) {
           *seq = st.append_collab_update(doc_id, *bytes, author, now_ms());
         },
-        [this, self, seq, bytes](std::exception_ptr e) {
-          from_writer(*self, [this, self, seq, bytes, e] { committed(self, *seq, *bytes, e); });
+        [this, self, seq, bytes, reply](std::exception_ptr e) {
+          from_writer(*self, [this, self, seq, bytes, e, reply] {
+            committed(self, *seq, *bytes, e, reply);
+          });
         });
   } catch (const Error&) {
     --room.writes_in_flight;
+    if (reply) reply(0, std::current_exception());
     break_room(self, "store queue full");
   }
 }
 
 void CollabService::Impl::committed(const std::shared_ptr<Room>& room, std::int64_t seq,
-                                    const std::string& part, std::exception_ptr error) {
+                                    const std::string& part, std::exception_ptr error,
+                                    const Reply& reply) {
   --room->writes_in_flight;
   if (error) {
     try {
@@ -773,9 +785,11 @@ void CollabService::Impl::committed(const std::shared_ptr<Room>& room, std::int6
     } catch (const std::exception& e) {
       log::error("collab_write_failed", {{"document", room->meta.name}, {"error", e.what()}});
     }
+    if (reply) reply(0, error);
     break_room(room, "store write failed");
     return;
   }
+  if (reply) reply(static_cast<std::int64_t>(part.size()), nullptr);
   if (room->broken) {
     maybe_idle(room);
     return;
@@ -829,20 +843,25 @@ void CollabService::Impl::maybe_compact(const std::shared_ptr<Room>& room) {
 
 void CollabService::Impl::break_room(const std::shared_ptr<Room>& room, const char* why) {
   store_failures.inc();
-  if (!room->broken) {
-    room->broken = true;
-    room->waiting.clear();
-    // What the store lacks is still in the clients: they send it again in
-    // their step 2 when they reconnect, to a document read afresh.
-    for (const auto& m : room->members) close(m, ws_close::kInternal, why);
-    auto& s = shard(home_of(room->meta.name));
-    auto it = s.rooms.find(room->meta.name);
-    if (it != s.rooms.end() && it->second == room) {
-      if (room->in_idle) s.idle.erase(room->idle);
-      s.rooms.erase(it);
-      documents_loaded.add(-1);
-      awareness_entries.add(-static_cast<double>(room->awareness.size()));
-    }
+  // What the store lacks is still in the clients: they send it again in
+  // their step 2 when they reconnect, to a document read afresh.
+  drop(room, ws_close::kInternal, why);
+}
+
+void CollabService::Impl::drop(const std::shared_ptr<Room>& room, std::uint16_t code,
+                               const char* why) {
+  if (room->broken) return;
+  room->broken = true;
+  room->waiting.clear();
+  for (const auto& m : room->members) close(m, code, why);
+  auto& s = shard(home_of(room->meta.name));
+  auto it = s.rooms.find(room->meta.name);
+  if (it != s.rooms.end() && it->second == room) {
+    if (room->in_idle) s.idle.erase(room->idle);
+    room->in_idle = false;
+    s.rooms.erase(it);
+    documents_loaded.add(-1);
+    awareness_entries.add(-static_cast<double>(room->awareness.size()));
   }
 }
 
@@ -873,7 +892,7 @@ void CollabService::Impl::unload_idle(Shard& s, std::size_t keep) {
 void CollabService::Impl::load(const std::string& name, std::shared_ptr<Room> room) {
   Id doc_id = room->meta.id;
   std::size_t home = home_of(name);
-  asio::post(pool, [this, room, doc_id, home] {
+  asio::post(pool(), [this, room, doc_id, home] {
     auto t0 = Clock::now();
     std::optional<YDocument> doc;
     std::int64_t seq = 0, rows = 0, bytes = 0;
@@ -937,12 +956,14 @@ void CollabService::Impl::for_each_socket(std::function<void(CollabSocket&)> fn)
 
 CollabService::CollabService(CollabOptions opts, store::Database& db, auth::AuthService& auth,
                              realtime::TicketStore& tickets, IdGenerator& ids,
-                             boost::asio::thread_pool& pool, metrics::Registry& metrics)
-    : impl_(std::make_unique<Impl>(opts, db, auth, tickets, ids, pool, metrics)) {}
+                             metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(opts, db, auth, tickets, ids, metrics)) {}
 
 CollabService::~CollabService() = default;
 
-void CollabService::attach(std::vector<boost::asio::io_context*> workers) {
+void CollabService::attach(std::vector<boost::asio::io_context*> workers,
+                           boost::asio::thread_pool& pool) {
+  impl_->pool_ = &pool;
   impl_->shards.resize(workers.size());
   for (std::size_t i = 0; i < workers.size(); ++i) impl_->shards[i].ctx = workers[i];
 }
@@ -956,6 +977,43 @@ net::WsRoute CollabService::route(std::string prefix) {
     impl->accept(up, up.request.path.substr(prefix.size()), std::move(done));
   };
   return r;
+}
+
+void CollabService::apply(const store::CollabDocument& doc, std::string update, Id author,
+                          std::function<void(std::int64_t, std::exception_ptr)> done) {
+  auto* impl = impl_.get();
+  asio::post(*impl->shard(impl->home_of(doc.name)).ctx,
+             [impl, doc, update = std::move(update), author, done = std::move(done)]() mutable {
+               auto room = impl->room_for(doc);
+               if (!room) {
+                 done(0, std::make_exception_ptr(
+                             Error(Errc::unavailable, "too many documents open: try again")));
+                 return;
+               }
+               impl->when_ready(room, [impl, update = std::move(update), author,
+                                       done](const std::shared_ptr<Room>& r) {
+                 impl->apply_update(r, nullptr, update, author, done);
+                 impl->maybe_idle(r);
+               });
+             });
+}
+
+void CollabService::access_changed(Id doc_id, Id user_id, bool removed) {
+  impl_->for_each_socket([doc_id, user_id, removed](CollabSocket& s) {
+    if (s.user() == user_id && s.document() == doc_id) {
+      s.close(removed ? close_code::kForbidden : close_code::kReconnect,
+              removed ? "access to the document was removed" : "access changed: reconnect");
+    }
+  });
+}
+
+void CollabService::deleted(const std::string& name) {
+  auto* impl = impl_.get();
+  asio::post(*impl->shard(impl->home_of(name)).ctx, [impl, name] {
+    auto& s = impl->shard(impl->home_of(name));
+    auto it = s.rooms.find(name);
+    if (it != s.rooms.end()) impl->drop(it->second, close_code::kNotFound, "document deleted");
+  });
 }
 
 void CollabService::stop() {

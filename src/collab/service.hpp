@@ -31,6 +31,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +51,7 @@ class Registry;
 }
 namespace store {
 class Database;
+struct CollabDocument;
 }
 }  // namespace parley
 
@@ -77,6 +80,7 @@ inline constexpr std::uint16_t kDocumentTooLarge = 4413;
 inline constexpr std::uint16_t kTooManyConnections = 4429;
 inline constexpr std::uint16_t kRateLimited = 4008;  // not final: the client reconnects
 inline constexpr std::uint16_t kTryAgain = 1013;
+inline constexpr std::uint16_t kReconnect = 1012;  // "service restart": access changed
 }  // namespace close_code
 
 // Whether name can be a document's name: 1 to 128 of A-Z a-z 0-9 . _ ~ : -
@@ -87,19 +91,31 @@ Id conversation_of_name(std::string_view name);
 class CollabService final : public realtime::Gateway::AccessListener {
  public:
   CollabService(CollabOptions opts, store::Database& db, auth::AuthService& auth,
-                realtime::TicketStore& tickets, IdGenerator& ids, boost::asio::thread_pool& pool,
-                metrics::Registry& metrics);
+                realtime::TicketStore& tickets, IdGenerator& ids, metrics::Registry& metrics);
   ~CollabService() override;
   CollabService(const CollabService&) = delete;
   CollabService& operator=(const CollabService&) = delete;
 
-  // The server's workers (before serving): documents are spread over them.
-  void attach(std::vector<boost::asio::io_context*> workers);
+  // The server's workers, over which documents are spread, and its handler
+  // pool for store reads (before serving).
+  void attach(std::vector<boost::asio::io_context*> workers, boost::asio::thread_pool& pool);
   // The endpoint: every path under prefix ("/collab/") is a document.
   net::WsRoute route(std::string prefix);
 
   // Before the server stops: store completions no longer reach the workers.
   void stop();
+
+  // Live effects of REST (collab/documents.hpp), from handler threads.
+  // Applies an update to the document as a connection's would be (relayed
+  // to its editors once committed); done(bytes that were new, error) runs
+  // on a worker.
+  void apply(const store::CollabDocument& doc, std::string update, Id author,
+             std::function<void(std::int64_t, std::exception_ptr)> done);
+  // A user's role in a document changed: their connections to it close, to
+  // reconnect with the new role (1012), or to stop when removed (4403).
+  void access_changed(Id doc_id, Id user_id, bool removed);
+  // The document was deleted: its connections close with 4404.
+  void deleted(const std::string& name);
 
   // AccessListener: closes the connections that lost their access.
   void revoked(Id user_id, Id family) override;

@@ -22,6 +22,7 @@ Api::Api(Services services)
   register_conversation_routes(router_, s_);
   register_message_routes(router_, s_);
   register_admin_routes(router_, s_);
+  register_collab_routes(router_, s_);
 }
 
 Response Api::handle(Request& req) {

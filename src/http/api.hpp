@@ -35,6 +35,9 @@ class Broker;
 namespace realtime {
 class Gateway;
 }
+namespace collab {
+class Documents;
+}
 namespace metrics {
 class Registry;
 class Gauge;
@@ -59,6 +62,7 @@ struct Services {
   ServerState& state;
   realtime::Gateway* gateway = nullptr;  // null: no WebSocket gateway
   cluster::Broker* broker = nullptr;     // null: a single node
+  collab::Documents* collab = nullptr;   // null: collab.enabled is off
 };
 
 class Api {
@@ -90,5 +94,6 @@ void register_conversation_routes(Router& r, Services& s);
 void register_message_routes(Router& r, Services& s);
 void register_ops_routes(Router& r, Services& s);
 void register_admin_routes(Router& r, Services& s);
+void register_collab_routes(Router& r, Services& s);
 
 }  // namespace parley::http

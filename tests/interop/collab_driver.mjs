@@ -101,7 +101,8 @@ async function read () {
   const a = client(args.doc, args.tokens[0])
   await synced(a)
   if (args.expect) await until('expected text', () => textOf(a) === args.expect)
-  const result = { text: textOf(a), length: a.text.length }
+  const text = textOf(a)
+  const result = { text: text.length > 1000 ? text.slice(0, 1000) : text, length: a.text.length }
   destroy(a)
   return result
 }
@@ -229,11 +230,10 @@ async function isolation () {
 
 const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation }
 
+// Exits once the last line is written (stdout to a pipe is asynchronous).
+const finish = (o, code) => process.stdout.write(JSON.stringify(o) + '\n', () => process.exit(code))
 try {
-  const result = await scenarios[args.scenario]()
-  out({ result })
-  process.exit(0)
+  finish({ result: await scenarios[args.scenario]() }, 0)
 } catch (e) {
-  out({ error: String(e && e.stack ? e.stack : e) })
-  process.exit(1)
+  finish({ error: String(e && e.stack ? e.stack : e) }, 1)
 }

@@ -1,0 +1,256 @@
+"""Collaboration rooms against the real binary with the real npm y-websocket
+clients (tests/interop/collab_driver.mjs): sync alone, convergence, late
+joiners, awareness on an abrupt disconnect, persistence across SIGKILL,
+isolation, a 1 MB document, edits made while the server was down, a client
+idle for 60 s, conversation access, refused clients that stop, and limits."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+import unittest
+
+import struct
+
+from harness import Server, ServerTest, WsClient, WsClosed
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DRIVER = ROOT / "tests/interop/collab_driver.mjs"
+HAVE_CLIENTS = (ROOT / "node_modules/y-websocket/package.json").exists()
+
+
+def metric(server, name, labels=""):
+    _, _, text = server.request("GET", "/metrics")
+    m = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def raw(server, path):
+    """A y-websocket connection made by hand (no subprotocol)."""
+    ws = WsClient(server.port, path=path, protocol=None)
+    assert ws.status == 101, ws.handshake
+    return ws
+
+
+def recv_binary(ws):
+    """The next binary message; raises WsClosed with the server's code."""
+    while True:
+        opcode, _, payload = ws.recv_frame()
+        if opcode == 0x9:
+            ws.send_frame(0xA, payload)
+        elif opcode == 0x8:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            raise WsClosed(code, payload[2:].decode(errors="replace"))
+        elif opcode == 0x2:
+            return payload
+
+
+def closed_with(test, ws):
+    """Reads until the server closes; returns the close code."""
+    with test.assertRaises(WsClosed) as closed:
+        for _ in range(20):
+            recv_binary(ws)
+    return closed.exception.code
+
+
+class Driver:
+    """One run of a driver scenario; start() for the interactive ones."""
+
+    def __init__(self, server, **args):
+        self.args = {"url": f"ws://127.0.0.1:{server.port}/collab", **args}
+        self.proc = None
+
+    def run(self, timeout=90):
+        r = subprocess.run(["node", str(DRIVER), json.dumps(self.args)], capture_output=True,
+                           text=True, timeout=timeout, cwd=ROOT)
+        return self._result(r.stdout, r.stderr)
+
+    def start(self):
+        self.proc = subprocess.Popen(["node", str(DRIVER), json.dumps(self.args)], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        return self
+
+    def expect_step(self, step):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError("driver ended: " + self.proc.stderr.read()[-2000:])
+        got = json.loads(line)
+        if got.get("step") != step:
+            raise AssertionError(f"wanted step {step}, got {got}")
+
+    def tell(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout=60):
+        out, err = self.proc.communicate(timeout=timeout)
+        return self._result(out, err)
+
+    @staticmethod
+    def _result(out, err):
+        lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        last = lines[-1] if lines else {"error": "no output"}
+        if "result" not in last:
+            raise AssertionError(f"driver failed: {last.get('error')}\n{err[-2000:]}")
+        return last["result"]
+
+
+@unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
+class CollabTest(ServerTest):
+    SETTINGS = {"collab.create_on_connect": "true", "collab.refused_per_minute": "6"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ann = cls.server.register("ann_c")
+        cls.bob = cls.server.register("bob_c")
+        cls.eve = cls.server.register("eve_c")
+        cls.tokens = [cls.ann["access_token"], cls.bob["access_token"]]
+        # Documents of this conversation are open to both ann and bob.
+        _, _, conv = cls.server.request("POST", "/api/conversations",
+                                        {"kind": "group", "title": "shared",
+                                         "members": [cls.bob["user"]["id"]]},
+                                        token=cls.ann["access_token"])
+        cls.shared = f"conversation.{conv['id']}"
+
+    def drive(self, **args):
+        args.setdefault("tokens", self.tokens[:1])
+        return Driver(self.server, **args).run()
+
+    def test_a_client_alone_syncs_and_a_late_joiner_gets_everything(self):
+        self.assertEqual(self.drive(scenario="write", doc="alone", text="hello")["text"], "hello")
+        self.assertEqual(self.drive(scenario="read", doc="alone")["text"], "hello")
+        # Stored, not only relayed: one row in the log, numbered 1.
+        self.assertGreaterEqual(metric(self.server, "parley_collab_updates_total", '{result="applied"}'), 1)
+
+    def test_concurrent_edits_converge(self):
+        r = self.drive(scenario="converge", doc=self.shared + ".converge", clients=4, edits=60, tokens=self.tokens)
+        self.assertTrue(r["equal"])
+        self.assertGreater(r["length"], 0)
+        # A late joiner reads what they converged to.
+        self.assertEqual(self.drive(scenario="read", doc=self.shared + ".converge")["length"],
+                         r["length"])
+
+    def test_awareness_appears_and_disappears_on_an_abrupt_disconnect(self):
+        r = self.drive(scenario="awareness", doc=self.shared + ".aware", tokens=self.tokens)
+        self.assertTrue(r["late_joiner_saw"])
+        # Removed by the server at once, not by the clients' 30 s timeout.
+        self.assertLess(r["removed_ms"], 5000)
+
+    def test_documents_are_isolated(self):
+        r = self.drive(scenario="isolation", doc="iso-a", other="iso-b")
+        self.assertEqual(r, {"a": "only in iso-a", "b": "only in iso-b"})
+
+    def test_a_1_mb_document(self):
+        r = self.drive(scenario="big", doc="big", bytes=1_000_000)
+        self.assertGreaterEqual(r["length"], 1_000_000)
+        self.assertEqual(self.drive(scenario="read", doc="big")["length"], r["length"])
+
+    def test_a_conversation_document_is_for_its_members(self):
+        _, _, conv = self.server.request("POST", "/api/conversations",
+                                         {"kind": "group", "title": "notes",
+                                          "members": [self.bob["user"]["id"]]},
+                                         token=self.ann["access_token"])
+        doc = f"conversation.{conv['id']}"
+        self.assertEqual(self.drive(scenario="write", doc=doc, text="agenda", tokens=self.tokens)["text"],
+                         "agenda")
+        # Not a member: refused with 4403, and the client stops.
+        r = self.drive(scenario="refused", doc=doc, tokens=[self.eve["access_token"]], watch_ms=1500)
+        self.assertEqual(r["opened"], 1)
+        self.assertEqual(r["closed"][0]["code"], 4403)
+
+    def test_removal_from_the_conversation_closes_the_connection(self):
+        _, _, conv = self.server.request("POST", "/api/conversations",
+                                         {"kind": "group", "title": "rm",
+                                          "members": [self.bob["user"]["id"]]},
+                                         token=self.ann["access_token"])
+        ws = raw(self.server, f"/collab/conversation.{conv['id']}?token={self.bob['access_token']}")
+        first = recv_binary(ws)  # the server's sync step 1
+        self.assertEqual(first[:2], b"\x00\x00")
+        status, _, _ = self.server.request(
+            "DELETE", f"/api/conversations/{conv['id']}/members/{self.bob['user']['id']}",
+            token=self.ann["access_token"])
+        self.assertEqual(status, 204)
+        self.assertEqual(closed_with(self, ws), 4403)
+
+    def test_a_refused_client_stops_reconnecting(self):
+        # y-websocket 3.1 stops on a 44xx close.
+        r = self.drive(scenario="refused", doc="nope", tokens=["not-a-token"], watch_ms=2500)
+        self.assertEqual(r["opened"], 1)
+        self.assertEqual(r["closed"][0]["code"], 4401)
+        # 3.0 reconnects 100 ms after any close of an opened socket; after a
+        # few refusals it gets 429 without a WebSocket and backs off.
+        before = metric(self.server, "parley_collab_throttled_total")
+        r = self.drive(scenario="refused", doc="nope", tokens=["another-bad-token"], version="3.0",
+                       watch_ms=4000)
+        self.assertEqual(r["closes"][0]["code"], 4401)
+        self.assertLess(r["opened"], 20)  # unthrottled: about 35 in 4 s
+        self.assertGreater(metric(self.server, "parley_collab_throttled_total"), before)
+
+    def test_a_client_idle_for_60_s_stays_connected(self):
+        r = self.drive(scenario="idle", doc="idle", idle_ms=60000)
+        self.assertEqual(r, {"reconnects": 0, "connected": True})
+
+    def test_bad_frames_and_names_get_clear_closes(self):
+        token = self.ann["access_token"]
+        ws = raw(self.server, f"/collab/frames?token={token}")
+        recv_binary(ws)
+        ws.send_frame(0x1, "hello")
+        self.assertEqual(closed_with(self, ws), 1003)
+        ws = raw(self.server, f"/collab/frames?token={token}")
+        recv_binary(ws)
+        ws.send_frame(0x2, b"\x00\x02\xff\xff\xff")  # an update cut short
+        self.assertEqual(closed_with(self, ws), 1007)
+        ws = raw(self.server, f"/collab/bad%2Fname?token={token}")
+        denied = recv_binary(ws)  # y-protocols auth message: permission denied
+        self.assertEqual(denied[:2], b"\x02\x00")
+        self.assertEqual(closed_with(self, ws), 4404)
+        # Never logged: the query string with the token.
+        self.assertFalse([l for l in self.server.lines if token in l])
+
+
+@unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
+class CollabRestartTest(unittest.TestCase):
+    def test_committed_edits_survive_sigkill(self):
+        server = Server().start()
+        try:
+            token = server.register("ann_k")["access_token"]
+            Driver(server, scenario="write", doc="durable", text="kept", tokens=[token]).run()
+            server.kill()
+            restarted = Server(data_dir=server.data_dir).start()
+            try:
+                token = restarted.login("ann_k")[2]["access_token"]
+                r = Driver(restarted, scenario="read", doc="durable", tokens=[token]).run()
+                self.assertEqual(r["text"], "kept")
+                self.assertEqual(restarted.stop(), 0)
+            finally:
+                restarted.kill()
+        finally:
+            server.cleanup()
+
+    def test_edits_made_while_the_server_was_down_arrive_after_it_returns(self):
+        server = Server().start()
+        try:
+            token = server.register("ann_o")["access_token"]
+            port = server.port
+            d = Driver(server, scenario="offline", doc="offline", tokens=[token]).start()
+            d.expect_step("ready")
+            self.assertEqual(server.stop(), 0)
+            d.tell()
+            d.expect_step("edited")
+            again = Server(data_dir=server.data_dir, port=port).start()
+            try:
+                d.tell()
+                self.assertEqual(d.finish()["text"], "before offline")
+                self.assertEqual(again.stop(), 0)
+            finally:
+                again.kill()
+        finally:
+            server.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
