@@ -380,7 +380,7 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.ws.deflate_level, 1, 9},
       {"ws.deflate_min_bytes", "outgoing messages shorter than this are sent uncompressed",
        &c.ws.deflate_min_bytes, 0, 1 << 20},
-      {"collab.enabled", "serve Yjs collaboration documents (y-websocket) at /collab/<name>",
+      {"collab.enabled", "serve Yjs collaboration documents (y-websocket) at /collab/{name}",
        &c.collab.enabled},
       {"collab.max_message_bytes", "largest message from a collaboration client; 1009 beyond",
        &c.collab.max_message_bytes, 1024, 256 << 20},

@@ -19,12 +19,25 @@ from harness import Server, ServerTest, WsClient, WsClosed
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests/interop/collab_driver.mjs"
 HAVE_CLIENTS = (ROOT / "node_modules/y-websocket/package.json").exists()
+VECTORS = json.loads((ROOT / "tests/vectors/yjs_v1.json").read_text())
 
 
 def metric(server, name, labels=""):
     _, _, text = server.request("GET", "/metrics")
     m = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.M)
     return float(m.group(1)) if m else 0.0
+
+
+def get_bytes(server, path, token):
+    """GET returning (status, content type, body bytes)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read()
+    finally:
+        conn.close()
 
 
 def raw(server, path):
@@ -100,7 +113,9 @@ class Driver:
 
 @unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
 class CollabTest(ServerTest):
-    SETTINGS = {"collab.create_on_connect": "true", "collab.refused_per_minute": "6"}
+    # Compaction early and often, so every test runs across it.
+    SETTINGS = {"collab.create_on_connect": "true", "collab.refused_per_minute": "6",
+                "collab.compact_rows": "20"}
 
     @classmethod
     def setUpClass(cls):
@@ -130,7 +145,9 @@ class CollabTest(ServerTest):
         r = self.drive(scenario="converge", doc=self.shared + ".converge", clients=4, edits=60, tokens=self.tokens)
         self.assertTrue(r["equal"])
         self.assertGreater(r["length"], 0)
-        # A late joiner reads what they converged to.
+        # A late joiner reads what they converged to, from a log compacted
+        # on the way.
+        self.assertGreater(metric(self.server, "parley_collab_compactions_total"), 0)
         self.assertEqual(self.drive(scenario="read", doc=self.shared + ".converge")["length"],
                          r["length"])
 
@@ -193,6 +210,76 @@ class CollabTest(ServerTest):
     def test_a_client_idle_for_60_s_stays_connected(self):
         r = self.drive(scenario="idle", doc="idle", idle_ms=60000)
         self.assertEqual(r, {"reconnects": 0, "connected": True})
+
+    def test_rest_documents_roles_updates_versions_and_deletion(self):
+        ann, bob, eve = (u["access_token"] for u in (self.ann, self.bob, self.eve))
+        st, _, doc = self.server.request("POST", "/api/collab/documents",
+                                         {"name": "rest-doc", "title": "Plan"}, token=ann)
+        self.assertEqual(st, 201, doc)
+        self.assertEqual((doc["path"], doc["role"], doc["conversation_id"]), ("/collab/rest-doc", "owner", None))
+        base = f"/api/collab/documents/{doc['id']}"
+        self.assertEqual(self.server.request("POST", "/api/collab/documents", {"name": "rest-doc"}, token=bob)[0], 409)
+        self.assertEqual(self.server.request("POST", "/api/collab/documents", {"name": "bad/name"}, token=bob)[0], 400)
+        self.assertEqual(self.server.request("GET", base, token=eve)[0], 404)  # existence does not leak
+        for user, role in ((self.eve, "viewer"), (self.bob, "editor")):
+            st, _, body = self.server.request("PUT", f"{base}/access/{user['user']['id']}", {"role": role}, token=ann)
+            self.assertEqual(st, 200, body)
+        self.assertEqual(self.server.request("PUT", f"{base}/access/{self.ann['user']['id']}",
+                                             {"role": "viewer"}, token=bob)[0], 403)
+        _, _, meta = self.server.request("GET", base, token=ann)
+        self.assertEqual(sorted(a["role"] for a in meta["access"]), ["editor", "viewer"])
+        self.assertEqual(self.server.request("GET", base, token=eve)[2]["role"], "viewer")
+        # A viewer receives everything and its edits are dropped (and counted).
+        before = metric(self.server, "parley_collab_updates_total", '{result="read_only"}')
+        r = self.drive(scenario="readonly", doc="rest-doc", tokens=[ann, eve])
+        self.assertEqual(r["editor"], "from editor!")
+        self.assertEqual(r["viewer"], "from viewer from editor!")  # its own copy only
+        self.assertGreater(metric(self.server, "parley_collab_updates_total", '{result="read_only"}'), before)
+        # A server-side update reaches a connected client once committed.
+        ws = raw(self.server, f"/collab/rest-doc?token={bob}")
+        recv_binary(ws)  # step 1
+        update = bytes.fromhex(VECTORS["cases"][0]["update"])
+        st, _, body = self.server.request("POST", f"{base}/updates", raw=update, token=bob,
+                                          headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(st, 200, body)
+        self.assertGreater(body["applied_bytes"], 0)
+        relayed = recv_binary(ws)
+        self.assertEqual(relayed[:2], b"\x00\x02")  # sync update
+        st, _, body = self.server.request("POST", f"{base}/updates", raw=update, token=bob,
+                                          headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual((st, body["applied_bytes"]), (200, 0))  # nothing new: nothing stored
+        st, _, body = self.server.request("POST", f"{base}/updates", raw=b"\x01\x01", token=bob,
+                                          headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(st, 400, body)
+        self.assertEqual(self.server.request("POST", f"{base}/updates", raw=update, token=eve,
+                                             headers={"Content-Type": "application/octet-stream"})[0], 403)
+        st, ctype, state = get_bytes(self.server, f"{base}/state", eve)
+        self.assertEqual((st, ctype), (200, "application/octet-stream"))
+        # Versions keep their state; a copy starts from it.
+        st, _, v = self.server.request("POST", f"{base}/versions", {"name": "v1"}, token=bob)
+        self.assertEqual(st, 201, v)
+        self.assertEqual(v["bytes"], len(state))
+        _, _, listed = self.server.request("GET", f"{base}/versions", token=eve)
+        self.assertEqual([x["name"] for x in listed["versions"]], ["v1"])
+        _, _, vstate = get_bytes(self.server, f"{base}/versions/{v['id']}", eve)
+        self.assertEqual(vstate, state)
+        st, _, copy = self.server.request("POST", f"{base}/versions/{v['id']}/copy", {"name": "rest-copy"}, token=eve)
+        self.assertEqual((st, copy["role"]), (201, "owner"), copy)
+        _, _, cstate = get_bytes(self.server, f"/api/collab/documents/{copy['id']}/state", eve)
+        self.assertEqual(cstate, state)
+        # Removing bob's role closes his connection for good; deleting the
+        # document closes everyone's.
+        st, _, _ = self.server.request("DELETE", f"{base}/access/{self.bob['user']['id']}", token=ann)
+        self.assertEqual(st, 204)
+        self.assertEqual(closed_with(self, ws), 4403)
+        ws = raw(self.server, f"/collab/rest-doc?token={eve}")
+        recv_binary(ws)
+        self.assertEqual(self.server.request("DELETE", base, token=eve)[0], 403)
+        self.assertEqual(self.server.request("DELETE", base, token=ann)[0], 204)
+        self.assertEqual(closed_with(self, ws), 4404)
+        self.assertEqual(self.server.request("GET", base, token=ann)[0], 404)
+        _, _, mine = self.server.request("GET", "/api/collab/documents", token=eve)
+        self.assertEqual([d["name"] for d in mine["documents"]], ["rest-copy"])
 
     def test_bad_frames_and_names_get_clear_closes(self):
         token = self.ann["access_token"]
