@@ -250,6 +250,43 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.getByText("Message deleted").first().waitFor();
   });
 
+  test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {
+    const notes = (p) => p.getByRole("textbox", { name: "Shared notes" });
+    const valueIs = (p, want) =>
+      p.waitForFunction((w) => document.querySelector('[data-testid="notes-text"]')?.value === w, want, { timeout: 15_000 });
+    for (const p of [pageA, pageB]) {
+      await p.goto(`${server.url}/c/${conv}`);
+      const open = p.getByRole("button", { name: "Notes" });
+      await open.focus();
+      await p.keyboard.press("Enter");
+      await notes(p).waitFor();
+      await p.getByTestId("notes-status").filter({ hasText: "Saved as you type" }).waitFor({ timeout: 15_000 });
+    }
+    await notes(pageA).focus();
+    await pageA.keyboard.type("Agenda: 😀 ");
+    await valueIs(pageB, "Agenda: 😀 ");
+    await notes(pageB).focus();
+    await pageB.keyboard.press("End");
+    await pageB.keyboard.type("ship it");
+    await valueIs(pageA, "Agenda: 😀 ship it");
+    // Alice's caret stays where she was typing while Bob's edit lands before it.
+    await notes(pageA).focus();
+    await pageA.keyboard.press("End");
+    await notes(pageB).evaluate((el) => el.setSelectionRange(0, 0));
+    await pageB.keyboard.type("# ");
+    await valueIs(pageA, "# Agenda: 😀 ship it");
+    await pageA.keyboard.type("!");
+    await valueIs(pageB, "# Agenda: 😀 ship it!");
+    await pageA.getByTestId("notes-status").filter({ hasText: "also here: Bob" }).waitFor({ timeout: 10_000 });
+    await axe(pageA, "shared notes");
+    await shot(pageA, "05-notes");
+    // Kept: closed and opened again, the text comes back from the server.
+    await pageB.getByRole("button", { name: "Close notes" }).click();
+    await pageB.reload();
+    await pageB.getByRole("button", { name: "Notes" }).click();
+    await valueIs(pageB, "# Agenda: 😀 ship it!");
+  });
+
   test("members, account and admin screens pass axe", async () => {
     await api(server.url, "POST", "/api/auth/register", { username: "carol_e2e", password: PASSWORD });
     await pageA.getByRole("button", { name: "New" }).click();

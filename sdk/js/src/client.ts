@@ -153,6 +153,23 @@ export class ParleyClient {
     return this.session.user;
   }
 
+  // --- collaboration documents (y-websocket) --------------------------------
+
+  /** The y-websocket server URL: new WebsocketProvider(client.collabUrl, name, doc, { params }). */
+  get collabUrl(): string {
+    return this.baseUrl.replace(/^http/, "ws") + "/collab";
+  }
+
+  /** A valid access token for a provider's ?token= (see keepCollabTokenFresh). */
+  collabToken(): Promise<string> {
+    return this.session.accessToken();
+  }
+
+  /** When the current access token expires (ms since the epoch; 0 if none). */
+  get tokenExpiresAt(): number {
+    return this.session.expiresAt;
+  }
+
   /** Sends not yet acknowledged, oldest first. */
   get outbox(): readonly OutboxItem[] {
     return this.outboxItems;

@@ -1,5 +1,6 @@
 import type { Conversation, Member, Message, OutboxItem, User } from "@parley/sdk";
 import { ParleyError } from "@parley/sdk";
+import { lazy, Suspense } from "preact/compat";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { client } from "../client";
 import { problemText } from "../hooks";
@@ -9,6 +10,8 @@ import { MessageComposer } from "./MessageComposer";
 import { MessageList } from "./MessageList";
 
 const PAGE = 50;
+// Yjs and y-websocket load only when someone opens the notes.
+const NotesPane = lazy(() => import("./NotesPane").then((m) => ({ default: m.NotesPane })));
 
 export function ConversationView(props: {
   conversation: Conversation;
@@ -29,6 +32,7 @@ export function ConversationView(props: {
   const [presence, setPresence] = useState<Record<string, "online" | "offline">>({});
   const [error, setError] = useState("");
   const [showMembers, setShowMembers] = useState(false);
+  const [showNotes, setShowNotes] = useState(false);
   const readUpTo = useRef(conv.last_read_seq ?? 0);
 
   const merge = useCallback((list: Message[]) => {
@@ -184,12 +188,20 @@ export function ConversationView(props: {
               : `${members.length || conv.member_count || 0} members`}
           </p>
         </div>
+        <button type="button" aria-expanded={showNotes} onClick={() => setShowNotes((v) => !v)}>
+          Notes
+        </button>
         {conv.kind !== "direct" && (
           <button type="button" onClick={() => setShowMembers(true)}>
             Members
           </button>
         )}
       </div>
+      {showNotes && !props.offline && (
+        <Suspense fallback={<p class="hint">Loading notes…</p>}>
+          <NotesPane conversation={conv} me={me} onClose={() => setShowNotes(false)} />
+        </Suspense>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}{" "}
