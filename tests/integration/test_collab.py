@@ -300,6 +300,28 @@ class CollabTest(ServerTest):
 
 
 @unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
+class CollabDeflateTest(ServerTest):
+    SETTINGS = {"ws.permessage_deflate": "true"}
+
+    def test_clients_that_offer_permessage_deflate_get_compressed_messages(self):
+        token = self.server.register("ann_z")["access_token"]
+        text = "compressible " * 1000
+        # The npm ws client offers permessage-deflate: the whole path works with it.
+        Driver(self.server, scenario="write", doc="zipped", text=text, tokens=[token]).run()
+        ws = WsClient(self.server.port, path=f"/collab/zipped?token={token}", protocol=None, deflate=True)
+        self.assertTrue(ws.deflate, ws.handshake)
+        recv_binary(ws)  # the server's step 1 (small: sent as it is)
+        ws.send_frame(0x2, b"\x00\x00\x01\x00")  # step 1 with an empty state vector
+        payload = recv_binary(ws)
+        self.assertTrue(ws.last_rsv & 4, "the step 2 was not compressed")
+        import zlib
+        update = zlib.decompressobj(wbits=-15).decompress(payload + b"\x00\x00\xff\xff")
+        self.assertEqual(update[:2], b"\x00\x01")  # sync step 2
+        self.assertIn(b"compressible compressible", update)
+        self.assertLess(len(payload), len(update) // 10)
+
+
+@unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
 class CollabRestartTest(unittest.TestCase):
     def test_committed_edits_survive_sigkill(self):
         server = Server().start()
