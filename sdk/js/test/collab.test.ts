@@ -127,6 +127,9 @@ describe("a y-websocket provider against parley", { skip: BIN ? false : "PARLEY_
       stop();
       reader.destroy();
       provider.destroy();
+      // Each Y.Doc's awareness runs a timer until the document is destroyed.
+      other.destroy();
+      doc.destroy();
     } finally {
       client.disconnect();
       await server.cleanup();
