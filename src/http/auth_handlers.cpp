@@ -2,6 +2,7 @@
 #include "app/config.hpp"
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
+#include "collab/documents.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "http/browser_session.hpp"
@@ -144,6 +145,28 @@ void register_auth_routes(Router& r, Services& s) {
                                            batch.back().conversation.id};
       }
       out["conversations"] = std::move(convs);
+      // Collaboration documents the caller can open; each one's content is
+      // at its state_path (a Yjs update: Y.applyUpdate(doc, bytes)).
+      bj::array docs;
+      if (s.collab) {
+        Id after_doc = 0;
+        for (;;) {
+          auto batch = s.collab->list(me.id, after_doc, page);
+          for (const auto& v : batch) {
+            auto id = id_to_string(v.doc.id);
+            docs.push_back(bj::object{{"id", id},
+                                      {"name", v.doc.name},
+                                      {"title", v.doc.title},
+                                      {"role", v.role},
+                                      {"created_at", v.doc.created_at},
+                                      {"updated_at", v.doc.updated_at},
+                                      {"state_path", "/api/collab/documents/" + id + "/state"}});
+          }
+          if (static_cast<int>(batch.size()) < page) break;
+          after_doc = batch.back().doc.id;
+        }
+      }
+      out["collab_documents"] = std::move(docs);
     }
     auto messages = s.chat.messages_sent_by(me.id, after.value_or(0), limit);
     bj::array items;

@@ -280,6 +280,11 @@ class CollabTest(ServerTest):
         self.assertEqual(self.server.request("GET", base, token=ann)[0], 404)
         _, _, mine = self.server.request("GET", "/api/collab/documents", token=eve)
         self.assertEqual([d["name"] for d in mine["documents"]], ["rest-copy"])
+        # The data export lists them, with where to download each one's content.
+        _, _, export = self.server.request("GET", "/api/users/me/export", token=eve)
+        self.assertEqual([(d["name"], d["role"]) for d in export["collab_documents"]], [("rest-copy", "owner")])
+        st, _, exported = get_bytes(self.server, export["collab_documents"][0]["state_path"], eve)
+        self.assertEqual((st, exported), (200, state))
 
     def test_bad_frames_and_names_get_clear_closes(self):
         token = self.ann["access_token"]
