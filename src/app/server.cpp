@@ -296,12 +296,25 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   server.add_websocket(chat_protocol.route());
   if (collab_rooms) {
     collab_rooms->attach(server.worker_contexts(), *pool);
+    if (broker) {
+      collab_rooms->set_cluster(broker.get(), static_cast<std::uint32_t>(cfg.server.node_id),
+                                std::chrono::milliseconds(cfg.cluster.reorder_wait_ms));
+    }
     server.add_websocket(collab_rooms->route("/collab/"));
   }
   server.start();
   if (broker) {
-    broker->start({[&gateway](cluster::ClusterEvent e) { gateway.on_cluster_event(std::move(e)); },
-                   [&gateway] { gateway.resync(); }});
+    broker->start({[&gateway, &collab_rooms](cluster::ClusterEvent e) {
+                     if (e.kind == cluster::ClusterEvent::Kind::collab) {
+                       if (collab_rooms) collab_rooms->on_cluster_event(e);
+                     } else {
+                       gateway.on_cluster_event(std::move(e));
+                     }
+                   },
+                   [&gateway, &collab_rooms] {
+                     gateway.resync();
+                     if (collab_rooms) collab_rooms->resync();
+                   }});
     log::info("cluster_mode", {{"node_id", cfg.server.node_id}, {"channel", cfg.cluster.channel}});
   }
   state.serving = true;

@@ -48,6 +48,9 @@ std::optional<ClusterEvent> decode(std::string_view wire) {
     case 'U':
       e.kind = ClusterEvent::Kind::user;
       break;
+    case 'C':
+      e.kind = ClusterEvent::Kind::collab;
+      break;
     default:
       return std::nullopt;
   }

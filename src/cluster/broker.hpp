@@ -23,6 +23,8 @@ struct ClusterEvent {
     revoke = 'R',  // close user's sockets (family 0: all of them)
     resync = 'S',  // the origin may have dropped events: refetch from the store
     user = 'U',    // a protocol event for every connection of user
+    collab = 'C',  // a committed Yjs update: conv = document id, seq = its seq in the
+                   // document's log, json = the document's name, '\n', the update
   };
   Kind kind = Kind::event;
   std::uint32_t origin = 0;  // server.node_id of the publisher

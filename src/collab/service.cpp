@@ -1,6 +1,7 @@
 #include "collab/service.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -10,11 +11,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
 
 #include "auth/auth_service.hpp"
+#include "cluster/broker.hpp"
 #include "collab/document.hpp"
 #include "collab/documents.hpp"
 #include "collab/sync.hpp"
@@ -95,7 +98,13 @@ struct Room {
   // Until loaded: what arrived, in order.
   std::vector<std::function<void(const std::shared_ptr<Room>&)>> waiting;
   std::map<std::uint64_t, AwarenessState> awareness;
-  std::int64_t committed_seq = 0;
+  // Every update with seq <= contiguous is in doc (own commits, other
+  // nodes' through the broker, or read from the store); those above it
+  // that are in as well wait in `ahead` for the gap below them.
+  std::int64_t contiguous = 0;
+  std::set<std::int64_t> ahead;
+  std::unique_ptr<asio::steady_timer> gap_timer;  // cluster: a gap is filled after reorder_wait
+  bool filling = false;
   std::int64_t log_rows = 0;
   std::int64_t log_bytes = 0;
   int writes_in_flight = 0;
@@ -158,6 +167,9 @@ struct CollabService::Impl {
         store_failures(m.counter("parley_collab_store_failures_total",
                                  "Document writes that failed (the document was reloaded)")),
         compactions(m.counter("parley_collab_compactions_total", "Document logs compacted")),
+        gap_fills(m.counter("parley_collab_gap_fills_total",
+                            "Cluster: reads of a document's log for updates another node's "
+                            "broadcast did not bring")),
         compaction_seconds(m.histogram("parley_collab_compaction_seconds",
                                        "Time to merge and write a compacted log")),
         load_seconds(m.histogram("parley_collab_load_seconds",
@@ -198,6 +210,12 @@ struct CollabService::Impl {
   void committed(const std::shared_ptr<Room>& room, std::int64_t seq, const std::string& part,
                  std::exception_ptr error, const Reply& reply);
   void maybe_compact(const std::shared_ptr<Room>& room);
+  // Cluster: seq is in the document now; false when it already was.
+  bool mark(Room& room, std::int64_t seq);
+  void remote_update(const std::string& name, std::int64_t seq, std::string update);
+  // Reads what the store has past `contiguous`, after reorder_wait.
+  void schedule_fill(const std::shared_ptr<Room>& room);
+  void fill(const std::shared_ptr<Room>& room);
   void break_room(const std::shared_ptr<Room>& room, const char* why);
   // Closes the room's connections with code and unloads it.
   void drop(const std::shared_ptr<Room>& room, std::uint16_t code, const char* why);
@@ -231,6 +249,9 @@ struct CollabService::Impl {
   std::vector<Shard> shards;
   std::atomic<std::uint64_t> next_key{1};
   RateLimiter refusals;
+  cluster::Broker* broker = nullptr;  // cluster mode
+  std::uint32_t node_id = 0;
+  std::chrono::milliseconds reorder_wait{200};
   std::mutex stop_mu;
   bool stopped = false;
   std::mutex users_mu;
@@ -251,6 +272,7 @@ struct CollabService::Impl {
   metrics::Counter& rate_limited;
   metrics::Counter& store_failures;
   metrics::Counter& compactions;
+  metrics::Counter& gap_fills;
   metrics::Histogram& compaction_seconds;
   metrics::Histogram& load_seconds;
 };
@@ -794,12 +816,118 @@ void CollabService::Impl::committed(const std::shared_ptr<Room>& room, std::int6
     maybe_idle(room);
     return;
   }
-  room->committed_seq = std::max(room->committed_seq, seq);
+  mark(*room, seq);
   ++room->log_rows;
   room->log_bytes += static_cast<std::int64_t>(part.size());
   broadcast(*room, net::binary_frame(sync_update(part)));
+  if (broker) {
+    cluster::ClusterEvent e;
+    e.kind = cluster::ClusterEvent::Kind::collab;
+    e.origin = node_id;
+    e.conv = room->meta.id;
+    e.seq = seq;
+    e.json.reserve(room->meta.name.size() + 1 + part.size());
+    e.json += room->meta.name;
+    e.json += '\n';
+    e.json += part;
+    broker->publish(e);
+    if (!room->ahead.empty()) schedule_fill(room);
+  }
   maybe_compact(room);
   maybe_idle(room);
+}
+
+bool CollabService::Impl::mark(Room& room, std::int64_t seq) {
+  if (seq <= room.contiguous || room.ahead.count(seq)) return false;
+  if (seq != room.contiguous + 1) {
+    room.ahead.insert(seq);
+    return true;
+  }
+  room.contiguous = seq;
+  while (!room.ahead.empty() && *room.ahead.begin() == room.contiguous + 1) {
+    room.contiguous = *room.ahead.begin();
+    room.ahead.erase(room.ahead.begin());
+  }
+  return true;
+}
+
+void CollabService::Impl::remote_update(const std::string& name, std::int64_t seq,
+                                        std::string update) {
+  auto& s = shard(home_of(name));
+  auto it = s.rooms.find(name);
+  if (it == s.rooms.end()) return;  // not loaded here: the store has it for later
+  when_ready(it->second, [this, seq, update = std::move(update)](const std::shared_ptr<Room>& r) {
+    if (r->broken || seq <= r->contiguous || r->ahead.count(seq)) return;
+    std::string part;
+    try {
+      part = r->doc.apply(update);
+    } catch (const Error& e) {
+      log::error("collab_remote_update_refused", {{"document", r->meta.name}, {"error", e.what()}});
+      return;
+    }
+    mark(*r, seq);
+    ++r->log_rows;
+    r->log_bytes += static_cast<std::int64_t>(update.size());
+    if (!part.empty()) broadcast(*r, net::binary_frame(sync_update(part)));
+    if (!r->ahead.empty()) schedule_fill(r);
+  });
+}
+
+void CollabService::Impl::schedule_fill(const std::shared_ptr<Room>& room) {
+  if (room->filling || room->gap_timer) return;
+  room->gap_timer = std::make_unique<asio::steady_timer>(*shard(home_of(room->meta.name)).ctx,
+                                                          reorder_wait);
+  room->gap_timer->async_wait([this, room](const boost::system::error_code&) {
+    room->gap_timer.reset();
+    if (!room->ahead.empty()) fill(room);  // still missing after the wait
+  });
+}
+
+void CollabService::Impl::fill(const std::shared_ptr<Room>& room) {
+  if (room->filling || room->broken || !room->ready) return;
+  room->filling = true;
+  gap_fills.inc();
+  Id doc_id = room->meta.id;
+  std::int64_t after = room->contiguous;
+  std::size_t home = home_of(room->meta.name);
+  asio::post(pool(), [this, room, doc_id, after, home] {
+    std::vector<store::CollabUpdate> rows;
+    bool ok = true;
+    try {
+      rows = db.read([&](store::Store& s) { return s.collab_updates_after(doc_id, after, 512); });
+    } catch (const std::exception& e) {
+      log::warn("collab_gap_fill_failed", {{"document_id", doc_id}, {"error", e.what()}});
+      ok = false;
+    }
+    std::lock_guard lock(stop_mu);
+    if (stopped) return;
+    asio::post(*shards[home].ctx, [this, room, ok, rows = std::move(rows)]() mutable {
+      room->filling = false;
+      if (room->broken) return;
+      for (auto& u : rows) {
+        if (u.seq <= room->contiguous) continue;
+        try {
+          auto part = room->doc.apply(u.data);
+          if (!part.empty()) broadcast(*room, net::binary_frame(sync_update(part)));
+        } catch (const Error& e) {
+          log::error("collab_stored_update_refused", {{"document", room->meta.name}, {"error", e.what()}});
+        }
+        // Read in one snapshot in seq order: every update up to this row's
+        // seq is in it or in a row before it (a compacted row holds all the
+        // seqs it replaced).
+        room->contiguous = u.seq;
+        while (!room->ahead.empty() && *room->ahead.begin() <= room->contiguous + 1) {
+          room->contiguous = std::max(room->contiguous, *room->ahead.begin());
+          room->ahead.erase(room->ahead.begin());
+        }
+      }
+      if (ok && rows.size() == 512) {
+        fill(room);  // more than a page behind
+      } else if (!room->ahead.empty()) {
+        schedule_fill(room);
+      }
+    });
+  });
 }
 
 void CollabService::Impl::maybe_compact(const std::shared_ptr<Room>& room) {
@@ -813,7 +941,7 @@ void CollabService::Impl::maybe_compact(const std::shared_ptr<Room>& room) {
   // Everything up to the newest committed seq is in the state (and maybe
   // more: updates still being written, which the later rows repeat).
   auto merged = std::make_shared<std::string>(room->doc.state());
-  std::int64_t upto = room->committed_seq;
+  std::int64_t upto = room->contiguous;
   std::int64_t rows_before = room->log_rows;
   std::int64_t bytes_before = room->log_bytes;
   Id doc_id = room->meta.id;
@@ -922,7 +1050,7 @@ void CollabService::Impl::load(const std::string& name, std::shared_ptr<Room> ro
         return;
       }
       room->doc = std::move(*doc);
-      room->committed_seq = seq;
+      room->contiguous = seq;
       room->log_rows = rows;
       room->log_bytes = bytes;
       room->ready = true;
@@ -1014,6 +1142,39 @@ void CollabService::deleted(const std::string& name) {
     auto it = s.rooms.find(name);
     if (it != s.rooms.end()) impl->drop(it->second, close_code::kNotFound, "document deleted");
   });
+}
+
+void CollabService::set_cluster(cluster::Broker* broker, std::uint32_t node_id,
+                                std::chrono::milliseconds reorder_wait) {
+  impl_->broker = broker;
+  impl_->node_id = node_id;
+  impl_->reorder_wait = reorder_wait;
+}
+
+void CollabService::on_cluster_event(const cluster::ClusterEvent& e) {
+  if (e.kind != cluster::ClusterEvent::Kind::collab || e.origin == impl_->node_id) return;
+  auto nl = e.json.find('\n');
+  if (nl == std::string::npos) return;
+  std::string name = e.json.substr(0, nl);
+  if (!valid_document_name(name)) return;
+  auto* impl = impl_.get();
+  std::lock_guard lock(impl->stop_mu);
+  if (impl->stopped) return;
+  asio::post(*impl->shard(impl->home_of(name)).ctx,
+             [impl, name, seq = e.seq, update = e.json.substr(nl + 1)]() mutable {
+               impl->remote_update(name, seq, std::move(update));
+             });
+}
+
+void CollabService::resync() {
+  auto* impl = impl_.get();
+  std::lock_guard lock(impl->stop_mu);
+  if (impl->stopped) return;
+  for (auto& s : impl->shards) {
+    asio::post(*s.ctx, [impl, &s] {
+      for (auto& [name, room] : s.rooms) impl->fill(room);
+    });
+  }
 }
 
 void CollabService::stop() {

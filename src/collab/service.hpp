@@ -46,6 +46,10 @@ namespace parley {
 namespace auth {
 class AuthService;
 }
+namespace cluster {
+class Broker;
+struct ClusterEvent;
+}
 namespace metrics {
 class Registry;
 }
@@ -101,6 +105,16 @@ class CollabService final : public realtime::Gateway::AccessListener {
   void attach(std::vector<boost::asio::io_context*> workers, boost::asio::thread_pool& pool);
   // The endpoint: every path under prefix ("/collab/") is a document.
   net::WsRoute route(std::string prefix);
+
+  // Cluster mode (before serving): each committed update goes to the other
+  // nodes; theirs arrive through on_cluster_event (broker thread), are put
+  // in seq order, and a gap still open after reorder_wait is read from the
+  // store. resync(): the broker may have dropped traffic: read from the
+  // store what each loaded document lacks.
+  void set_cluster(cluster::Broker* broker, std::uint32_t node_id,
+                   std::chrono::milliseconds reorder_wait);
+  void on_cluster_event(const cluster::ClusterEvent& e);
+  void resync();
 
   // Before the server stops: store completions no longer reach the workers.
   void stop();

@@ -68,6 +68,8 @@ void Gateway::on_cluster_event(cluster::ClusterEvent e) {
     case Kind::user:
       hub_.to_user(e.user, text_frame(std::move(e.json)));
       break;
+    case Kind::collab:
+      break;  // collaboration documents (collab/service.hpp)
   }
 }
 

@@ -18,6 +18,7 @@ import unittest
 
 from harness import ResilientClient, Server, WsClient, ws_connect
 from nginx_proxy import NginxProxy
+from test_collab import HAVE_CLIENTS, Driver, metric
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -84,7 +85,8 @@ class Services:
                         "--save", "", "--appendonly", "no"], check=True, timeout=30)
 
 
-class ClusterTest(unittest.TestCase):
+class ClusterFixture(unittest.TestCase):
+    """Three nodes, their private PostgreSQL and Redis, and nginx in front."""
     NODES = 3
 
     @classmethod
@@ -131,6 +133,8 @@ class ClusterTest(unittest.TestCase):
         if any(c not in (0, None) for c in codes):
             raise AssertionError(f"a node exited with {codes} after SIGTERM")
 
+
+class ClusterTest(ClusterFixture):
     def users_and_conversation(self, tag):
         """One user per node, all members of one new group conversation."""
         users = [self.nodes[0].register(f"{tag}{i}") for i in range(self.NODES)]
@@ -438,6 +442,46 @@ def metric(node, name):
         if line.startswith(name + " "):
             return float(line.split()[1])
     return 0.0
+
+
+@unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
+class CollabClusterTest(ClusterFixture):
+    """Collaboration documents on three nodes: editors on different nodes and
+    through nginx converge; an update made while Redis is down reaches the
+    other nodes once it is back (read from the store: a delay, not a divergence)."""
+
+    def urls(self):
+        return [f"ws://127.0.0.1:{n.port}/collab" for n in self.nodes] + \
+            [f"wss://127.0.0.1:{self.proxy.https_port}/collab"]
+
+    def token(self, name):
+        return self.nodes[0].register(name)["access_token"]
+
+    def test_editors_on_three_nodes_and_through_nginx_converge(self):
+        token = self.token("collab_cl")
+        r = Driver(self.nodes[0], scenario="converge", doc="cluster-doc", clients=8, edits=60,
+                   tokens=[token], urls=self.urls()).run()
+        self.assertTrue(r["equal"])
+        # Each node serves it whole afterwards, from memory or the store.
+        for node in self.nodes:
+            got = Driver(node, scenario="read", doc="cluster-doc", tokens=[token]).run()
+            self.assertEqual(got["length"], r["length"])
+
+    def test_an_update_made_while_redis_is_down_arrives_after_it_returns(self):
+        token = self.token("collab_out")
+        before = metric(self.nodes[1], "parley_collab_gap_fills_total")
+        d = Driver(self.nodes[0], scenario="outage", doc="outage-doc", tokens=[token],
+                   urls=self.urls()[:2]).start()
+        d.expect_step("ready")
+        self.services.stop_redis()
+        try:
+            d.tell()
+            d.expect_step("edited")
+        finally:
+            self.services.start_redis()
+        d.tell()
+        self.assertEqual(d.finish()["text"], "before during")
+        self.assertGreater(metric(self.nodes[1], "parley_collab_gap_fills_total"), before)
 
 
 def wait_for(check, timeout=20, what="condition"):

@@ -26,8 +26,9 @@ async function until (what, test, ms = timeoutMs) {
 // Counts the WebSocket connections a provider opens (reconnects included).
 function countingSocket (counter) {
   return class extends WebSocket {
-    constructor (...a) {
-      super(...a)
+    constructor (url, protocols) {
+      // wss:// to the tests' nginx, whose certificate is self-signed.
+      super(url, protocols, { rejectUnauthorized: false })
       counter.opened++
     }
   }
@@ -40,7 +41,7 @@ function client (doc, token, opts = {}) {
   const Provider = opts.version === '3.0' ? WebsocketProvider30 : WebsocketProvider
   const params = {}
   if (token) params.token = token
-  const provider = new Provider(args.url, doc, ydoc, {
+  const provider = new Provider(opts.url ?? args.url, doc, ydoc, {
     WebSocketPolyfill: countingSocket(counter),
     params,
     disableBc: true,
@@ -64,7 +65,11 @@ async function converge () {
   const n = args.clients ?? 3
   const edits = args.edits ?? 50
   const cs = []
-  for (let i = 0; i < n; i++) cs.push(client(args.doc, args.tokens[i % args.tokens.length]))
+  // Several servers (cluster nodes, or nginx in front of them): client i on urls[i % n].
+  const urls = args.urls ?? [args.url]
+  for (let i = 0; i < n; i++) {
+    cs.push(client(args.doc, args.tokens[i % args.tokens.length], { url: urls[i % urls.length] }))
+  }
   await Promise.all(cs.map(synced))
   const t0 = Date.now()
   await Promise.all(cs.map(async (c, i) => {
@@ -228,7 +233,30 @@ async function isolation () {
   return result
 }
 
-const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation }
+// Cluster: an update made on one node while Redis is down reaches a client
+// of another node once Redis is back (the node reads the gap from the store).
+async function outage () {
+  const lines = readline.createInterface({ input: process.stdin })
+  const next = () => new Promise((resolve) => lines.once('line', resolve))
+  const a = client(args.doc, args.tokens[0], { url: args.urls[0] })
+  const b = client(args.doc, args.tokens[0], { url: args.urls[1] })
+  await Promise.all([synced(a), synced(b)])
+  a.text.insert(0, 'before ')
+  await until('B to see the first edit', () => textOf(b) === 'before ')
+  out({ step: 'ready' })
+  await next() // Redis is down
+  a.text.insert(a.text.length, 'during')
+  await sleep(500)
+  out({ step: 'edited', b_saw_it: textOf(b) === 'before during' })
+  await next() // Redis is back
+  await until('B to get the edit made during the outage', () => textOf(b) === 'before during', 30000)
+  const result = { text: textOf(b) }
+  destroy(a, b)
+  lines.close()
+  return result
+}
+
+const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage }
 
 // Exits once the last line is written (stdout to a pipe is asynchronous).
 const finish = (o, code) => process.stdout.write(JSON.stringify(o) + '\n', () => process.exit(code))

@@ -66,6 +66,16 @@ TEST(ClusterWire, RoundTripsEveryField) {
   EXPECT_EQ(u->kind, cluster::ClusterEvent::Kind::user);
   EXPECT_EQ(u->user, 9);
   EXPECT_EQ(u->json, e.json);
+  // A Yjs update is any bytes: NUL, '|' and newlines included.
+  e.kind = cluster::ClusterEvent::Kind::collab;
+  e.conv = 77;
+  e.seq = 12;
+  e.json = std::string("notes\n\0\x01|\n\xff", 11);
+  auto c = cluster::decode(cluster::encode(e));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, cluster::ClusterEvent::Kind::collab);
+  EXPECT_EQ(c->seq, 12);
+  EXPECT_EQ(c->json, e.json);
 }
 
 TEST(ClusterWire, RejectsMalformedMessages) {
