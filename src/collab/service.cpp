@@ -117,8 +117,23 @@ class CollabSocket;
 
 // What one worker holds: the documents at home here and the connections
 // living here. Touched only on that worker.
+// An update kept by a document, waiting for the store.
+struct PendingAppend {
+  std::shared_ptr<Room> room;
+  std::string part;
+  Id author = 0;
+  std::function<void(std::int64_t, std::exception_ptr)> reply;
+  std::int64_t seq = 0;        // set by the writer
+  std::exception_ptr error;    // this append's own failure (a deleted document)
+};
+
 struct Shard {
   asio::io_context* ctx = nullptr;
+  // Appends of this worker's documents go to the store as one job, one job
+  // at a time: what arrives while one commits waits for the next (group
+  // commit per worker: the writer runs one savepoint for many updates).
+  std::vector<PendingAppend> appends;
+  bool appending = false;
   std::unordered_map<std::string, std::shared_ptr<Room>> rooms;
   std::list<std::string> idle;  // rooms without members, least recently used first
   std::unordered_set<CollabSocket*> sockets;
@@ -209,6 +224,8 @@ struct CollabService::Impl {
                     Id author, Reply reply = {});
   void committed(const std::shared_ptr<Room>& room, std::int64_t seq, const std::string& part,
                  std::exception_ptr error, const Reply& reply);
+  // Sends the shard's waiting appends to the store as one job.
+  void flush_appends(Shard& sh);
   void maybe_compact(const std::shared_ptr<Room>& room);
   // Cluster: seq is in the document now; false when it already was.
   bool mark(Room& room, std::int64_t seq);
@@ -776,24 +793,44 @@ void CollabService::Impl::apply_update(const std::shared_ptr<Room>& self, Member
   }
   updates_applied.inc();
   stored_bytes.inc(part.size());
-  auto seq = std::make_shared<std::int64_t>(0);
-  auto bytes = std::make_shared<std::string>(std::move(part));
   ++room.writes_in_flight;
-  Id doc_id = room.meta.id;
+  auto& sh = shard(home_of(room.meta.name));
+  sh.appends.push_back(PendingAppend{self, std::move(part), author, std::move(reply)});
+  if (!sh.appending) flush_appends(sh);
+}
+
+void CollabService::Impl::flush_appends(Shard& sh) {
+  if (sh.appends.empty()) return;
+  auto batch = std::make_shared<std::vector<PendingAppend>>(std::move(sh.appends));
+  sh.appends.clear();
+  sh.appending = true;
   try {
     db.submit(
-        [doc_id, bytes, seq, author](store::Store& st) {
-          *seq = st.append_collab_update(doc_id, *bytes, author, now_ms());
+        [batch](store::Store& st) {
+          auto now = now_ms();
+          for (auto& a : *batch) {
+            try {
+              a.seq = st.append_collab_update(a.room->meta.id, a.part, a.author, now);
+            } catch (const Error& e) {
+              if (e.code() != Errc::not_found) throw;  // the store's failure: the whole job's
+              a.error = std::current_exception();      // the document was deleted meanwhile
+            }
+          }
         },
-        [this, self, seq, bytes, reply](std::exception_ptr e) {
-          from_writer(*self, [this, self, seq, bytes, e, reply] {
-            committed(self, *seq, *bytes, e, reply);
+        [this, batch, &sh](std::exception_ptr e) {
+          std::lock_guard lock(stop_mu);
+          if (stopped) return;
+          asio::post(*sh.ctx, [this, batch, &sh, e] {
+            sh.appending = false;
+            for (auto& a : *batch) committed(a.room, a.seq, a.part, e ? e : a.error, a.reply);
+            flush_appends(sh);
           });
         });
   } catch (const Error&) {
-    --room.writes_in_flight;
-    if (reply) reply(0, std::current_exception());
-    break_room(self, "store queue full");
+    // The store's queue is full: each document is read afresh (its clients
+    // still have these updates and send them again).
+    sh.appending = false;
+    for (auto& a : *batch) committed(a.room, 0, a.part, std::current_exception(), a.reply);
   }
 }
 
