@@ -467,6 +467,25 @@ class CollabClusterTest(ClusterFixture):
             got = Driver(node, scenario="read", doc="cluster-doc", tokens=[token]).run()
             self.assertEqual(got["length"], r["length"])
 
+    def test_a_node_killed_under_load_loses_no_edit(self):
+        token = self.token("collab_kill")
+        proxied = f"wss://127.0.0.1:{self.proxy.https_port}/collab"
+        # Through nginx, round robin: two of the six land on node 3, the one
+        # killed, and come back through nginx to the others.
+        d = Driver(self.nodes[0], scenario="kill", doc="kill-doc", tokens=[token], clients=6,
+                   urls=[proxied], timeout_ms=40000).start()
+        d.expect_step("editing")
+        victim = self.nodes[2]
+        self.assertGreater(metric(victim, "parley_collab_connections"), 0, "nobody on the node killed")
+        victim.kill()
+        d.tell()
+        r = d.finish(timeout=90)
+        self.assertGreater(r["inserts"], 100)
+        self.assertTrue(r["same_order"])
+        # Node 3 comes back on its port for the tests after this one.
+        self.nodes[2] = Server(self.node_settings(2), port=victim.port).start()
+        self.retired.append(victim)
+
     def test_an_update_made_while_redis_is_down_arrives_after_it_returns(self):
         token = self.token("collab_out")
         before = metric(self.nodes[1], "parley_collab_gap_fills_total")

@@ -256,7 +256,46 @@ async function outage () {
   return result
 }
 
-const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage }
+// Cluster: editors through nginx keep inserting while the test kills a node
+// (after "editing"); those on it reconnect to the others, and at the end
+// every replica holds every insert exactly once.
+async function kill () {
+  const lines = readline.createInterface({ input: process.stdin })
+  const killed = new Promise((resolve) => lines.once('line', resolve))
+  const n = args.clients ?? 6
+  const cs = []
+  for (let i = 0; i < n; i++) {
+    cs.push(client(args.doc, args.tokens[0], { url: args.urls[i % args.urls.length], provider: { maxBackoffTime: 300 } }))
+  }
+  await Promise.all(cs.map(synced))
+  const want = []
+  let stop = false
+  const typing = cs.map(async (c, i) => {
+    const list = c.ydoc.getArray('items')
+    for (let k = 0; !stop; k++) {
+      const item = `c${i}-${k}`
+      list.insert(Math.floor(Math.random() * (list.length + 1)), [item])
+      want.push(item)
+      await sleep(10)
+    }
+  })
+  await sleep(1000)
+  out({ step: 'editing' })
+  await killed
+  await sleep(args.after_ms ?? 2000)
+  stop = true
+  await Promise.all(typing)
+  const sorted = (c) => c.ydoc.getArray('items').toArray().slice().sort().join(',')
+  const expected = want.slice().sort().join(',')
+  await until('every replica to hold every insert', () => cs.every((c) => sorted(c) === expected), 30000)
+  const first = cs[0].ydoc.getArray('items').toArray().join(',')
+  const result = { inserts: want.length, same_order: cs.every((c) => c.ydoc.getArray('items').toArray().join(',') === first) }
+  destroy(...cs)
+  lines.close()
+  return result
+}
+
+const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage, kill }
 
 // Exits once the last line is written (stdout to a pipe is asynchronous).
 const finish = (o, code) => process.stdout.write(JSON.stringify(o) + '\n', () => process.exit(code))
