@@ -305,7 +305,8 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   server.start();
   if (broker) {
     broker->start({[&gateway, &collab_rooms](cluster::ClusterEvent e) {
-                     if (e.kind == cluster::ClusterEvent::Kind::collab) {
+                     if (e.kind == cluster::ClusterEvent::Kind::collab ||
+                         e.kind == cluster::ClusterEvent::Kind::collab_access) {
                        if (collab_rooms) collab_rooms->on_cluster_event(e);
                      } else {
                        gateway.on_cluster_event(std::move(e));

@@ -51,6 +51,9 @@ std::optional<ClusterEvent> decode(std::string_view wire) {
     case 'C':
       e.kind = ClusterEvent::Kind::collab;
       break;
+    case 'A':
+      e.kind = ClusterEvent::Kind::collab_access;
+      break;
     default:
       return std::nullopt;
   }

@@ -25,6 +25,8 @@ struct ClusterEvent {
     user = 'U',    // a protocol event for every connection of user
     collab = 'C',  // a committed Yjs update: conv = document id, seq = its seq in the
                    // document's log, json = the document's name, '\n', the update
+    collab_access = 'A',  // a document's access changed: conv = its id, json = its name,
+                          // user = whose (0: the document was deleted), family = 1 if removed
   };
   Kind kind = Kind::event;
   std::uint32_t origin = 0;  // server.node_id of the publisher

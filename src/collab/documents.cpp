@@ -136,7 +136,7 @@ void Documents::set_role(Id user, Id doc_id, Id target, std::string_view role) {
 void Documents::remove(Id user, Id doc_id) {
   auto view = require(user, doc_id, "owner");
   db_.write([&](store::Store& s) { s.delete_collab_document(doc_id); });
-  live_.deleted(view.doc.name);
+  live_.deleted(view.doc);
 }
 
 std::string Documents::state(Id user, Id doc_id) {

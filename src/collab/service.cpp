@@ -253,6 +253,30 @@ struct CollabService::Impl {
     if (!stopped) asio::post(*shard(home_of(room.meta.name)).ctx, std::move(fn));
   }
 
+  // REST's effects on this node, and the message that makes the other nodes
+  // do the same (cluster mode).
+  void close_user_here(Id doc_id, Id user_id, bool removed);
+  void drop_here(const std::string& name) {
+    std::lock_guard lock(stop_mu);
+    if (stopped) return;
+    asio::post(*shard(home_of(name)).ctx, [this, name] {
+      auto& s = shard(home_of(name));
+      auto it = s.rooms.find(name);
+      if (it != s.rooms.end()) drop(it->second, close_code::kNotFound, "document deleted");
+    });
+  }
+  void publish_access(Id doc_id, const std::string& name, Id user_id, bool removed) {
+    if (!broker) return;
+    cluster::ClusterEvent e;
+    e.kind = cluster::ClusterEvent::Kind::collab_access;
+    e.origin = node_id;
+    e.conv = doc_id;
+    e.user = user_id;
+    e.family = removed ? 1 : 0;
+    e.json = name;
+    broker->publish(e);
+  }
+
   // Connection side.
   void for_each_socket(std::function<void(CollabSocket&)> fn);
 
@@ -1105,6 +1129,15 @@ void CollabService::Impl::load(const std::string& name, std::shared_ptr<Room> ro
 
 // ---- Access lost ---------------------------------------------------------------
 
+void CollabService::Impl::close_user_here(Id doc_id, Id user_id, bool removed) {
+  for_each_socket([doc_id, user_id, removed](CollabSocket& s) {
+    if (s.user() == user_id && s.document() == doc_id) {
+      s.close(removed ? close_code::kForbidden : close_code::kReconnect,
+              removed ? "access to the document was removed" : "access changed: reconnect");
+    }
+  });
+}
+
 void CollabService::Impl::for_each_socket(std::function<void(CollabSocket&)> fn) {
   std::lock_guard lock(stop_mu);
   if (stopped) return;
@@ -1164,21 +1197,13 @@ void CollabService::apply(const store::CollabDocument& doc, std::string update, 
 }
 
 void CollabService::access_changed(Id doc_id, Id user_id, bool removed) {
-  impl_->for_each_socket([doc_id, user_id, removed](CollabSocket& s) {
-    if (s.user() == user_id && s.document() == doc_id) {
-      s.close(removed ? close_code::kForbidden : close_code::kReconnect,
-              removed ? "access to the document was removed" : "access changed: reconnect");
-    }
-  });
+  impl_->close_user_here(doc_id, user_id, removed);
+  impl_->publish_access(doc_id, "", user_id, removed);
 }
 
-void CollabService::deleted(const std::string& name) {
-  auto* impl = impl_.get();
-  asio::post(*impl->shard(impl->home_of(name)).ctx, [impl, name] {
-    auto& s = impl->shard(impl->home_of(name));
-    auto it = s.rooms.find(name);
-    if (it != s.rooms.end()) impl->drop(it->second, close_code::kNotFound, "document deleted");
-  });
+void CollabService::deleted(const store::CollabDocument& doc) {
+  impl_->drop_here(doc.name);
+  impl_->publish_access(doc.id, doc.name, 0, true);
 }
 
 void CollabService::set_cluster(cluster::Broker* broker, std::uint32_t node_id,
@@ -1189,7 +1214,16 @@ void CollabService::set_cluster(cluster::Broker* broker, std::uint32_t node_id,
 }
 
 void CollabService::on_cluster_event(const cluster::ClusterEvent& e) {
-  if (e.kind != cluster::ClusterEvent::Kind::collab || e.origin == impl_->node_id) return;
+  if (e.origin == impl_->node_id) return;
+  if (e.kind == cluster::ClusterEvent::Kind::collab_access) {
+    if (e.user) {
+      impl_->close_user_here(e.conv, e.user, e.family == 1);
+    } else if (valid_document_name(e.json)) {
+      impl_->drop_here(e.json);
+    }
+    return;
+  }
+  if (e.kind != cluster::ClusterEvent::Kind::collab) return;
   auto nl = e.json.find('\n');
   if (nl == std::string::npos) return;
   std::string name = e.json.substr(0, nl);

@@ -128,8 +128,9 @@ class CollabService final : public realtime::Gateway::AccessListener {
   // A user's role in a document changed: their connections to it close, to
   // reconnect with the new role (1012), or to stop when removed (4403).
   void access_changed(Id doc_id, Id user_id, bool removed);
-  // The document was deleted: its connections close with 4404.
-  void deleted(const std::string& name);
+  // The document was deleted: its connections close with 4404. Both calls
+  // reach the other nodes too, in cluster mode.
+  void deleted(const store::CollabDocument& doc);
 
   // AccessListener: closes the connections that lost their access.
   void revoked(Id user_id, Id family) override;

@@ -69,6 +69,7 @@ void Gateway::on_cluster_event(cluster::ClusterEvent e) {
       hub_.to_user(e.user, text_frame(std::move(e.json)));
       break;
     case Kind::collab:
+    case Kind::collab_access:
       break;  // collaboration documents (collab/service.hpp)
   }
 }

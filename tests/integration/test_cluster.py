@@ -18,7 +18,7 @@ import unittest
 
 from harness import ResilientClient, Server, WsClient, ws_connect
 from nginx_proxy import NginxProxy
-from test_collab import HAVE_CLIENTS, Driver, metric
+from test_collab import HAVE_CLIENTS, Driver, closed_with, metric, raw, recv_binary
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -466,6 +466,24 @@ class CollabClusterTest(ClusterFixture):
         for node in self.nodes:
             got = Driver(node, scenario="read", doc="cluster-doc", tokens=[token]).run()
             self.assertEqual(got["length"], r["length"])
+
+    def test_access_removed_or_a_document_deleted_on_one_node_closes_connections_on_the_others(self):
+        ann = self.nodes[0].register("collab_acl_a")
+        bob = self.nodes[0].register("collab_acl_b")
+        st, _, doc = self.nodes[0].request("POST", "/api/collab/documents", {"name": "acl-doc"},
+                                           token=ann["access_token"])
+        self.assertEqual(st, 201, doc)
+        base = f"/api/collab/documents/{doc['id']}"
+        self.nodes[0].request("PUT", f"{base}/access/{bob['user']['id']}", {"role": "editor"},
+                              token=ann["access_token"])
+        on_b = raw(self.nodes[1], f"/collab/acl-doc?token={bob['access_token']}")
+        recv_binary(on_b)
+        self.nodes[0].request("DELETE", f"{base}/access/{bob['user']['id']}", token=ann["access_token"])
+        self.assertEqual(closed_with(self, on_b), 4403)
+        on_c = raw(self.nodes[2], f"/collab/acl-doc?token={ann['access_token']}")
+        recv_binary(on_c)
+        self.assertEqual(self.nodes[0].request("DELETE", base, token=ann["access_token"])[0], 204)
+        self.assertEqual(closed_with(self, on_c), 4404)
 
     def test_a_node_killed_under_load_loses_no_edit(self):
         token = self.token("collab_kill")
