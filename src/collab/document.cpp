@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collab/gc.hpp"
 #include "collab/lib0.hpp"
 
 namespace parley::collab {
@@ -70,6 +71,11 @@ void YDocument::merge_pending() const {
   state_ = merge_updates(all);
   pending_.clear();
   pending_bytes_ = 0;
+}
+
+void YDocument::collect_garbage() {
+  merge_pending();
+  state_ = parley::collab::collect_garbage(state_);
 }
 
 std::string YDocument::missing_for(std::string_view state_vector) const {

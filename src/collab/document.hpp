@@ -31,6 +31,10 @@ class YDocument {
   // What a peer with `state_vector` lacks (the answer to its step 1).
   std::string missing_for(std::string_view state_vector) const;
 
+  // Replaces deleted content in the state by its length (collab/gc.hpp);
+  // what the document holds and its state vector do not change.
+  void collect_garbage();
+
   // The merged state's size, or a bound on it while updates wait to merge.
   std::size_t bytes() const noexcept { return state_.size() + pending_bytes_; }
 

@@ -1001,6 +1001,8 @@ void CollabService::Impl::maybe_compact(const std::shared_ptr<Room>& room) {
   auto t0 = Clock::now();
   // Everything up to the newest committed seq is in the state (and maybe
   // more: updates still being written, which the later rows repeat).
+  // Deleted content goes from the live state too, not only from what is stored.
+  room->doc.collect_garbage();
   auto merged = std::make_shared<std::string>(room->doc.state());
   std::int64_t upto = room->contiguous;
   std::int64_t rows_before = room->log_rows;

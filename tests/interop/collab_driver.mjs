@@ -295,7 +295,39 @@ async function kill () {
   return result
 }
 
-const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage, kill }
+// Typing and deleting, one character per update: the stored log, compacted
+// with deleted content collected, against Yjs's own garbage-collected
+// Y.Doc; a late joiner built from it must read exactly the editor's text
+// (the differential check of collect_garbage with the real yjs).
+async function typed () {
+  const a = client(args.doc, args.tokens[0])
+  await synced(a)
+  const chars = args.chars ?? 2000
+  for (let i = 0; i < chars; i++) {
+    a.text.insert(a.text.length, i % 13 === 0 ? '😀' : String.fromCharCode(97 + (i % 26)))
+    if (i % 20 === 0) await sleep(2)
+  }
+  for (let i = 0; i < (args.deletes ?? 1800); i++) {
+    a.text.delete(Math.floor(Math.random() * Math.max(1, a.text.length - 1)), 1)
+    if (i % 20 === 0) await sleep(2)
+  }
+  // Concurrent edits from a second client, so origins cross.
+  const b = client(args.doc, args.tokens[0])
+  await until('B to sync', () => textOf(b) === textOf(a))
+  for (let i = 0; i < 50; i++) {
+    b.text.insert(Math.floor(Math.random() * (b.text.length + 1)), 'B')
+    a.text.delete(0, 1)
+  }
+  await until('A and B to agree', () => textOf(a) === textOf(b))
+  await sleep(500)
+  const late = client(args.doc, args.tokens[0])
+  await until('the late joiner to read the same text', () => textOf(late) === textOf(a))
+  const result = { text: textOf(a), ydoc_bytes: Y.encodeStateAsUpdate(a.ydoc).length }
+  destroy(a, b, late)
+  return result
+}
+
+const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage, kill, typed }
 
 // Exits once the last line is written (stdout to a pipe is asynchronous).
 const finish = (o, code) => process.stdout.write(JSON.stringify(o) + '\n', () => process.exit(code))
