@@ -179,6 +179,12 @@ struct CollabService::Impl {
                             "Handshakes answered 429 after repeated refusals")),
         rate_limited(m.counter("parley_collab_rate_limited_total",
                                "Connections closed for sending too fast")),
+        at_capacity(m.counter("parley_collab_limit_closes_total",
+                              "Connections closed at a limit (1013, 4429)",
+                              {{"limit", "max_documents"}})),
+        document_full(m.counter("parley_collab_limit_closes_total",
+                                "Connections closed at a limit (1013, 4429)",
+                                {{"limit", "max_connections_per_document"}})),
         store_failures(m.counter("parley_collab_store_failures_total",
                                  "Document writes that failed (the document was reloaded)")),
         compactions(m.counter("parley_collab_compactions_total", "Document logs compacted")),
@@ -311,6 +317,8 @@ struct CollabService::Impl {
   metrics::Counter& refused;
   metrics::Counter& throttled;
   metrics::Counter& rate_limited;
+  metrics::Counter& at_capacity;
+  metrics::Counter& document_full;
   metrics::Counter& store_failures;
   metrics::Counter& compactions;
   metrics::Counter& gap_fills;
@@ -675,10 +683,12 @@ void CollabService::Impl::when_ready(const std::shared_ptr<Room>& room,
 void CollabService::Impl::join(const store::CollabDocument& meta, Member m) {
   auto room = room_for(meta);
   if (!room) {
+    at_capacity.inc();
     close(m, close_code::kTryAgain, "too many documents open (collab.max_documents)");
     return;
   }
   if (room->members.size() >= opts.max_connections_per_document) {
+    document_full.inc();
     close(m, close_code::kTooManyConnections,
           "too many connections to this document (collab.max_connections_per_document)");
     maybe_idle(room);

@@ -318,6 +318,33 @@ class CollabTest(ServerTest):
         self.assertFalse([l for l in self.server.lines if token in l])
 
 
+class CollabLimitsTest(ServerTest):
+    SETTINGS = {"collab.max_connections_per_document": "2", "collab.max_connections_per_user": "3",
+                "collab.max_message_bytes": "2048"}
+
+    def test_connection_and_message_limits_close_with_their_codes_and_are_counted(self):
+        token = self.server.register("ann_l")["access_token"]
+        first, second = (raw(self.server, f"/collab/limited?token={token}") for _ in range(2))
+        recv_binary(first)
+        recv_binary(second)
+        third = raw(self.server, f"/collab/limited?token={token}")
+        self.assertEqual(closed_with(self, third), 4429)
+        self.assertEqual(metric(self.server, "parley_collab_limit_closes_total",
+                                '{limit="max_connections_per_document"}'), 1)
+        # The user's fourth connection (the third one's is gone): refused at accept.
+        deadline = time.time() + 10
+        while metric(self.server, "parley_collab_connections") != 2 and time.time() < deadline:
+            time.sleep(0.05)
+        fourth = raw(self.server, f"/collab/other?token={token}")
+        recv_binary(fourth)
+        fifth = raw(self.server, f"/collab/another?token={token}")
+        self.assertEqual(recv_binary(fifth)[:2], b"\x02\x00")  # auth message: denied
+        self.assertEqual(closed_with(self, fifth), 4429)
+        # A message over collab.max_message_bytes: 1009.
+        first.send_frame(0x2, b"\x00\x02" + b"\x00" * 4096)
+        self.assertEqual(closed_with(self, first), 1009)
+
+
 @unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
 class CollabDeflateTest(ServerTest):
     SETTINGS = {"ws.permessage_deflate": "true"}
