@@ -241,7 +241,7 @@ struct CollabService::Impl {
   void fill(const std::shared_ptr<Room>& room);
   void break_room(const std::shared_ptr<Room>& room, const char* why);
   // Closes the room's connections with code and unloads it.
-  void drop(const std::shared_ptr<Room>& room, std::uint16_t code, const char* why);
+  void drop(std::shared_ptr<Room> room, std::uint16_t code, const char* why);
   void maybe_idle(const std::shared_ptr<Room>& room);
   void unload_idle(Shard& s, std::size_t keep);
   Member* member(Room& room, std::uint64_t key);
@@ -735,7 +735,8 @@ void CollabService::Impl::receive(const std::string& name, std::uint64_t key, st
   auto& s = shard(home_of(name));
   auto it = s.rooms.find(name);
   if (it == s.rooms.end()) return;
-  when_ready(it->second,
+  auto room = it->second;  // a copy: handling it may erase the map's
+  when_ready(room,
              [this, key, frame = std::move(frame), author](const std::shared_ptr<Room>& r) {
                for (const auto& msg : read_messages(frame)) {
                  if (r->broken) return;
@@ -927,7 +928,8 @@ void CollabService::Impl::remote_update(const std::string& name, std::int64_t se
   auto& s = shard(home_of(name));
   auto it = s.rooms.find(name);
   if (it == s.rooms.end()) return;  // not loaded here: the store has it for later
-  when_ready(it->second, [this, seq, update = std::move(update)](const std::shared_ptr<Room>& r) {
+  auto room = it->second;  // a copy: handling it may erase the map's
+  when_ready(room, [this, seq, update = std::move(update)](const std::shared_ptr<Room>& r) {
     if (r->broken || seq <= r->contiguous || r->ahead.count(seq)) return;
     std::string part;
     try {
@@ -1049,8 +1051,8 @@ void CollabService::Impl::break_room(const std::shared_ptr<Room>& room, const ch
   drop(room, ws_close::kInternal, why);
 }
 
-void CollabService::Impl::drop(const std::shared_ptr<Room>& room, std::uint16_t code,
-                               const char* why) {
+void CollabService::Impl::drop(std::shared_ptr<Room> room, std::uint16_t code, const char* why) {
+  // By value: `room` may be the map's own pointer, erased below.
   if (room->broken) return;
   room->broken = true;
   room->waiting.clear();

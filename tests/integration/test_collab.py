@@ -300,6 +300,19 @@ class CollabTest(ServerTest):
         st, _, exported = get_bytes(self.server, export["collab_documents"][0]["state_path"], eve)
         self.assertEqual((st, exported), (200, state))
 
+    def test_deleting_a_document_with_connections_unloads_it_without_touching_freed_memory(self):
+        # The room was erased from its worker's map while still in use (ASan:
+        # heap-use-after-free in drop); the same name works again afterwards.
+        token = self.ann["access_token"]
+        for round_ in range(3):
+            st, _, doc = self.server.request("POST", "/api/collab/documents", {"name": "dropped"}, token=token)
+            self.assertEqual(st, 201, doc)
+            ws = raw(self.server, f"/collab/dropped?token={token}")
+            recv_binary(ws)
+            self.assertEqual(self.server.request("DELETE", f"/api/collab/documents/{doc['id']}", token=token)[0], 204)
+            self.assertEqual(closed_with(self, ws), 4404)
+        self.assertEqual(self.server.request("GET", "/api/health")[0], 200)
+
     def test_bad_frames_and_names_get_clear_closes(self):
         token = self.ann["access_token"]
         ws = raw(self.server, f"/collab/frames?token={token}")
