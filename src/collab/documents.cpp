@@ -1,6 +1,8 @@
 #include "collab/documents.hpp"
 
+#include <chrono>
 #include <future>
+#include <memory>
 
 #include "collab/service.hpp"
 #include "collab/yupdate.hpp"
@@ -147,12 +149,17 @@ std::string Documents::state(Id user, Id doc_id) {
 std::int64_t Documents::apply(Id user, Id doc_id, std::string update) {
   auto view = require(user, doc_id, "editor");
   decode_update(update);  // bad_request before it reaches the document
-  std::promise<std::int64_t> promise;
-  auto result = promise.get_future();
+  // Shared: if the document is dropped meanwhile (deleted, a failed write)
+  // or the server stops, no answer comes and this gives up on its own.
+  auto promise = std::make_shared<std::promise<std::int64_t>>();
+  auto result = promise->get_future();
   live_.apply(view.doc, std::move(update), user,
-              [&promise](std::int64_t applied, std::exception_ptr e) {
-                e ? promise.set_exception(e) : promise.set_value(applied);
+              [promise](std::int64_t applied, std::exception_ptr e) {
+                e ? promise->set_exception(e) : promise->set_value(applied);
               });
+  if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    fail(Errc::unavailable, "the document did not answer: try again");
+  }
   return result.get();
 }
 
