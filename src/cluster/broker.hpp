@@ -19,12 +19,12 @@ namespace parley::cluster {
 
 struct ClusterEvent {
   enum class Kind : char {
-    event = 'E',   // a protocol event for the subscribers of conv
-    revoke = 'R',  // close user's sockets (family 0: all of them)
-    resync = 'S',  // the origin may have dropped events: refetch from the store
-    user = 'U',    // a protocol event for every connection of user
-    collab = 'C',  // a committed Yjs update: conv = document id, seq = its seq in the
-                   // document's log, json = the document's name, '\n', the update
+    event = 'E',          // a protocol event for the subscribers of conv
+    revoke = 'R',         // close user's sockets (family 0: all of them)
+    resync = 'S',         // the origin may have dropped events: refetch from the store
+    user = 'U',           // a protocol event for every connection of user
+    collab = 'C',         // a committed Yjs update: conv = document id, seq = its seq in the
+                          // document's log, json = the document's name, '\n', the update
     collab_access = 'A',  // a document's access changed: conv = its id, json = its name,
                           // user = whose (0: the document was deleted), family = 1 if removed
   };

@@ -44,7 +44,7 @@ class YDocument {
   void merge_pending() const;
 
   mutable std::string state_ = std::string("\0\0", 2);  // an empty update
-  mutable std::vector<std::string> pending_;  // kept by apply(), not merged yet
+  mutable std::vector<std::string> pending_;            // kept by apply(), not merged yet
   mutable std::size_t pending_bytes_ = 0;
   // Per client, the clock ranges the state holds and those it has deleted
   // (each sorted and joined).

@@ -201,9 +201,8 @@ DocumentView Documents::copy_version(Id user, Id doc_id, Id version_id, std::str
     fail(Errc::payload_too_large, "version larger than collab.max_document_bytes");
   }
   auto created = create(user, name, title, 0);
-  db_.write([&](store::Store& s) {
-    s.append_collab_update(created.doc.id, v.state, user, now_ms());
-  });
+  db_.write(
+      [&](store::Store& s) { s.append_collab_update(created.doc.id, v.state, user, now_ms()); });
   return created;
 }
 

@@ -19,9 +19,7 @@ bool covered(const std::vector<DeleteRange>& ranges, std::uint64_t clock, std::u
   return clock + length <= it->clock + it->length;
 }
 
-bool collectable(ContentRef ref) {
-  return ref != ContentRef::type && ref != ContentRef::doc;
-}
+bool collectable(ContentRef ref) { return ref != ContentRef::type && ref != ContentRef::doc; }
 
 }  // namespace
 
@@ -56,8 +54,9 @@ std::string collect_garbage(std::string_view update) {
         auto& prev = out.back();
         bool joins = prev.kind == YStruct::Kind::item && prev.content_ref == ContentRef::deleted &&
                      prev.clock + prev.length == s.clock && s.origin &&
-                     *s.origin == YId{cs.client, s.clock - 1} && prev.right_origin == s.right_origin &&
-                     !s.parent_sub && covered(d->second, prev.clock, prev.length);
+                     *s.origin == YId{cs.client, s.clock - 1} &&
+                     prev.right_origin == s.right_origin && !s.parent_sub &&
+                     covered(d->second, prev.clock, prev.length);
         if (joins) {
           prev.length += s.length;
           changed = true;

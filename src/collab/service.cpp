@@ -1,9 +1,9 @@
 #include "collab/service.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <chrono>
 #include <functional>
@@ -39,8 +39,8 @@ using Clock = std::chrono::steady_clock;
 bool valid_document_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '~' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '~' || c == ':' || c == '-';
   });
 }
 
@@ -123,8 +123,8 @@ struct PendingAppend {
   std::string part;
   Id author = 0;
   std::function<void(std::int64_t, std::exception_ptr)> reply;
-  std::int64_t seq = 0;        // set by the writer
-  std::exception_ptr error;    // this append's own failure (a deleted document)
+  std::int64_t seq = 0;      // set by the writer
+  std::exception_ptr error;  // this append's own failure (a deleted document)
 };
 
 struct Shard {
@@ -150,8 +150,8 @@ struct CollabService::Impl {
         tickets(t),
         ids(i),
         refusals(o.refused_per_minute / 60.0, o.refused_per_minute, 10000),
-        documents_loaded(m.gauge("parley_collab_documents_loaded",
-                                 "Collaboration documents held in memory")),
+        documents_loaded(
+            m.gauge("parley_collab_documents_loaded", "Collaboration documents held in memory")),
         connections(m.gauge("parley_collab_connections", "Open collaboration connections")),
         awareness_entries(m.gauge("parley_collab_awareness_entries",
                                   "Awareness states held for connected clients")),
@@ -204,8 +204,7 @@ struct CollabService::Impl {
     return std::max<std::size_t>(1, (opts.max_documents + shards.size() - 1) / shards.size());
   }
 
-  void accept(const net::WsUpgrade& up, std::string name,
-              std::function<void(net::WsAccept)> done);
+  void accept(const net::WsUpgrade& up, std::string name, std::function<void(net::WsAccept)> done);
   // On the handler pool: the user's access to the named document.
   std::variant<Grant, Refusal> resolve(Id user, Id family, const std::string& name);
   bool try_count_user(Id user);
@@ -333,15 +332,15 @@ class CollabSocket final : public net::WsHandler {
  public:
   CollabSocket(CollabService::Impl& s, Grant g, bool counted)
       : s_(s), grant_(std::move(g)), counted_(counted), tokens_(s.opts.rate_burst) {}
-  CollabSocket(CollabService::Impl& s, Refusal r)
-      : s_(s), refusal_(std::move(r)), tokens_(0) {}
+  CollabSocket(CollabService::Impl& s, Refusal r) : s_(s), refusal_(std::move(r)), tokens_(0) {}
 
   ~CollabSocket() override {
     if (joined_) {
       s_.shard(worker_).sockets.erase(this);
       s_.connections.add(-1);
       auto& home = *s_.shard(home_).ctx;
-      asio::post(home, [impl = &s_, name = grant_.doc.name, key = key_] { impl->leave(name, key); });
+      asio::post(home,
+                 [impl = &s_, name = grant_.doc.name, key = key_] { impl->leave(name, key); });
     }
     if (counted_) s_.uncount_user(grant_.user);
   }
@@ -486,7 +485,7 @@ void CollabService::Impl::uncount_user(Id user) {
 }
 
 std::variant<Grant, Refusal> CollabService::Impl::resolve(Id user_id, Id family,
-                                                         const std::string& name) {
+                                                          const std::string& name) {
   Grant g;
   g.user = user_id;
   g.family = family;
@@ -499,8 +498,7 @@ std::variant<Grant, Refusal> CollabService::Impl::resolve(Id user_id, Id family,
   });
   if (!found) {
     if (conv) {
-      bool member =
-          db.read([&](store::Store& s) { return s.member(conv, user_id).has_value(); });
+      bool member = db.read([&](store::Store& s) { return s.member(conv, user_id).has_value(); });
       if (!member) return Refusal{close_code::kForbidden, "not a member of that conversation"};
     } else if (!opts.create_on_connect) {
       return Refusal{close_code::kNotFound, "no such document"};
@@ -526,8 +524,8 @@ std::variant<Grant, Refusal> CollabService::Impl::resolve(Id user_id, Id family,
   const std::string& role = found->second;
   if (role.empty()) {
     return Refusal{close_code::kForbidden, g.doc.conversation_id
-                                                ? "not a member of that conversation"
-                                                : "no access to this document"};
+                                               ? "not a member of that conversation"
+                                               : "no access to this document"};
   }
   g.writer = role != "viewer";
   return g;
@@ -567,10 +565,11 @@ void CollabService::Impl::accept(const net::WsUpgrade& up, std::string name,
         if (!try_count_user(user)) {
           return refuse({close_code::kTooManyConnections, "too many connections for this user"});
         }
-        done(net::WsAccept{std::make_unique<CollabSocket>(*this, std::get<Grant>(std::move(r)),
-                                                          true)});
+        done(net::WsAccept{
+            std::make_unique<CollabSocket>(*this, std::get<Grant>(std::move(r)), true)});
       } catch (const Error& e) {
-        if (e.code() == Errc::unauthorized) return refuse({close_code::kUnauthenticated, std::string(e.detail())});
+        if (e.code() == Errc::unauthorized)
+          return refuse({close_code::kUnauthenticated, std::string(e.detail())});
         if (e.code() == Errc::unavailable) {
           return done(net::WsAccept{nullptr, Errc::unavailable, "store unavailable: try again"});
         }
@@ -736,13 +735,12 @@ void CollabService::Impl::receive(const std::string& name, std::uint64_t key, st
   auto it = s.rooms.find(name);
   if (it == s.rooms.end()) return;
   auto room = it->second;  // a copy: handling it may erase the map's
-  when_ready(room,
-             [this, key, frame = std::move(frame), author](const std::shared_ptr<Room>& r) {
-               for (const auto& msg : read_messages(frame)) {
-                 if (r->broken) return;
-                 handle(r, key, msg, author);
-               }
-             });
+  when_ready(room, [this, key, frame = std::move(frame), author](const std::shared_ptr<Room>& r) {
+    for (const auto& msg : read_messages(frame)) {
+      if (r->broken) return;
+      handle(r, key, msg, author);
+    }
+  });
 }
 
 void CollabService::Impl::handle(const std::shared_ptr<Room>& self, std::uint64_t key,
@@ -928,7 +926,7 @@ void CollabService::Impl::remote_update(const std::string& name, std::int64_t se
   auto& s = shard(home_of(name));
   auto it = s.rooms.find(name);
   if (it == s.rooms.end()) return;  // not loaded here: the store has it for later
-  auto room = it->second;  // a copy: handling it may erase the map's
+  auto room = it->second;           // a copy: handling it may erase the map's
   when_ready(room, [this, seq, update = std::move(update)](const std::shared_ptr<Room>& r) {
     if (r->broken || seq <= r->contiguous || r->ahead.count(seq)) return;
     std::string part;
@@ -948,8 +946,8 @@ void CollabService::Impl::remote_update(const std::string& name, std::int64_t se
 
 void CollabService::Impl::schedule_fill(const std::shared_ptr<Room>& room) {
   if (room->filling || room->gap_timer) return;
-  room->gap_timer = std::make_unique<asio::steady_timer>(*shard(home_of(room->meta.name)).ctx,
-                                                          reorder_wait);
+  room->gap_timer =
+      std::make_unique<asio::steady_timer>(*shard(home_of(room->meta.name)).ctx, reorder_wait);
   room->gap_timer->async_wait([this, room](const boost::system::error_code&) {
     room->gap_timer.reset();
     if (!room->ahead.empty()) fill(room);  // still missing after the wait
@@ -983,7 +981,8 @@ void CollabService::Impl::fill(const std::shared_ptr<Room>& room) {
           auto part = room->doc.apply(u.data);
           if (!part.empty()) broadcast(*room, net::binary_frame(sync_update(part)));
         } catch (const Error& e) {
-          log::error("collab_stored_update_refused", {{"document", room->meta.name}, {"error", e.what()}});
+          log::error("collab_stored_update_refused",
+                     {{"document", room->meta.name}, {"error", e.what()}});
         }
         // Read in one snapshot in seq order: every update up to this row's
         // seq is in it or in a row before it (a compacted row holds all the
@@ -1006,7 +1005,8 @@ void CollabService::Impl::fill(const std::shared_ptr<Room>& room) {
 void CollabService::Impl::maybe_compact(const std::shared_ptr<Room>& room) {
   if (room->compacting || room->broken || room->log_rows < 2) return;
   std::int64_t state_bytes = static_cast<std::int64_t>(room->doc.bytes());
-  if (room->log_rows <= opts.compact_rows && room->log_bytes <= opts.compact_bytes + 2 * state_bytes) {
+  if (room->log_rows <= opts.compact_rows &&
+      room->log_bytes <= opts.compact_bytes + 2 * state_bytes) {
     return;
   }
   room->compacting = true;
@@ -1030,15 +1030,16 @@ void CollabService::Impl::maybe_compact(const std::shared_ptr<Room>& room) {
         compaction_seconds.observe(std::chrono::duration<double>(Clock::now() - t0).count());
         // Rows committed since the snapshot stay; those before became one.
         room->log_rows = room->log_rows - rows_before + 1;
-        room->log_bytes = room->log_bytes - bytes_before + static_cast<std::int64_t>(merged->size());
+        room->log_bytes =
+            room->log_bytes - bytes_before + static_cast<std::int64_t>(merged->size());
       }
       maybe_idle(room);
     });
   };
   try {
-    db.submit([doc_id, upto, merged](store::Store& st) {
-      st.compact_collab_updates(doc_id, upto, *merged, now_ms());
-    }, done);
+    db.submit([doc_id, upto, merged](
+                  store::Store& st) { st.compact_collab_updates(doc_id, upto, *merged, now_ms()); },
+              done);
   } catch (const Error&) {
     room->compacting = false;
   }
@@ -1104,8 +1105,8 @@ void CollabService::Impl::load(const std::string& name, std::shared_ptr<Room> ro
       doc.emplace();
       // Read in pages so a long log is not one result in memory twice.
       for (;;) {
-        auto page = db.read(
-            [&](store::Store& s) { return s.collab_updates_after(doc_id, seq, 256); });
+        auto page =
+            db.read([&](store::Store& s) { return s.collab_updates_after(doc_id, seq, 256); });
         for (const auto& u : page) {
           doc->apply(u.data);
           seq = u.seq;
@@ -1194,20 +1195,20 @@ net::WsRoute CollabService::route(std::string prefix) {
 void CollabService::apply(const store::CollabDocument& doc, std::string update, Id author,
                           std::function<void(std::int64_t, std::exception_ptr)> done) {
   auto* impl = impl_.get();
-  asio::post(*impl->shard(impl->home_of(doc.name)).ctx,
-             [impl, doc, update = std::move(update), author, done = std::move(done)]() mutable {
-               auto room = impl->room_for(doc);
-               if (!room) {
-                 done(0, std::make_exception_ptr(
-                             Error(Errc::unavailable, "too many documents open: try again")));
-                 return;
-               }
-               impl->when_ready(room, [impl, update = std::move(update), author,
-                                       done](const std::shared_ptr<Room>& r) {
-                 impl->apply_update(r, nullptr, update, author, done);
-                 impl->maybe_idle(r);
-               });
-             });
+  asio::post(*impl->shard(impl->home_of(doc.name)).ctx, [impl, doc, update = std::move(update),
+                                                         author, done = std::move(done)]() mutable {
+    auto room = impl->room_for(doc);
+    if (!room) {
+      done(0,
+           std::make_exception_ptr(Error(Errc::unavailable, "too many documents open: try again")));
+      return;
+    }
+    impl->when_ready(
+        room, [impl, update = std::move(update), author, done](const std::shared_ptr<Room>& r) {
+          impl->apply_update(r, nullptr, update, author, done);
+          impl->maybe_idle(r);
+        });
+  });
 }
 
 void CollabService::access_changed(Id doc_id, Id user_id, bool removed) {

@@ -49,30 +49,30 @@ class AuthService;
 namespace cluster {
 class Broker;
 struct ClusterEvent;
-}
+}  // namespace cluster
 namespace metrics {
 class Registry;
 }
 namespace store {
 class Database;
 struct CollabDocument;
-}
+}  // namespace store
 }  // namespace parley
 
 namespace parley::collab {
 
 struct CollabOptions {
-  std::size_t max_message_bytes = 8 << 20;     // one WebSocket message from a client
-  std::size_t max_document_bytes = 64 << 20;   // a document's merged state
-  std::size_t max_documents = 10000;           // loaded in memory, all workers
+  std::size_t max_message_bytes = 8 << 20;    // one WebSocket message from a client
+  std::size_t max_document_bytes = 64 << 20;  // a document's merged state
+  std::size_t max_documents = 10000;          // loaded in memory, all workers
   std::size_t max_connections_per_document = 500;
   std::int64_t max_connections_per_user = 100;
   double rate_per_s = 200;  // messages one connection may send, sustained
   double rate_burst = 400;
-  std::int64_t compact_rows = 500;         // log rows past which the log is merged into one
-  std::int64_t compact_bytes = 4 << 20;    // or log bytes past this plus twice the state
-  bool create_on_connect = true;           // a standalone document is made by its first visitor
-  double refused_per_minute = 10;          // refusals per address and credential before 429
+  std::int64_t compact_rows = 500;       // log rows past which the log is merged into one
+  std::int64_t compact_bytes = 4 << 20;  // or log bytes past this plus twice the state
+  bool create_on_connect = true;         // a standalone document is made by its first visitor
+  double refused_per_minute = 10;        // refusals per address and credential before 429
 };
 
 // Close codes (y-websocket 3.1 treats 4400-4499 as final and stops).

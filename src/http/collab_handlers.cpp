@@ -123,8 +123,7 @@ void register_collab_routes(Router& r, Services& s) {
 
   r.add("DELETE", "/api/collab/documents/{id}/access/{user_id}", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;
-    documents(s).set_role(me, path_id(ctx, "id", "document"), path_id(ctx, "user_id", "user"),
-                          "");
+    documents(s).set_role(me, path_id(ctx, "id", "document"), path_id(ctx, "user_id", "user"), "");
     return Response::no_content();
   });
 

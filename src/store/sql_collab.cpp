@@ -8,7 +8,7 @@ namespace parley::store {
 
 namespace {
 
-#define COLLAB_DOC_COLUMNS \
+#define COLLAB_DOC_COLUMNS                                                             \
   "d.id, d.name, d.conversation_id, d.owner_id, d.title, d.created_at, d.updated_at, " \
   "d.last_seq, d.log_bytes, d.log_rows"
 
@@ -103,7 +103,8 @@ void SqlStore::set_collab_role(Id document_id, Id user_id, std::string_view role
 }
 
 std::vector<std::pair<Id, std::string>> SqlStore::collab_roles(Id document_id) {
-  auto s = prepare("SELECT user_id, role FROM collab_access WHERE document_id = ?1 ORDER BY user_id");
+  auto s =
+      prepare("SELECT user_id, role FROM collab_access WHERE document_id = ?1 ORDER BY user_id");
   s.bind(1, document_id);
   std::vector<std::pair<Id, std::string>> out;
   while (s.step()) out.emplace_back(s.i64(0), s.text(1));

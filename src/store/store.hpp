@@ -122,8 +122,7 @@ class Store {
   // retry, not a member, no such conversation). The seq of each conversation
   // is updated once per call and each sender's read marker once, and rows go
   // in with multi-row inserts (SQLite) or all in one statement (PostgreSQL).
-  virtual void append_messages(std::span<const Message* const> in,
-                               std::span<std::int64_t> out) = 0;
+  virtual void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) = 0;
   virtual std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) = 0;
   virtual std::optional<Message> message(Id conversation_id, std::int64_t seq) = 0;
   // Ascending by seq: seq > after_seq. Descending: seq < before_seq.

@@ -100,9 +100,7 @@ class PgStore::PgCursor final : public Cursor {
     if (n < 2 || v[0] != '\\' || v[1] != 'x' || n % 2 != 0) {
       fail(Errc::internal, "store: bytea not in hex form (bytea_output)");
     }
-    auto nibble = [](char c) {
-      return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-    };
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
     std::string out((n - 2) / 2, '\0');
     for (std::size_t k = 0; k < out.size(); ++k) {
       out[k] = static_cast<char>(nibble(v[2 + 2 * k]) << 4 | nibble(v[3 + 2 * k]));
@@ -415,7 +413,8 @@ void PgStore::append_messages(std::span<const Message* const> in, std::span<std:
       "  AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.sender_id = r.sender_id"
       "   AND x.client_id = r.client_id)),"
       " counts AS ("
-      " SELECT conversation_id, COUNT(*) AS k, MAX(created_at) AS t FROM ok GROUP BY conversation_id),"
+      " SELECT conversation_id, COUNT(*) AS k, MAX(created_at) AS t FROM ok GROUP BY "
+      "conversation_id),"
       " locked AS ("
       " SELECT c.id FROM conversations c WHERE c.id IN (SELECT conversation_id FROM counts)"
       "  ORDER BY c.id FOR UPDATE),"

@@ -76,8 +76,8 @@ void configure_sqlite_once() {
 class SqliteStore::Checkpointer {
  public:
   explicit Checkpointer(const std::string& path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -177,7 +177,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
 }
 
 SqliteStore::~SqliteStore() {
-  cache_.clear();  // finalizes every statement before the connection closes
+  cache_.clear();         // finalizes every statement before the connection closes
   checkpointer_.reset();  // its connection closes first: the last one checkpoints
   if (db_) sqlite3_close(db_);
 }

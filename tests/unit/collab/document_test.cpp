@@ -124,5 +124,6 @@ TEST(CollectGarbage, KeepsWhatTheDocumentHoldsAndIsStable) {
     after += g.size();
   }
   EXPECT_GT(shrunk, 0u) << "no vector had deleted content to collect";
-  std::printf("collect_garbage: %zu of the merges shrank, %zu -> %zu bytes\n", shrunk, before, after);
+  std::printf("collect_garbage: %zu of the merges shrank, %zu -> %zu bytes\n", shrunk, before,
+              after);
 }
