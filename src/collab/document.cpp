@@ -27,15 +27,6 @@ std::string encode_state_vector(const std::map<std::uint64_t, std::vector<Delete
   return w.take();
 }
 
-// Whether [clock, clock + length) lies inside one of the sorted, joined ranges.
-bool covers(const std::vector<DeleteRange>& ranges, std::uint64_t clock, std::uint64_t length) {
-  auto it = std::upper_bound(ranges.begin(), ranges.end(), clock,
-                             [](std::uint64_t c, const DeleteRange& r) { return c < r.clock; });
-  if (it == ranges.begin()) return false;
-  --it;
-  return it->clock <= clock && clock + length <= it->clock + it->length;
-}
-
 }  // namespace
 
 std::vector<DeleteRange> subtract_ranges(const std::vector<DeleteRange>& add,
@@ -92,7 +83,7 @@ std::string YDocument::apply(std::string_view update) {
     auto held = held_.find(cs.client);
     for (const auto& st : cs.structs) {
       if (st.kind == YStruct::Kind::skip) continue;
-      if (held != held_.end() && covers(held->second, st.clock, st.length)) continue;
+      if (held != held_.end() && ranges_cover(held->second, st.clock, st.length)) continue;
       // One that overlaps what is held only in part is kept whole: the
       // merge below slices it.
       kept.structs.push_back(st);

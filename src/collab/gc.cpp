@@ -11,14 +11,6 @@ namespace parley::collab {
 
 namespace {
 
-bool covered(const std::vector<DeleteRange>& ranges, std::uint64_t clock, std::uint64_t length) {
-  auto it = std::upper_bound(ranges.begin(), ranges.end(), clock,
-                             [](std::uint64_t c, const DeleteRange& r) { return c < r.clock; });
-  if (it == ranges.begin()) return false;
-  --it;
-  return clock + length <= it->clock + it->length;
-}
-
 bool collectable(ContentRef ref) { return ref != ContentRef::type && ref != ContentRef::doc; }
 
 }  // namespace
@@ -41,7 +33,7 @@ std::string collect_garbage(std::string_view update) {
     out.reserve(cs.structs.size());
     for (auto& s : cs.structs) {
       bool gone = s.kind == YStruct::Kind::item && collectable(s.content_ref) &&
-                  covered(d->second, s.clock, s.length);
+                  ranges_cover(d->second, s.clock, s.length);
       if (gone && s.content_ref != ContentRef::deleted) {
         s.content_ref = ContentRef::deleted;
         s.cut = 0;
@@ -56,7 +48,7 @@ std::string collect_garbage(std::string_view update) {
                      prev.clock + prev.length == s.clock && s.origin &&
                      *s.origin == YId{cs.client, s.clock - 1} &&
                      prev.right_origin == s.right_origin && !s.parent_sub &&
-                     covered(d->second, prev.clock, prev.length);
+                     ranges_cover(d->second, prev.clock, prev.length);
         if (joins) {
           prev.length += s.length;
           changed = true;
@@ -67,7 +59,7 @@ std::string collect_garbage(std::string_view update) {
     }
     for (auto& s : out) {
       if (s.kind == YStruct::Kind::item && s.content_ref == ContentRef::deleted &&
-          covered(d->second, s.clock, s.length)) {
+          ranges_cover(d->second, s.clock, s.length)) {
         Lib0Writer w;
         w.var_uint(s.length);
         contents.push_back(w.take());

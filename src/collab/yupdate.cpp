@@ -403,6 +403,15 @@ std::string diff_update(std::string_view update, std::string_view state_vector) 
   return w.take();
 }
 
+bool ranges_cover(const std::vector<DeleteRange>& ranges, std::uint64_t clock,
+                  std::uint64_t length) {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), clock,
+                             [](std::uint64_t c, const DeleteRange& r) { return c < r.clock; });
+  if (it == ranges.begin()) return false;
+  --it;
+  return clock + length <= it->clock + it->length;
+}
+
 std::vector<DeleteRange> join_ranges(std::vector<DeleteRange> ranges) {
   std::stable_sort(ranges.begin(), ranges.end(),
                    [](const DeleteRange& a, const DeleteRange& b) { return a.clock < b.clock; });

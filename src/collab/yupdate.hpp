@@ -75,6 +75,9 @@ struct DeleteRange {
 // Sorted by clock, touching and overlapping ranges joined (Yjs's
 // sortAndMergeDeleteSet for one client).
 std::vector<DeleteRange> join_ranges(std::vector<DeleteRange> ranges);
+// Whether [clock, clock + length) lies inside one of the sorted, joined ranges.
+bool ranges_cover(const std::vector<DeleteRange>& ranges, std::uint64_t clock,
+                  std::uint64_t length);
 
 struct ClientDeletes {
   std::uint64_t client = 0;
