@@ -405,6 +405,11 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"collab.create_on_connect",
        "a standalone document that does not exist is created, owned by its first visitor",
        &c.collab.create_on_connect},
+      {"collab.listen",
+       "also serve the collaboration protocol alone on HOST:PORT, documents at the root path "
+       "(ws://HOST:PORT/{name}) plus GET /health, as a drop-in for a y-websocket server; empty: "
+       "only /collab/ on the main port",
+       &c.collab.listen},
       {"collab.refused_per_minute",
        "refused handshakes per address and credential before they get 429 (no WebSocket)",
        &c.collab.refused_per_minute, 1, 100000},
@@ -493,6 +498,16 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
     }
   }
   if (cfg.cluster.channel.empty()) throw ConfigError("config key 'cluster.channel' is empty");
+  if (!cfg.collab.listen.empty()) {
+    if (!cfg.collab.enabled) {
+      throw ConfigError("config key 'collab.listen' is set but collab.enabled is false");
+    }
+    auto [host, port] = parse_listen_address(cfg.collab.listen, "collab.listen");
+    if (port == cfg.server.port && port != 0) {
+      throw ConfigError("config key 'collab.listen' uses server.port (" + std::to_string(port) +
+                        "); give the drop-in listener a port of its own");
+    }
+  }
   if (!cfg.backup.dir.empty() && cfg.uses_postgres()) {
     throw ConfigError(
         "config key 'backup.dir' backs up the SQLite database; with PostgreSQL use pg_dump or "
@@ -543,6 +558,33 @@ void validate_config(Config& cfg, std::vector<std::string>* warnings) {
     }
   }
   if (cfg.auth.jwt_secret.empty()) throw ConfigError("config key 'auth.jwt_secret' is empty");
+}
+
+std::pair<std::string, unsigned short> parse_listen_address(const std::string& value,
+                                                            const std::string& key) {
+  auto bad = [&](const std::string& why) {
+    return ConfigError("config key '" + key + "': '" + value + "' " + why +
+                       " (HOST:PORT, e.g. 0.0.0.0:1234 or [::]:1234)");
+  };
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos) throw bad("has no port");
+  std::string host = value.substr(0, colon);
+  std::string digits = value.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    throw bad("needs brackets around an IPv6 address");
+  }
+  if (host.find('/') != std::string::npos || !valid_address_pattern(host)) {
+    throw bad("does not start with an IP address");
+  }
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    throw bad("has no port number");
+  }
+  long port = std::stol(digits);
+  if (port > 65535) throw bad("has a port above 65535");
+  return {host, static_cast<unsigned short>(port)};
 }
 
 namespace {

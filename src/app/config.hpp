@@ -135,6 +135,7 @@ struct Config {
     std::int64_t compact_bytes = 4 << 20;
     bool create_on_connect = true;
     std::int64_t refused_per_minute = 10;
+    std::string listen;  // "HOST:PORT": the drop-in y-websocket port; empty: none
   } collab;
 
   struct Limits {
@@ -212,6 +213,11 @@ Config load_config(const ConfigSources& sources, std::vector<std::string>* warni
 
 // Checks ranges and cross-key rules (production refusals). Throws ConfigError.
 void validate_config(Config& cfg, std::vector<std::string>* warnings = nullptr);
+
+// "HOST:PORT" or "[V6]:PORT" (collab.listen) as host and port; throws
+// ConfigError naming key when it is neither.
+std::pair<std::string, unsigned short> parse_listen_address(const std::string& value,
+                                                            const std::string& key);
 
 // key = value lines of the effective configuration, secrets redacted.
 std::string describe(Config& cfg);

@@ -301,6 +301,10 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
                                 std::chrono::milliseconds(cfg.cluster.reorder_wait_ms));
     }
     server.add_websocket(collab_rooms->route("/collab/"));
+    if (!cfg.collab.listen.empty()) {
+      auto [host, port] = parse_listen_address(cfg.collab.listen, "collab.listen");
+      server.add_listener(host, port, {collab_rooms->route("/")});
+    }
   }
   server.start();
   if (broker) {

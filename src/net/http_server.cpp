@@ -34,7 +34,13 @@ struct HttpServer::Impl {
   std::vector<Guard> guards;
   std::vector<std::thread> threads;
   std::unique_ptr<asio::thread_pool> handlers;
-  std::unique_ptr<tcp::acceptor> acceptor;  // lives on workers[0]
+  // The main port's acceptor and the drop-in listeners', all on workers[0].
+  struct Listener {
+    DropIn routes;  // empty routes: the main port
+    std::unique_ptr<tcp::acceptor> acceptor;
+    unsigned short port = 0;
+  };
+  std::vector<Listener> listeners;
   std::unique_ptr<WsShared> ws;
   std::vector<std::function<void()>> sweep_hooks;             // on worker 0
   std::vector<std::unique_ptr<asio::steady_timer>> sweepers;  // one per worker
@@ -78,25 +84,44 @@ struct HttpServer::Impl {
 
   explicit Impl(http::ServerState& s) : state(s) {}
 
-  void accept_loop() {
+  void accept_loop(Listener& l) {
     Worker& target = *workers[next];
     next = (next + 1) % workers.size();
-    acceptor->async_accept(
-        target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
-          if (ec) {
-            if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-            // EMFILE and friends: log, back off by simply trying again.
-            log::warn("accept_failed", {{"error", ec.message()}});
-          } else {
-            accepted.fetch_add(1, std::memory_order_relaxed);
-            bool reject = env.connections.load() >= env.opts.max_connections;
-            // Hand the socket to its worker's thread; the session lives there.
-            asio::post(target.ioc, [this, &target, s = std::move(socket), reject]() mutable {
-              start_session(target, env, std::move(s), reject);
-            });
-          }
-          accept_loop();
+    const DropIn* drop_in = l.routes.routes.empty() ? nullptr : &l.routes;
+    l.acceptor->async_accept(target.ioc, [this, &l, &target, drop_in](boost::system::error_code ec,
+                                                                      tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !l.acceptor->is_open()) return;
+        // EMFILE and friends: log, back off by simply trying again.
+        log::warn("accept_failed", {{"error", ec.message()}});
+      } else {
+        accepted.fetch_add(1, std::memory_order_relaxed);
+        bool reject = env.connections.load() >= env.opts.max_connections;
+        // Hand the socket to its worker's thread; the session lives there.
+        asio::post(target.ioc, [this, &target, s = std::move(socket), reject, drop_in]() mutable {
+          start_session(target, env, std::move(s), reject, drop_in);
         });
+      }
+      accept_loop(l);
+    });
+  }
+
+  // Binds and listens on host:port; throws naming the address on failure.
+  void listen(Listener& l, const std::string& host, unsigned short port, const char* key) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) throw std::runtime_error(std::string(key) + " '" + host + "' is not an IP address");
+    tcp::endpoint ep(address, port);
+    l.acceptor = std::make_unique<tcp::acceptor>(workers[0]->ioc);
+    l.acceptor->open(ep.protocol(), ec);
+    if (!ec) l.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) l.acceptor->bind(ep, ec);
+    if (!ec) l.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                               ec.message());
+    }
+    l.port = l.acceptor->local_endpoint().port();
   }
 
   // Every 250 ms on each worker: WebSocket pings, deadlines, dead peers.
@@ -184,7 +209,24 @@ HttpServer::HttpServer(HttpOptions opts, http::Api& api, http::ServerState& stat
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::add_websocket(WsRoute route) {
+  add_listener_routes();
+  impl_->ws->routes.push_back(std::move(route));
+}
+
+void HttpServer::add_listener(std::string host, unsigned short port, std::vector<WsRoute> routes) {
+  add_listener_routes();
+  Impl::Listener l;
+  l.routes = DropIn{std::move(host), port, std::move(routes)};
+  impl_->listeners.push_back(std::move(l));
+}
+
+unsigned short HttpServer::listener_port(std::size_t i) const {
+  return impl_->listeners.at(i + 1).port;
+}
+
+void HttpServer::add_listener_routes() {
   auto& d = *impl_;
+  if (d.listeners.empty()) d.listeners.emplace_back();  // the main port comes first
   if (!d.ws) {
     d.ws = std::make_unique<WsShared>();
     auto& ws = *d.ws;
@@ -201,7 +243,6 @@ void HttpServer::add_websocket(WsRoute route) {
                    "Connections closed with 4009 for exceeding ws.max_outbound_bytes");
     d.env.ws = d.ws.get();
   }
-  d.ws->routes.push_back(std::move(route));
 }
 
 std::vector<asio::io_context*> HttpServer::worker_contexts() {
@@ -223,21 +264,15 @@ void HttpServer::start() {
       d.sweep(*w, *d.sweepers.back());
     }
   }
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(opts.host, ec);
-  if (ec) throw std::runtime_error("server.host '" + opts.host + "' is not an IP address");
-  tcp::endpoint ep(address, opts.port);
-  d.acceptor = std::make_unique<tcp::acceptor>(d.workers[0]->ioc);
-  d.acceptor->open(ep.protocol(), ec);
-  if (!ec) d.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) d.acceptor->bind(ep, ec);
-  if (!ec) d.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
-                             ": " + ec.message());
+  if (d.listeners.empty()) d.listeners.emplace_back();
+  d.listen(d.listeners[0], opts.host, opts.port, "server.host");
+  for (std::size_t i = 1; i < d.listeners.size(); ++i) {
+    d.listen(d.listeners[i], d.listeners[i].routes.host, d.listeners[i].routes.port, "listener");
   }
-  d.port = d.acceptor->local_endpoint().port();
-  asio::post(d.workers[0]->ioc, [&d] { d.accept_loop(); });
+  d.port = d.listeners[0].port;
+  for (auto& l : d.listeners) {
+    asio::post(d.workers[0]->ioc, [&d, &l] { d.accept_loop(l); });
+  }
   for (auto& w : d.workers) {
     d.threads.emplace_back([&ioc = w->ioc] {
       for (;;) {
@@ -254,6 +289,11 @@ void HttpServer::start() {
                                {"port", d.port},
                                {"workers", d.workers.size()},
                                {"handler_threads", d.nhandlers}});
+  for (std::size_t i = 1; i < d.listeners.size(); ++i) {
+    log::info("http_listening", {{"host", d.listeners[i].routes.host},
+                                 {"port", d.listeners[i].port},
+                                 {"routes", d.listeners[i].routes.routes.size()}});
+  }
 }
 
 unsigned short HttpServer::port() const { return impl_->port; }
@@ -264,7 +304,9 @@ void HttpServer::begin_drain() {
   std::promise<void> closed;
   asio::post(d.workers[0]->ioc, [&] {
     boost::system::error_code ec;
-    d.acceptor->close(ec);
+    for (auto& l : d.listeners) {
+      if (l.acceptor) l.acceptor->close(ec);
+    }
     closed.set_value();
   });
   closed.get_future().wait_for(std::chrono::seconds(5));
@@ -299,7 +341,7 @@ void HttpServer::stop() {
   for (auto& t : d.threads) t.join();
   d.threads.clear();
   d.sweepers.clear();
-  d.acceptor.reset();
+  d.listeners.clear();
   d.workers.clear();
 }
 

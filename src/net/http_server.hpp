@@ -40,6 +40,13 @@ class HttpServer {
 
   // Serves a WebSocket protocol at route.path. Call before start().
   void add_websocket(WsRoute route);
+  // Also listens on host:port for one protocol alone (a drop-in endpoint
+  // such as collab.listen): handshakes on any path go to its routes, a plain
+  // GET /health answers 200 while serving (503 draining), anything else 404.
+  // Same workers, limits and drain as the main port. Call before start().
+  void add_listener(std::string host, unsigned short port, std::vector<WsRoute> routes);
+  // The port the i-th added listener is bound to, after start().
+  unsigned short listener_port(std::size_t i) const;
   // Each worker's event loop, by worker index (WsConnection::worker()), and
   // the pool for blocking work: valid from construction to stop().
   std::vector<boost::asio::io_context*> worker_contexts();
@@ -61,6 +68,7 @@ class HttpServer {
   void stop();
 
  private:
+  void add_listener_routes();  // the WebSocket state every listener's sessions share
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -97,10 +97,70 @@ bhttp::response<bhttp::string_body> to_beast(http::Response&& res, bool keep_ali
 
 }  // namespace
 
+namespace {
+
+// Calls fn(item) for each comma-separated item of a header value, trimmed of
+// spaces, until fn returns true; true if it did.
+template <class Fn>
+bool any_item(std::string_view header, Fn fn) {
+  std::size_t i = 0;
+  while (i <= header.size()) {
+    auto j = header.find(',', i);
+    if (j == std::string_view::npos) j = header.size();
+    auto item = header.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (fn(item)) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
+// Case-insensitive tokens (Connection: keep-alive, Upgrade).
+bool has_token(std::string_view header, std::string_view token) {
+  return any_item(header, [token](std::string_view item) {
+    return item.size() == token.size() &&
+           std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
+
+// The first of the client's offered subprotocols (case-sensitive, RFC 6455
+// 4.1) that the route speaks, or "" when there is none.
+std::string choose_subprotocol(std::string_view offered, const std::vector<std::string>& ours) {
+  std::string chosen;
+  any_item(offered, [&](std::string_view item) {
+    if (item.empty() || std::find(ours.begin(), ours.end(), item) == ours.end()) return false;
+    chosen = item;
+    return true;
+  });
+  return chosen;
+}
+
+// Asks the route for a handler; completes on the caller's executor. Not a
+// coroutine itself (GCC 12 destroys a by-value temporary argument of a
+// co_awaited coroutine call twice): co_await the operation it returns, made
+// in a statement of its own.
+auto accept_upgrade(const WsRoute& route, const WsUpgrade& up) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(WsAccept)>(
+      [&route, &up](auto handler) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        route.accept(up, [h, ex](WsAccept a) {
+          asio::post(ex, [h, a = std::move(a)]() mutable { std::move (*h)(std::move(a)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Worker& w, SessionEnv& env, tcp::socket socket)
-      : worker_(w), env_(env), stream_(std::move(socket)) {
+  HttpSession(Worker& w, SessionEnv& env, tcp::socket socket, const DropIn* drop_in)
+      : worker_(w), env_(env), drop_in_(drop_in), stream_(std::move(socket)) {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
@@ -129,12 +189,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   asio::awaitable<void> send_too_large();
   asio::awaitable<void> linger();
   asio::awaitable<void> upgrade(const WsRoute& route, bhttp::request<bhttp::string_body> msg);
+  http::Response drop_in_answer(std::string_view path) const;
 
   bool upgraded_ = false;  // the socket now belongs to a WebSocket session
   asio::awaitable<bool> send(http::Response res, bool keep_alive);
 
   Worker& worker_;
   SessionEnv& env_;
+  const DropIn* drop_in_;  // accepted on a protocol's own listener: only its routes
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string remote_;
@@ -249,8 +311,37 @@ asio::awaitable<void> HttpSession::serve() {
     Counted in_flight(env_.in_flight);
 
     auto& head = parser.get();
+    auto path = head.target().substr(0, head.target().find('?'));
+    if (drop_in_) {
+      // A protocol's own port: a handshake on any path is its (even
+      // /health), a plain GET /health says whether the server serves, and
+      // nothing else is here.
+      auto upgrade_header = head[bhttp::field::upgrade];
+      bool handshake =
+          has_token({upgrade_header.data(), upgrade_header.size()}, "websocket");
+      if (head.method() == bhttp::verb::get && handshake) {
+        for (const auto& route : drop_in_->routes) {
+          if (route.matches(path)) {
+            co_await upgrade(route, parser.release());
+            co_return;
+          }
+        }
+      }
+      bool keep = parser.get().keep_alive() && parser.is_done();
+      http::Response res =
+          head.method() == bhttp::verb::get || head.method() == bhttp::verb::head
+              ? drop_in_answer(path)
+              : env_.api->transport_error(nullptr, Errc::method_not_allowed,
+                                          "only GET is served on this port");
+      if (head.method() == bhttp::verb::head) {
+        res.head_length = res.body.size();
+        res.body.clear();
+      }
+      if (!co_await send(std::move(res), keep && !env_.state->draining.load())) co_return;
+      if (!keep) co_return;
+      continue;
+    }
     if (env_.ws && head.method() == bhttp::verb::get) {
-      auto path = head.target().substr(0, head.target().find('?'));
       for (const auto& route : env_.ws->routes) {
         if (route.matches(path)) {
           co_await upgrade(route, parser.release());
@@ -304,65 +395,6 @@ asio::awaitable<void> HttpSession::serve() {
   }
 }
 
-namespace {
-
-// Calls fn(item) for each comma-separated item of a header value, trimmed of
-// spaces, until fn returns true; true if it did.
-template <class Fn>
-bool any_item(std::string_view header, Fn fn) {
-  std::size_t i = 0;
-  while (i <= header.size()) {
-    auto j = header.find(',', i);
-    if (j == std::string_view::npos) j = header.size();
-    auto item = header.substr(i, j - i);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (fn(item)) return true;
-    i = j + 1;
-  }
-  return false;
-}
-
-// Case-insensitive tokens (Connection: keep-alive, Upgrade).
-bool has_token(std::string_view header, std::string_view token) {
-  return any_item(header, [token](std::string_view item) {
-    return item.size() == token.size() &&
-           std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
-  });
-}
-
-// The first of the client's offered subprotocols (case-sensitive, RFC 6455
-// 4.1) that the route speaks, or "" when there is none.
-std::string choose_subprotocol(std::string_view offered, const std::vector<std::string>& ours) {
-  std::string chosen;
-  any_item(offered, [&](std::string_view item) {
-    if (item.empty() || std::find(ours.begin(), ours.end(), item) == ours.end()) return false;
-    chosen = item;
-    return true;
-  });
-  return chosen;
-}
-
-// Asks the route for a handler; completes on the caller's executor. Not a
-// coroutine itself (GCC 12 destroys a by-value temporary argument of a
-// co_awaited coroutine call twice): co_await the operation it returns, made
-// in a statement of its own.
-auto accept_upgrade(const WsRoute& route, const WsUpgrade& up) {
-  return asio::async_initiate<decltype(asio::use_awaitable), void(WsAccept)>(
-      [&route, &up](auto handler) {
-        auto ex = asio::get_associated_executor(handler);
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        route.accept(up, [h, ex](WsAccept a) {
-          asio::post(ex, [h, a = std::move(a)]() mutable { std::move (*h)(std::move(a)); });
-        });
-      },
-      asio::use_awaitable);
-}
-
-}  // namespace
 
 // The WebSocket handshake (RFC 6455 4.2): checked here, the route's protocol
 // makes a handler (or refuses), answered with 101 by hand, then the raw
@@ -449,11 +481,26 @@ asio::awaitable<void> HttpSession::upgrade(const WsRoute& route,
                    client_ip, std::move(subprotocol), deflate.accepted);
 }
 
-void start_session(Worker& w, SessionEnv& env, tcp::socket socket, bool reject) {
+// GET /health on a drop-in port (the seed's y-websocket health check asks
+// for a 200) and a 404 for any other plain request.
+http::Response HttpSession::drop_in_answer(std::string_view path) const {
+  if (path != "/health") {
+    return env_.api->transport_error(nullptr, Errc::not_found,
+                                     "this port serves WebSocket handshakes and /health");
+  }
+  bool serving = env_.state->serving.load() && !env_.state->draining.load();
+  auto res = http::Response::json(serving ? 200 : 503, serving ? R"({"status":"ok"})"
+                                                               : R"({"status":"unavailable"})");
+  res.set("Cache-Control", "no-store");
+  return res;
+}
+
+void start_session(Worker& w, SessionEnv& env, tcp::socket socket, bool reject,
+                   const DropIn* drop_in) {
   env.metrics.accepted->inc();
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  auto session = std::make_shared<HttpSession>(w, env, std::move(socket));
+  auto session = std::make_shared<HttpSession>(w, env, std::move(socket), drop_in);
   asio::co_spawn(w.ioc, HttpSession::run(std::move(session), reject), asio::detached);
 }
 

@@ -107,9 +107,19 @@ struct SessionEnv {
   WsShared* ws = nullptr;                    // null: no WebSocket gateway
 };
 
+// A protocol's own listener (collab.listen): its connections are handed to
+// these routes whatever their path, plus GET /health.
+struct DropIn {
+  std::string host;
+  unsigned short port = 0;
+  std::vector<WsRoute> routes;
+};
+
 // Starts serving one accepted connection on worker w. When reject is set the
-// session answers 503 at once and closes (connection cap reached).
-void start_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket, bool reject);
+// session answers 503 at once and closes (connection cap reached). drop_in:
+// accepted on that listener rather than the main one.
+void start_session(Worker& w, SessionEnv& env, boost::asio::ip::tcp::socket socket, bool reject,
+                   const DropIn* drop_in = nullptr);
 // On w's thread: close sessions waiting for a request (all of them if all).
 void close_sessions(Worker& w, bool all);
 

@@ -381,6 +381,54 @@ class CollabDeflateTest(ServerTest):
 
 
 @unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
+class CollabDropInListenerTest(ServerTest):
+    """collab.listen: the same documents at ws://HOST:PORT/<name>, plus /health."""
+    SETTINGS = {"collab.listen": "127.0.0.1:0"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ports = [e["port"] for e in cls.server.log_events("http_listening") if "routes" in e]
+        assert len(ports) == 1, cls.server.lines[-20:]
+        cls.drop_in = ports[0]
+
+    def plain(self, method, path):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.drop_in, timeout=10)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def test_clients_on_the_drop_in_port_and_on_the_main_port_edit_one_document(self):
+        token = self.server.register("ann_d")["access_token"]
+        urls = [f"ws://127.0.0.1:{self.drop_in}", f"ws://127.0.0.1:{self.server.port}/collab"]
+        got = Driver(self.server, scenario="converge", doc="dropin", clients=4, edits=40,
+                     tokens=[token], urls=urls).run()
+        self.assertTrue(got["equal"])
+        self.assertGreater(got["length"], 0)
+        # What they wrote is the document the REST API knows by that name.
+        status, _, page = self.server.request("GET", "/api/collab/documents", token=token)
+        self.assertEqual(status, 200, page)
+        self.assertIn("dropin", [d["name"] for d in page["documents"]])
+
+    def test_health_answers_and_nothing_else_is_served_there(self):
+        self.assertEqual(self.plain("GET", "/health"), (200, b'{"status":"ok"}'))
+        status, body = self.plain("GET", "/api/health")
+        self.assertEqual(status, 404, body)
+        self.assertEqual(self.plain("POST", "/health")[0], 405)
+        self.assertEqual(self.plain("HEAD", "/health")[0], 200)
+
+    def test_a_client_without_a_token_is_refused_there_too(self):
+        ws = WsClient(self.drop_in, path="/nodoc", protocol=None)
+        self.assertEqual(ws.status, 101, ws.handshake)
+        self.assertEqual(recv_binary(ws)[:2], b"\x02\x00")  # auth message: denied
+        self.assertEqual(closed_with(self, ws), 4401)
+
+
+@unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")
 class CollabRestartTest(unittest.TestCase):
     def test_committed_edits_survive_sigkill(self):
         server = Server().start()

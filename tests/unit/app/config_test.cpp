@@ -133,6 +133,27 @@ TEST(Config, FileErrorsNameTheKeyOrLine) {
   EXPECT_NE(error_of(s).find("not found"), std::string::npos);
 }
 
+TEST(Config, CollabListenIsAnAddressAndAPortOfItsOwn) {
+  auto with = [](std::string value) {
+    auto s = isolated();
+    s.flags.emplace_back("collab.listen", std::move(value));
+    return s;
+  };
+  EXPECT_EQ(load_config(with("0.0.0.0:1234")).collab.listen, "0.0.0.0:1234");
+  EXPECT_EQ(parse_listen_address("0.0.0.0:1234", "collab.listen"),
+            std::make_pair(std::string("0.0.0.0"), static_cast<unsigned short>(1234)));
+  EXPECT_EQ(parse_listen_address("[::1]:0", "collab.listen").first, "::1");
+  for (const char* bad : {"1234", "localhost:1234", "::1:1234", "10.0.0.0/8:1", "1.2.3.4:",
+                          "1.2.3.4:65536", "1.2.3.4:12a"}) {
+    EXPECT_NE(error_of(with(bad)).find("collab.listen"), std::string::npos) << bad;
+  }
+  auto same = with("127.0.0.1:8080");
+  EXPECT_NE(error_of(same).find("server.port"), std::string::npos);
+  auto off = with("127.0.0.1:1234");
+  off.flags.emplace_back("collab.enabled", "false");
+  EXPECT_NE(error_of(off).find("collab.enabled"), std::string::npos);
+}
+
 TEST(Config, ProductionRefusesInsecureSettings) {
   auto s = isolated();
   s.flags = {{"mode", "production"}};
