@@ -38,6 +38,7 @@
 
 #include "net/ws_frame.hpp"
 #include "parley/v1/protocol.pb.h"
+#include "server_frames.hpp"
 
 namespace asio = boost::asio;
 namespace bj = boost::json;
@@ -279,56 +280,39 @@ void Conn::on_bytes(const char* p, std::size_t n) {
 
 void Conn::on_frames(const std::uint8_t* d, std::size_t n, std::size_t& used) {
   std::int64_t now = now_ns();  // one clock read per socket read
-  std::size_t off = 0;
-  while (n - off >= 2 && bench.failure.empty()) {
-    std::uint8_t b0 = d[off], b1 = d[off + 1];
-    std::uint64_t len = b1 & 0x7F;
-    std::size_t header = 2;
-    if (len == 126) {
-      if (n - off < 4) break;
-      len = (std::uint64_t{d[off + 2]} << 8) | d[off + 3];
-      header = 4;
-    } else if (len == 127) {
-      if (n - off < 10) break;
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = (len << 8) | d[off + 2 + i];
-      header = 10;
-    }
-    if ((b1 & 0x80) != 0 || (b0 & 0x80) == 0 || (b0 & 0x0F) == 0 || len > (1U << 24)) {
-      bench.failure = "connection " + std::to_string(id) +
-                      ": unexpected frame from the server (masked, fragmented or oversized)";
-      break;
-    }
-    if (n - off < header + len) break;
-    std::string_view payload(reinterpret_cast<const char*>(d + off + header), len);
-    off += header + len;
-    switch (static_cast<ws::Opcode>(b0 & 0x0F)) {
-      case ws::Opcode::text:
-      case ws::Opcode::binary:
-        if (binary()) {
-          on_binary(payload, now);
-        } else {
-          on_message(payload, now);
+  std::string error;
+  used = parley::bench::read_server_frames(
+      d, n, error, [&](std::uint8_t op, std::string_view payload) {
+        switch (static_cast<ws::Opcode>(op)) {
+          case ws::Opcode::text:
+          case ws::Opcode::binary:
+            if (binary()) {
+              on_binary(payload, now);
+            } else {
+              on_message(payload, now);
+            }
+            break;
+          case ws::Opcode::ping:
+            outq.push_back(ws::make_masked_frame(ws::Opcode::pong, payload, 0x01020304));
+            flush();
+            break;
+          case ws::Opcode::pong:
+            break;
+          default:
+            if (churner) {  // the server's answer to our close
+              boost::system::error_code ec;
+              sock.close(ec);
+              return false;
+            }
+            bench.failure = "server closed connection " + std::to_string(id) + ": " +
+                            std::string(payload.substr(std::min<std::size_t>(2, payload.size())));
+            break;
         }
-        break;
-      case ws::Opcode::ping:
-        outq.push_back(ws::make_masked_frame(ws::Opcode::pong, payload, 0x01020304));
-        flush();
-        break;
-      case ws::Opcode::pong:
-        break;
-      default:
-        if (churner) {  // the server's answer to our close
-          boost::system::error_code ec;
-          sock.close(ec);
-          return;
-        }
-        bench.failure = "server closed connection " + std::to_string(id) + ": " +
-                        std::string(payload.substr(std::min<std::size_t>(2, payload.size())));
-        break;
-    }
+        return bench.failure.empty();
+      });
+  if (!error.empty() && bench.failure.empty()) {
+    bench.failure = "connection " + std::to_string(id) + ": " + error;
   }
-  used = off;
 }
 
 void Conn::on_message(std::string_view text, std::int64_t now) {

@@ -405,6 +405,11 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"collab.create_on_connect",
        "a standalone document that does not exist is created, owned by its first visitor",
        &c.collab.create_on_connect},
+      {"collab.relay_on_commit",
+       "relay an update to the document's other connections only once it is stored; false: as "
+       "soon as it is applied, as y-websocket does (the sender's echo and other nodes still wait "
+       "for the commit, and a crash before it loses nothing a client holds)",
+       &c.collab.relay_on_commit},
       {"collab.listen",
        "also serve the collaboration protocol alone on HOST:PORT, documents at the root path "
        "(ws://HOST:PORT/{name}) plus GET /health, as a drop-in for a y-websocket server; empty: "

@@ -135,6 +135,7 @@ struct Config {
     std::int64_t compact_bytes = 4 << 20;
     bool create_on_connect = true;
     std::int64_t refused_per_minute = 10;
+    bool relay_on_commit = false;
     std::string listen;  // "HOST:PORT": the drop-in y-websocket port; empty: none
   } collab;
 

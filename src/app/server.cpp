@@ -118,6 +118,7 @@ collab::CollabOptions collab_options(const Config& cfg) {
   o.compact_bytes = c.compact_bytes;
   o.create_on_connect = c.create_on_connect;
   o.refused_per_minute = static_cast<double>(c.refused_per_minute);
+  o.relay_on_commit = c.relay_on_commit;
   return o;
 }
 

@@ -121,6 +121,8 @@ class CollabSocket;
 struct PendingAppend {
   std::shared_ptr<Room> room;
   std::string part;
+  net::Frame frame;          // part as a sync update message
+  std::uint64_t sender = 0;  // the member it came from (0: REST)
   Id author = 0;
   std::function<void(std::int64_t, std::exception_ptr)> reply;
   std::int64_t seq = 0;      // set by the writer
@@ -227,8 +229,9 @@ struct CollabService::Impl {
   using Reply = std::function<void(std::int64_t, std::exception_ptr)>;
   void apply_update(const std::shared_ptr<Room>& room, Member* from, std::string_view update,
                     Id author, Reply reply = {});
-  void committed(const std::shared_ptr<Room>& room, std::int64_t seq, const std::string& part,
-                 std::exception_ptr error, const Reply& reply);
+  // The store's answer: the sender's echo (everyone's with relay_on_commit),
+  // the other nodes, compaction; or, on error, the room is broken.
+  void committed(const PendingAppend& a, std::exception_ptr error);
   // Sends the shard's waiting appends to the store as one job.
   void flush_appends(Shard& sh);
   void maybe_compact(const std::shared_ptr<Room>& room);
@@ -247,7 +250,8 @@ struct CollabService::Impl {
 
   // To connections, on their own workers.
   void send(const Member& m, const net::Frame& f);
-  void broadcast(const Room& room, const net::Frame& f);
+  // To every member but the one whose key is skip (0: none).
+  void broadcast(const Room& room, const net::Frame& f, std::uint64_t skip = 0);
   void close(const Member& m, std::uint16_t code, std::string reason);
   std::string awareness_of(const Room& room) const;
 
@@ -622,11 +626,16 @@ void CollabService::Impl::send(const Member& m, const net::Frame& f) {
   });
 }
 
-void CollabService::Impl::broadcast(const Room& room, const net::Frame& f) {
+void CollabService::Impl::broadcast(const Room& room, const net::Frame& f, std::uint64_t skip) {
   // One post per worker with members, carrying all of them.
   std::vector<std::vector<std::weak_ptr<net::WsConnection>>> by_worker(shards.size());
-  for (const auto& m : room.members) by_worker[m.worker].push_back(m.conn);
-  messages_out.inc(room.members.size());
+  std::size_t sent = 0;
+  for (const auto& m : room.members) {
+    if (m.key == skip && skip != 0) continue;
+    by_worker[m.worker].push_back(m.conn);
+    ++sent;
+  }
+  messages_out.inc(sent);
   for (std::size_t w = 0; w < by_worker.size(); ++w) {
     if (by_worker[w].empty()) continue;
     asio::post(*shards[w].ctx, [conns = std::move(by_worker[w]), f] {
@@ -827,8 +836,14 @@ void CollabService::Impl::apply_update(const std::shared_ptr<Room>& self, Member
   updates_applied.inc();
   stored_bytes.inc(part.size());
   ++room.writes_in_flight;
+  auto frame = net::binary_frame(sync_update(part));
+  std::uint64_t sender = from ? from->key : 0;
+  // The others may have it now: a crash before the commit loses nothing a
+  // client holds (each sends its whole state again on reconnect).
+  if (!opts.relay_on_commit) broadcast(room, frame, sender);
   auto& sh = shard(home_of(room.meta.name));
-  sh.appends.push_back(PendingAppend{self, std::move(part), author, std::move(reply)});
+  sh.appends.push_back(
+      PendingAppend{self, std::move(part), std::move(frame), sender, author, std::move(reply)});
   if (!sh.appending) flush_appends(sh);
 }
 
@@ -855,7 +870,7 @@ void CollabService::Impl::flush_appends(Shard& sh) {
           if (stopped) return;
           asio::post(*sh.ctx, [this, batch, &sh, e] {
             sh.appending = false;
-            for (auto& a : *batch) committed(a.room, a.seq, a.part, e ? e : a.error, a.reply);
+            for (auto& a : *batch) committed(a, e ? e : a.error);
             flush_appends(sh);
           });
         });
@@ -863,13 +878,14 @@ void CollabService::Impl::flush_appends(Shard& sh) {
     // The store's queue is full: each document is read afresh (its clients
     // still have these updates and send them again).
     sh.appending = false;
-    for (auto& a : *batch) committed(a.room, 0, a.part, std::current_exception(), a.reply);
+    for (auto& a : *batch) committed(a, std::current_exception());
   }
 }
 
-void CollabService::Impl::committed(const std::shared_ptr<Room>& room, std::int64_t seq,
-                                    const std::string& part, std::exception_ptr error,
-                                    const Reply& reply) {
+void CollabService::Impl::committed(const PendingAppend& a, std::exception_ptr error) {
+  const auto& room = a.room;
+  const auto& part = a.part;
+  std::int64_t seq = a.seq;
   --room->writes_in_flight;
   if (error) {
     try {
@@ -877,11 +893,11 @@ void CollabService::Impl::committed(const std::shared_ptr<Room>& room, std::int6
     } catch (const std::exception& e) {
       log::error("collab_write_failed", {{"document", room->meta.name}, {"error", e.what()}});
     }
-    if (reply) reply(0, error);
+    if (a.reply) a.reply(0, error);
     break_room(room, "store write failed");
     return;
   }
-  if (reply) reply(static_cast<std::int64_t>(part.size()), nullptr);
+  if (a.reply) a.reply(static_cast<std::int64_t>(part.size()), nullptr);
   if (room->broken) {
     maybe_idle(room);
     return;
@@ -889,7 +905,11 @@ void CollabService::Impl::committed(const std::shared_ptr<Room>& room, std::int6
   mark(*room, seq);
   ++room->log_rows;
   room->log_bytes += static_cast<std::int64_t>(part.size());
-  broadcast(*room, net::binary_frame(sync_update(part)));
+  if (opts.relay_on_commit) {
+    broadcast(*room, a.frame);
+  } else if (auto* m = a.sender ? member(*room, a.sender) : nullptr) {
+    send(*m, a.frame);  // the sender's echo: stored
+  }
   if (broker) {
     cluster::ClusterEvent e;
     e.kind = cluster::ClusterEvent::Kind::collab;

@@ -73,6 +73,10 @@ struct CollabOptions {
   std::int64_t compact_bytes = 4 << 20;  // or log bytes past this plus twice the state
   bool create_on_connect = true;         // a standalone document is made by its first visitor
   double refused_per_minute = 10;        // refusals per address and credential before 429
+  // true: an update reaches anyone only once it is stored. false: the other
+  // connections get it as soon as it is applied (as y-websocket does); the
+  // sender's echo, and other nodes, still wait for the commit.
+  bool relay_on_commit = false;
 };
 
 // Close codes (y-websocket 3.1 treats 4400-4499 as final and stops).

@@ -317,8 +317,7 @@ asio::awaitable<void> HttpSession::serve() {
       // /health), a plain GET /health says whether the server serves, and
       // nothing else is here.
       auto upgrade_header = head[bhttp::field::upgrade];
-      bool handshake =
-          has_token({upgrade_header.data(), upgrade_header.size()}, "websocket");
+      bool handshake = has_token({upgrade_header.data(), upgrade_header.size()}, "websocket");
       if (head.method() == bhttp::verb::get && handshake) {
         for (const auto& route : drop_in_->routes) {
           if (route.matches(path)) {
@@ -328,11 +327,10 @@ asio::awaitable<void> HttpSession::serve() {
         }
       }
       bool keep = parser.get().keep_alive() && parser.is_done();
-      http::Response res =
-          head.method() == bhttp::verb::get || head.method() == bhttp::verb::head
-              ? drop_in_answer(path)
-              : env_.api->transport_error(nullptr, Errc::method_not_allowed,
-                                          "only GET is served on this port");
+      http::Response res = head.method() == bhttp::verb::get || head.method() == bhttp::verb::head
+                               ? drop_in_answer(path)
+                               : env_.api->transport_error(nullptr, Errc::method_not_allowed,
+                                                           "only GET is served on this port");
       if (head.method() == bhttp::verb::head) {
         res.head_length = res.body.size();
         res.body.clear();
@@ -394,7 +392,6 @@ asio::awaitable<void> HttpSession::serve() {
     if (!co_await send(std::move(res), keep_alive) || !keep_alive) co_return;
   }
 }
-
 
 // The WebSocket handshake (RFC 6455 4.2): checked here, the route's protocol
 // makes a handler (or refuses), answered with 101 by hand, then the raw
@@ -489,8 +486,8 @@ http::Response HttpSession::drop_in_answer(std::string_view path) const {
                                      "this port serves WebSocket handshakes and /health");
   }
   bool serving = env_.state->serving.load() && !env_.state->draining.load();
-  auto res = http::Response::json(serving ? 200 : 503, serving ? R"({"status":"ok"})"
-                                                               : R"({"status":"unavailable"})");
+  auto res = http::Response::json(serving ? 200 : 503,
+                                  serving ? R"({"status":"ok"})" : R"({"status":"unavailable"})");
   res.set("Cache-Control", "no-store");
   return res;
 }

@@ -14,7 +14,10 @@ import unittest
 
 import struct
 
-from harness import Server, ServerTest, WsClient, WsClosed
+import socket
+import sqlite3
+
+from harness import DATABASE, Server, ServerTest, WsClient, WsClosed
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests/interop/collab_driver.mjs"
@@ -426,6 +429,73 @@ class CollabDropInListenerTest(ServerTest):
         self.assertEqual(ws.status, 101, ws.handshake)
         self.assertEqual(recv_binary(ws)[:2], b"\x02\x00")  # auth message: denied
         self.assertEqual(closed_with(self, ws), 4401)
+
+
+def next_update(ws, timeout):
+    """The next sync update message within timeout seconds, or None."""
+    ws.sock.settimeout(timeout)
+    try:
+        while True:
+            m = recv_binary(ws)
+            if m[:2] == b"\x00\x02":
+                return m
+    except (socket.timeout, TimeoutError):
+        return None
+    finally:
+        ws.sock.settimeout(10)
+
+
+def sync_update_message(update):
+    n, size = len(update), b""
+    while n > 0x7F:
+        size += bytes([0x80 | (n & 0x7F)])
+        n >>= 7
+    return b"\x00\x02" + size + bytes([n]) + update
+
+
+@unittest.skipUnless(DATABASE == "sqlite", "holds SQLite's write lock to stall the store")
+class CollabRelayTest(unittest.TestCase):
+    """While the store cannot commit, the others get an update at once and
+    the sender's echo waits for the commit; with collab.relay_on_commit
+    nobody gets it before the commit."""
+
+    def stall_and_send(self, settings):
+        server = Server({"database.busy_timeout_ms": "30000", **settings}).start()
+        try:
+            token = server.register("ann_r")["access_token"]
+            a, b = (raw(server, f"/collab/relay?token={token}") for _ in range(2))
+            for ws in (a, b):
+                recv_binary(ws)  # the server's step 1
+            lock = sqlite3.connect(os.path.join(server.data_dir, "parley.db"), isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")  # the writer now waits for the lock
+            try:
+                a.send_frame(0x2, sync_update_message(bytes.fromhex(VECTORS["cases"][0]["update"])))
+                other = next_update(b, 3)
+                echo_while_stalled = next_update(a, 1)
+            finally:
+                lock.execute("ROLLBACK")
+                lock.close()
+            early = (other is not None, echo_while_stalled is not None)
+            echo = echo_while_stalled or next_update(a, 10)
+            other = other or next_update(b, 10)
+            return early, echo, other
+        finally:
+            server.stop()
+
+    def test_the_others_get_an_update_before_the_commit_and_the_sender_after_it(self):
+        (other_early, echo_early), echo, other = self.stall_and_send({})
+        self.assertTrue(other_early, "the other connection waited for the store")
+        self.assertFalse(echo_early, "the sender heard its update back before it was stored")
+        self.assertIsNotNone(echo, "no echo after the commit")
+        self.assertEqual(echo, other)
+
+    def test_relay_on_commit_holds_every_copy_until_the_commit(self):
+        (other_early, echo_early), echo, other = self.stall_and_send(
+            {"collab.relay_on_commit": "true"})
+        self.assertFalse(other_early, "the other connection got an update not yet stored")
+        self.assertFalse(echo_early)
+        self.assertIsNotNone(echo)
+        self.assertEqual(echo, other)
 
 
 @unittest.skipUnless(HAVE_CLIENTS, "npm y-websocket not installed (npm ci)")

@@ -30,6 +30,12 @@ function countingSocket (counter) {
       // wss:// to the tests' nginx, whose certificate is self-signed.
       super(url, protocols, { rejectUnauthorized: false })
       counter.opened++
+      // Sync update messages heard: a writer's own update comes back only
+      // once the server has stored it.
+      this.addEventListener('message', (e) => {
+        const b = new Uint8Array(e.data)
+        if (b[0] === 0 && b[1] === 2) counter.updates++
+      })
     }
   }
 }
@@ -37,7 +43,7 @@ function countingSocket (counter) {
 // A client: a Y.Doc and its provider on `doc`, authenticated by `token`.
 function client (doc, token, opts = {}) {
   const ydoc = new Y.Doc()
-  const counter = { opened: 0 }
+  const counter = { opened: 0, updates: 0 }
   const Provider = opts.version === '3.0' ? WebsocketProvider30 : WebsocketProvider
   const params = {}
   if (token) params.token = token
@@ -90,14 +96,16 @@ async function converge () {
   return result
 }
 
-// Writes text and waits until another client sees it (the server relays an
-// update only once it is committed).
+// Writes text and waits until another client sees it and the writer hears
+// its own update back (the server echoes it to the sender once stored).
 async function write () {
   const a = client(args.doc, args.tokens[0])
   const b = client(args.doc, args.tokens[args.tokens.length - 1])
   await Promise.all([synced(a), synced(b)])
+  const heard = a.counter.updates
   a.text.insert(a.text.length, args.text)
   await until('the other client to see the write', () => textOf(b).includes(args.text))
+  await until('the server to echo (store) the write', () => a.counter.updates > heard)
   destroy(a, b)
   return { text: textOf(b) }
 }

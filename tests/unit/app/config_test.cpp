@@ -143,8 +143,8 @@ TEST(Config, CollabListenIsAnAddressAndAPortOfItsOwn) {
   EXPECT_EQ(parse_listen_address("0.0.0.0:1234", "collab.listen"),
             std::make_pair(std::string("0.0.0.0"), static_cast<unsigned short>(1234)));
   EXPECT_EQ(parse_listen_address("[::1]:0", "collab.listen").first, "::1");
-  for (const char* bad : {"1234", "localhost:1234", "::1:1234", "10.0.0.0/8:1", "1.2.3.4:",
-                          "1.2.3.4:65536", "1.2.3.4:12a"}) {
+  for (const char* bad : {"1234", "localhost:1234", "::1:1234", "10.0.0.0/8:1",
+                          "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:12a"}) {
     EXPECT_NE(error_of(with(bad)).find("collab.listen"), std::string::npos) << bad;
   }
   auto same = with("127.0.0.1:8080");
