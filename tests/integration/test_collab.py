@@ -174,6 +174,16 @@ class CollabTest(ServerTest):
         print(f"\ntyped: stored {meta['stored_bytes']} bytes, Y.Doc {r['ydoc_bytes']} bytes")
         self.assertLess(meta["stored_bytes"], 2 * r["ydoc_bytes"] + 20 * 64)
 
+    def test_collected_states_give_yjs_the_same_document_in_random_sessions(self):
+        st, _, doc = self.server.request("POST", "/api/collab/documents", {"name": "gc-random"},
+                                         token=self.ann["access_token"])
+        self.assertEqual(st, 201, doc)
+        compactions = metric(self.server, "parley_collab_compactions_total")
+        for seed in (12345, 777, 4242):
+            r = self.drive(scenario="gc_random", doc="gc-random", seed=seed, rounds=300)
+            self.assertTrue(r["equal"])
+        self.assertGreater(metric(self.server, "parley_collab_compactions_total"), compactions)
+
     def test_documents_are_isolated(self):
         r = self.drive(scenario="isolation", doc="iso-a", other="iso-b")
         self.assertEqual(r, {"a": "only in iso-a", "b": "only in iso-b"})

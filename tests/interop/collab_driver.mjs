@@ -335,7 +335,92 @@ async function typed () {
   return result
 }
 
-const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage, kill, typed }
+// Garbage collection against Yjs itself: random sessions over a Y.Text
+// (astral characters and embeds), a Y.Array and a Y.Map by three
+// clients, one of them offline while the others delete much of what it edits
+// next to, with the server compacting (and collecting) all along; then every
+// replica, the returning one and a late joiner from the collected state must
+// hold the same document. Seeded, so a failure repeats.
+async function gcRandom () {
+  let seed = args.seed ?? 12345
+  const rand = (n) => {
+    seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0
+    return seed % n
+  }
+  const words = ['a', 'hello', '😀', 'x😀y', '中文', 'Привет', '\n']
+  // Positions never inside a surrogate pair: Yjs replaces a split pair's
+  // halves with U+FFFD on the replica that splits it, so replicas that split
+  // at different places hold different texts (the reference server too).
+  const at = (t, i) => {
+    const code = t.toString().charCodeAt(i)
+    return i > 0 && code >= 0xdc00 && code <= 0xdfff ? i - 1 : i
+  }
+  const cut = (t, i, n) => {
+    const from = at(t, i)
+    t.delete(from, Math.max(0, at(t, Math.min(t.length, from + n)) - from))
+  }
+  const edit = (c) => {
+    const t = c.text
+    const arr = c.ydoc.getArray('a')
+    const map = c.ydoc.getMap('m')
+    switch (rand(9)) {
+      case 7: // (formatting marks left out: with them these sessions left even the
+      //        reference server's replicas apart, yjs 13.6.33)
+      case 8: // an embed (an object in the text)
+        t.insertEmbed(at(t, rand(t.length + 1)), { img: rand(10) })
+        break
+      case 0: case 1:
+        t.insert(at(t, rand(t.length + 1)), words[rand(words.length)])
+        break
+      case 2:
+        if (t.length > 0) cut(t, rand(t.length), 1 + rand(6))
+        break
+      case 3: { // a run typed in place, one character per transaction
+        const p = at(t, rand(t.length + 1))
+        for (let i = 0; i < 5; i++) t.insert(p + i, String.fromCharCode(97 + rand(26)))
+        break
+      }
+      case 4:
+        arr.insert(rand(arr.length + 1), [rand(100), 'item' + rand(50)])
+        break
+      case 5:
+        if (arr.length > 0) { const i = rand(arr.length); arr.delete(i, Math.min(arr.length - i, 1 + rand(3))) }
+        break
+      default:
+        if (rand(3) === 0) map.delete('k' + rand(8)); else map.set('k' + rand(8), { v: rand(1000) })
+    }
+  }
+  // (A map's keys in order: each replica lists them in its arrival order.)
+  const json = (c) => JSON.stringify({ t: c.text.toDelta(), a: c.ydoc.getArray('a').toJSON(), m: Object.entries(c.ydoc.getMap('m').toJSON()).sort() })
+  const cs = [0, 1, 2].map(() => client(args.doc, args.tokens[0]))
+  await Promise.all(cs.map(synced))
+  const rounds = args.rounds ?? 300
+  for (let k = 0; k < rounds; k++) {
+    edit(cs[rand(3)])
+    if (k % 10 === 0) await sleep(2)
+  }
+  await until('replicas equal before going offline', () => cs.every((c) => json(c) === json(cs[0])))
+  const [a, b, off] = cs
+  off.provider.disconnect()
+  for (let k = 0; k < rounds; k++) {
+    edit(k % 3 === 0 ? off : (k % 3 === 1 ? a : b))
+    // The online ones delete a lot: the offline one's origins get collected.
+    if (k % 4 === 0 && a.text.length > 4) cut(a.text, 0, Math.floor(a.text.length / 3))
+    if (k % 10 === 0) await sleep(2)
+  }
+  await until('online replicas equal', () => json(a) === json(b))
+  await sleep(300)
+  off.provider.connect()
+  await until('the returning replica to converge', () => json(off) === json(a) && json(b) === json(a))
+  await sleep(300)
+  const late = client(args.doc, args.tokens[0])
+  await until('a late joiner to read the same document', () => json(late) === json(a))
+  const result = { equal: true, text_length: a.text.length, array_length: a.ydoc.getArray('a').length, ydoc_bytes: Y.encodeStateAsUpdate(a.ydoc).length }
+  destroy(a, b, off, late)
+  return result
+}
+
+const scenarios = { converge, write, read, awareness, readonly, refused, idle, offline, big, isolation, outage, kill, typed, gc_random: gcRandom }
 
 // Exits once the last line is written (stdout to a pipe is asynchronous).
 const finish = (o, code) => process.stdout.write(JSON.stringify(o) + '\n', () => process.exit(code))
