@@ -467,7 +467,8 @@ int main(int argc, char** argv) {
       "{\"scenario\":\"collab\",\"documents\":%d,\"editors\":%d,\"connections\":%zu,"
       "\"rate\":%.0f,\"updates_per_s\":%.0f,\"deliveries_per_s\":%.0f,\"p50_ms\":%.2f,"
       "\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f,\"sent\":%llu,\"lost_updates\":%llu,"
-      "\"server_cpu\":%.2f,\"client_cpu\":%.2f,\"steal\":%.3f,\"connect_s\":%.1f,\"rss_before\":%lld,"
+      "\"server_cpu\":%.2f,\"client_cpu\":%.2f,\"steal\":%.3f,\"connect_s\":%.1f,\"rss_before\":%"
+      "lld,"
       "\"rss_connected\":%lld,\"rss_per_document\":%lld}\n",
       run.documents, run.editors, n, rate, static_cast<double>(measured_sends) / seconds,
       static_cast<double>(deliveries) / seconds, ms(0.5), ms(0.99), ms(0.999), ms(1.0),
