@@ -329,6 +329,14 @@ void Editor::flush() {
                     });
 }
 
+// Runs the event loop until a phase stops it; false (said on stderr) on failure.
+bool run_to_end(Run& run) {
+  run.ioc.run();
+  if (run.failure.empty()) return true;
+  std::fprintf(stderr, "parley-collab-bench: %s\n", run.failure.c_str());
+  return false;
+}
+
 std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
   if (v.empty()) return 0;
   auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
@@ -388,11 +396,7 @@ int main(int argc, char** argv) {
     });
   };
   wait_synced();
-  run.ioc.run();
-  if (!run.failure.empty()) {
-    std::fprintf(stderr, "parley-collab-bench: %s\n", run.failure.c_str());
-    return 1;
-  }
+  if (!run_to_end(run)) return 1;
   double connect_s = static_cast<double>(now_ns() - connect_started) / 1e9;
   run.ioc.restart();
 
@@ -449,11 +453,7 @@ int main(int argc, char** argv) {
     });
   };
   tick();
-  run.ioc.run();
-  if (!run.failure.empty()) {
-    std::fprintf(stderr, "parley-collab-bench: %s\n", run.failure.c_str());
-    return 1;
-  }
+  if (!run_to_end(run)) return 1;
   std::uint64_t lost = 0, sends = 0;
   for (const auto& log : run.sent) {
     for (const auto& s : log) {

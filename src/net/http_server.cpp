@@ -209,12 +209,12 @@ HttpServer::HttpServer(HttpOptions opts, http::Api& api, http::ServerState& stat
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::add_websocket(WsRoute route) {
-  add_listener_routes();
+  ensure_websocket_state();
   impl_->ws->routes.push_back(std::move(route));
 }
 
 void HttpServer::add_listener(std::string host, unsigned short port, std::vector<WsRoute> routes) {
-  add_listener_routes();
+  ensure_websocket_state();
   Impl::Listener l;
   l.routes = DropIn{std::move(host), port, std::move(routes)};
   impl_->listeners.push_back(std::move(l));
@@ -224,7 +224,7 @@ unsigned short HttpServer::listener_port(std::size_t i) const {
   return impl_->listeners.at(i + 1).port;
 }
 
-void HttpServer::add_listener_routes() {
+void HttpServer::ensure_websocket_state() {
   auto& d = *impl_;
   if (d.listeners.empty()) d.listeners.emplace_back();  // the main port comes first
   if (!d.ws) {

@@ -68,7 +68,7 @@ class HttpServer {
   void stop();
 
  private:
-  void add_listener_routes();  // the WebSocket state every listener's sessions share
+  void ensure_websocket_state();  // the WebSocket state every listener's sessions share
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
