@@ -249,6 +249,8 @@ struct CollabService::Impl {
   Member* member(Room& room, std::uint64_t key);
 
   // To connections, on their own workers.
+  // The shard whose thread this is; shards.size() on none.
+  std::size_t current_worker() const;
   void send(const Member& m, const net::Frame& f);
   // To every member but the one whose key is skip (0: none).
   void broadcast(const Room& room, const net::Frame& f, std::uint64_t skip = 0);
@@ -619,21 +621,40 @@ Member* CollabService::Impl::member(Room& room, std::uint64_t key) {
   return nullptr;
 }
 
+std::size_t CollabService::Impl::current_worker() const {
+  for (std::size_t w = 0; w < shards.size(); ++w) {
+    if (shards[w].ctx->get_executor().running_in_this_thread()) return w;
+  }
+  return shards.size();
+}
+
+// A connection of the worker we run on is sent to at once (sends only
+// queue, so this cannot reenter); others get a post.
 void CollabService::Impl::send(const Member& m, const net::Frame& f) {
   messages_out.inc();
+  if (m.worker == current_worker()) {
+    if (auto conn = m.conn.lock(); conn && conn->open()) conn->send(f, false);
+    return;
+  }
   asio::post(*shards[m.worker].ctx, [c = m.conn, f] {
     if (auto conn = c.lock(); conn && conn->open()) conn->send(f, false);
   });
 }
 
 void CollabService::Impl::broadcast(const Room& room, const net::Frame& f, std::uint64_t skip) {
-  // One post per worker with members, carrying all of them.
-  std::vector<std::vector<std::weak_ptr<net::WsConnection>>> by_worker(shards.size());
+  // Members elsewhere: one post per worker, carrying all of its members.
+  std::size_t here = current_worker();
+  std::vector<std::vector<std::weak_ptr<net::WsConnection>>> by_worker;
   std::size_t sent = 0;
   for (const auto& m : room.members) {
     if (m.key == skip && skip != 0) continue;
-    by_worker[m.worker].push_back(m.conn);
     ++sent;
+    if (m.worker == here) {
+      if (auto conn = m.conn.lock(); conn && conn->open()) conn->send(f, true);
+      continue;
+    }
+    if (by_worker.empty()) by_worker.resize(shards.size());
+    by_worker[m.worker].push_back(m.conn);
   }
   messages_out.inc(sent);
   for (std::size_t w = 0; w < by_worker.size(); ++w) {
@@ -855,14 +876,18 @@ void CollabService::Impl::flush_appends(Shard& sh) {
   try {
     db.submit(
         [batch](store::Store& st) {
-          auto now = now_ms();
-          for (auto& a : *batch) {
-            try {
-              a.seq = st.append_collab_update(a.room->meta.id, a.part, a.author, now);
-            } catch (const Error& e) {
-              if (e.code() != Errc::not_found) throw;  // the store's failure: the whole job's
-              a.error = std::current_exception();      // the document was deleted meanwhile
-            }
+          // A store failure throws: the whole job's. A missing document is
+          // one entry's (it was deleted meanwhile).
+          std::vector<store::CollabAppend> in;
+          in.reserve(batch->size());
+          for (const auto& a : *batch) in.push_back({a.room->meta.id, a.part, a.author});
+          std::vector<std::int64_t> seqs(in.size());
+          st.append_collab_updates(in, now_ms(), seqs);
+          for (std::size_t i = 0; i < seqs.size(); ++i) {
+            auto& a = (*batch)[i];
+            a.seq = seqs[i];
+            if (!a.seq)
+              a.error = std::make_exception_ptr(Error(Errc::not_found, "no such document"));
           }
         },
         [this, batch, &sh](std::exception_ptr e) {

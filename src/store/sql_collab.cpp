@@ -2,6 +2,10 @@
 // versions (schema: migrations/*/0003_collab.sql).
 #include "store/sql_store.hpp"
 
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
 #include "core/error.hpp"
 
 namespace parley::store {
@@ -113,24 +117,63 @@ std::vector<std::pair<Id, std::string>> SqlStore::collab_roles(Id document_id) {
 
 std::int64_t SqlStore::append_collab_update(Id document_id, std::string_view data, Id author_id,
                                             std::int64_t now) {
-  auto s = prepare(
-      "UPDATE collab_documents SET last_seq = last_seq + 1, updated_at = ?2, "
-      "log_bytes = log_bytes + ?3, log_rows = log_rows + 1 WHERE id = ?1 RETURNING last_seq");
-  s.bind(1, document_id).bind(2, now).bind(3, static_cast<std::int64_t>(data.size()));
-  if (!s.step()) fail(Errc::not_found, "no such document");
-  std::int64_t seq = s.i64(0);
-  s.run();
-  auto ins = prepare(
-      "INSERT INTO collab_updates (document_id, seq, data, author_id, at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
-  ins.bind(1, document_id).bind(2, seq).bind_blob(3, data);
-  if (author_id) {
-    ins.bind(4, author_id);
-  } else {
-    ins.bind_null(4);
-  }
-  ins.bind(5, now).run();
+  CollabAppend a{document_id, data, author_id};
+  std::int64_t seq = 0;
+  append_collab_updates({&a, 1}, now, {&seq, 1});
+  if (!seq) fail(Errc::not_found, "no such document");
   return seq;
+}
+
+void SqlStore::append_collab_updates(std::span<const CollabAppend> in, std::int64_t now,
+                                     std::span<std::int64_t> out) {
+  // Per document, in id order (the order PostgreSQL writers lock rows in),
+  // one counter update for all its rows; then the rows in chunks.
+  std::vector<std::size_t> order(in.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return in[a].document_id < in[b].document_id;
+  });
+  for (std::size_t k = 0; k < order.size();) {
+    Id doc = in[order[k]].document_id;
+    std::size_t end = k;
+    std::int64_t bytes = 0;
+    for (; end < order.size() && in[order[end]].document_id == doc; ++end) {
+      bytes += static_cast<std::int64_t>(in[order[end]].data.size());
+    }
+    auto count = static_cast<std::int64_t>(end - k);
+    auto s = prepare(
+        "UPDATE collab_documents SET last_seq = last_seq + ?3, updated_at = ?2, "
+        "log_bytes = log_bytes + ?4, log_rows = log_rows + ?3 WHERE id = ?1 RETURNING last_seq");
+    s.bind(1, doc).bind(2, now).bind(3, count).bind(4, bytes);
+    std::int64_t next = s.step() ? s.i64(0) - count + 1 : 0;
+    s.run();
+    for (std::size_t j = k; j < end; ++j) out[order[j]] = next ? next++ : 0;
+    k = end;
+  }
+
+  static const MultiRowInsert rows(
+      "INSERT INTO collab_updates (document_id, seq, data, author_id, at) VALUES ", 5);
+  std::vector<std::size_t> kept;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (out[i]) kept.push_back(i);
+  }
+  for (std::size_t k = 0; k < kept.size();) {
+    std::size_t n = MultiRowInsert::chunk(kept.size() - k);
+    auto s = prepare(rows.sql(n));
+    for (std::size_t r = 0; r < n; ++r) {
+      const CollabAppend& a = in[kept[k + r]];
+      int p = static_cast<int>(r * 5);
+      s.bind(p + 1, a.document_id).bind(p + 2, out[kept[k + r]]).bind_blob(p + 3, a.data);
+      if (a.author_id) {
+        s.bind(p + 4, a.author_id);
+      } else {
+        s.bind_null(p + 4);
+      }
+      s.bind(p + 5, now);
+    }
+    s.run();
+    k += n;
+  }
 }
 
 std::vector<CollabUpdate> SqlStore::collab_updates_after(Id document_id, std::int64_t after_seq,

@@ -452,33 +452,37 @@ std::int64_t SqlStore::next_seq(Id conversation_id, std::int64_t now) {
 
 namespace {
 
-// Rows per multi-row INSERT: runs go in chunks of 32, 16, ... 1 rows, so at
-// most six statements are ever prepared for it.
-constexpr std::size_t kMaxInsertRows = 32;
-
-const char* insert_rows_sql(std::size_t rows) {
-  static const std::array<std::string, 6> texts = [] {
-    std::array<std::string, 6> t;
-    for (std::size_t k = 0; k < t.size(); ++k) {
-      std::size_t n = std::size_t{1} << k;
-      std::string sql =
-          "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
-          "VALUES ";
-      for (std::size_t r = 0; r < n; ++r) {
-        std::size_t p = r * 7;
-        sql += r ? ", (" : "(";
-        for (std::size_t c = 1; c <= 7; ++c) {
-          sql += "?" + std::to_string(p + c) + (c < 7 ? ", " : ")");
-        }
-      }
-      t[k] = std::move(sql);
-    }
-    return t;
-  }();
-  return texts[static_cast<std::size_t>(std::countr_zero(rows))].c_str();
+const MultiRowInsert& message_rows() {
+  static const MultiRowInsert rows(
+      "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
+      "VALUES ",
+      7);
+  return rows;
 }
 
 }  // namespace
+
+MultiRowInsert::MultiRowInsert(std::string_view head, std::size_t columns) {
+  for (std::size_t k = 0; k < texts_.size(); ++k) {
+    std::size_t n = std::size_t{1} << k;
+    std::string sql(head);
+    for (std::size_t r = 0; r < n; ++r) {
+      sql += r ? ", (" : "(";
+      for (std::size_t c = 1; c <= columns; ++c) {
+        sql += "?" + std::to_string(r * columns + c) + (c < columns ? ", " : ")");
+      }
+    }
+    texts_[k] = std::move(sql);
+  }
+}
+
+const char* MultiRowInsert::sql(std::size_t rows) const {
+  return texts_[static_cast<std::size_t>(std::countr_zero(rows))].c_str();
+}
+
+std::size_t MultiRowInsert::chunk(std::size_t left) {
+  return std::min(kMaxRows, std::bit_floor(left));
+}
 
 void SqlStore::mark_first_uses(std::span<const Message* const> in, std::span<std::int64_t> ok) {
   std::vector<std::size_t> order(in.size());
@@ -559,8 +563,8 @@ void SqlStore::append_messages(std::span<const Message* const> in, std::span<std
     rows.push_back(i);
   }
   for (std::size_t k = 0; k < rows.size();) {
-    std::size_t n = std::min(kMaxInsertRows, std::bit_floor(rows.size() - k));
-    auto s = prepare(insert_rows_sql(n));
+    std::size_t n = MultiRowInsert::chunk(rows.size() - k);
+    auto s = prepare(message_rows().sql(n));
     for (std::size_t r = 0; r < n; ++r) {
       const Message& m = *in[rows[k + r]];
       int p = static_cast<int>(r * 7);

@@ -164,6 +164,11 @@ class Store {
   // last_seq, updated_at and log counters in the same transaction.
   virtual std::int64_t append_collab_update(Id document_id, std::string_view data, Id author_id,
                                             std::int64_t now) = 0;
+  // The same for a run of updates in one go: out[i] is in[i]'s seq, or 0
+  // when its document does not exist. A document's updates are numbered in
+  // the order of `in`.
+  virtual void append_collab_updates(std::span<const CollabAppend> in, std::int64_t now,
+                                     std::span<std::int64_t> out) = 0;
   // Rows with seq > after_seq, ascending.
   virtual std::vector<CollabUpdate> collab_updates_after(Id document_id, std::int64_t after_seq,
                                                          int limit) = 0;

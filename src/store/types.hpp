@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/ids.hpp"
 
@@ -109,6 +110,13 @@ struct CollabUpdate {
   std::string data;  // a Yjs update (v1)
   Id author_id = 0;  // 0: several, or the server
   std::int64_t at = 0;
+};
+
+// One update to append; data is viewed, not owned.
+struct CollabAppend {
+  Id document_id = 0;
+  std::string_view data;
+  Id author_id = 0;  // 0: the server
 };
 
 struct CollabVersion {

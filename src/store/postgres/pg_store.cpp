@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <numeric>
 #include <vector>
 
 #include "core/error.hpp"
@@ -365,7 +366,72 @@ void array_item(std::string& out, std::string_view v) {
   out += '"';
 }
 
+// A bytea element in hex form: "\\x0a1b".
+void array_bytes(std::string& out, std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += out.size() > 1 ? ",\"\\\\x" : "\"\\\\x";
+  for (unsigned char c : v) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  out += '"';
+}
+
 }  // namespace
+
+void PgStore::append_collab_updates(std::span<const CollabAppend> in, std::int64_t now,
+                                    std::span<std::int64_t> out) {
+  std::string docs = "{", data = "{", authors = "{", ord = "{";
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    array_item(docs, in[i].document_id);
+    array_bytes(data, in[i].data);
+    array_item(authors, in[i].author_id);
+    array_item(ord, static_cast<std::int64_t>(i));
+    out[i] = 0;
+  }
+  if (in.empty()) return;
+  for (auto* a : {&docs, &data, &authors, &ord}) *a += '}';
+  // As append_messages: document rows locked in id order, seqs from bump's
+  // output, a document's rows numbered in the order of `in`.
+  auto s = prepare(
+      "WITH req AS ("
+      " SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BYTEA[]), CAST(?3 AS BIGINT[]),"
+      "  CAST(?4 AS BIGINT[])) AS r(document_id, data, author_id, ord)),"
+      " counts AS ("
+      " SELECT document_id, COUNT(*) AS k, SUM(LENGTH(data)) AS b FROM req GROUP BY document_id),"
+      " locked AS ("
+      " SELECT d.id FROM collab_documents d WHERE d.id IN (SELECT document_id FROM counts)"
+      "  ORDER BY d.id FOR UPDATE),"
+      " bump AS ("
+      " UPDATE collab_documents d SET last_seq = d.last_seq + counts.k, updated_at = CAST(?5 AS "
+      "BIGINT),"
+      "  log_bytes = d.log_bytes + counts.b, log_rows = d.log_rows + counts.k"
+      " FROM counts WHERE d.id = counts.document_id AND d.id IN (SELECT id FROM locked)"
+      " RETURNING d.id, d.last_seq, counts.k),"
+      " numbered AS ("
+      " SELECT req.*, bump.last_seq - bump.k"
+      "  + ROW_NUMBER() OVER (PARTITION BY req.document_id ORDER BY req.ord) AS seq"
+      " FROM req JOIN bump ON bump.id = req.document_id)"
+      " INSERT INTO collab_updates (document_id, seq, data, author_id, at)"
+      " SELECT document_id, seq, data, NULLIF(author_id, 0), CAST(?5 AS BIGINT) FROM numbered"
+      " RETURNING document_id, seq");
+  s.bind(1, std::string_view(docs)).bind(2, std::string_view(data));
+  s.bind(3, std::string_view(authors)).bind(4, std::string_view(ord)).bind(5, now);
+  std::vector<std::pair<Id, std::int64_t>> seqs;
+  while (s.step()) seqs.emplace_back(s.i64(0), s.i64(1));
+  // A document's seqs ascending go to its entries of `in` in order.
+  std::sort(seqs.begin(), seqs.end());
+  auto next = seqs.begin();
+  std::vector<std::size_t> order(in.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return in[a].document_id < in[b].document_id;
+  });
+  for (std::size_t i : order) {
+    while (next != seqs.end() && next->first < in[i].document_id) ++next;
+    if (next != seqs.end() && next->first == in[i].document_id) out[i] = (next++)->second;
+  }
+}
 
 void PgStore::append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) {
   // Later uses of a client_id in the run go the step-by-step way: the

@@ -54,6 +54,8 @@ class PgStore final : public SqlStore {
   void lock_schema() override;
   // One statement for the whole run instead of round trips per message.
   void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) override;
+  void append_collab_updates(std::span<const CollabAppend> in, std::int64_t now,
+                             std::span<std::int64_t> out) override;
 
   // Rewrites ?N parameters as $N (outside quoted literals); how the shared
   // SQL of SqlStore reaches PostgreSQL. Sets *params to the highest N.

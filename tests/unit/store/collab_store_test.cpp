@@ -83,6 +83,44 @@ TEST_P(CollabStoreTest, UpdatesAreNumberedPerDocumentAndKeepEveryByte) {
   EXPECT_THROW(store_->append_collab_update(999, "x", 1, 1), Error);
 }
 
+TEST_P(CollabStoreTest, ARunOfUpdatesIsNumberedPerDocumentInItsOrder) {
+  document(100, "notes");
+  document(101, "other");
+  EXPECT_EQ(store_->append_collab_update(100, "first", 1, 1), 1);
+  std::string binary = all_bytes();
+  std::vector<CollabAppend> in = {
+      {101, "b1", 2}, {100, binary, 1}, {999, "lost", 1}, {100, "a3", 0}, {101, "b2", 3}};
+  std::vector<std::int64_t> out(in.size(), -1);
+  store_->append_collab_updates(in, 50, out);
+  EXPECT_EQ(out, (std::vector<std::int64_t>{1, 2, 0, 3, 2}));
+  auto rows = store_->collab_updates_after(100, 1, 10);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].data, binary);
+  EXPECT_EQ(rows[0].author_id, 1);
+  EXPECT_EQ(rows[1].data, "a3");
+  EXPECT_EQ(rows[1].author_id, 0);
+  EXPECT_EQ(rows[1].at, 50);
+  auto other = store_->collab_updates_after(101, 0, 10);
+  ASSERT_EQ(other.size(), 2u);
+  EXPECT_EQ(other[0].data, "b1");
+  EXPECT_EQ(other[1].data, "b2");
+  EXPECT_EQ(other[1].author_id, 3);
+  auto d = store_->collab_document(100);
+  EXPECT_EQ(d->last_seq, 3);
+  EXPECT_EQ(d->log_rows, 3);
+  EXPECT_EQ(d->log_bytes, 5 + 256 + 2);
+  EXPECT_EQ(d->updated_at, 50);
+  EXPECT_EQ(store_->collab_document(101)->log_bytes, 4);
+  // More than one chunk of rows for one document.
+  std::vector<CollabAppend> many(70, CollabAppend{101, "x", 2});
+  std::vector<std::int64_t> seqs(many.size());
+  store_->append_collab_updates(many, 60, seqs);
+  EXPECT_EQ(seqs.front(), 3);
+  EXPECT_EQ(seqs.back(), 72);
+  EXPECT_EQ(store_->collab_updates_after(101, 0, 100).size(), 72u);
+  EXPECT_EQ(store_->collab_document(101)->log_rows, 72);
+}
+
 TEST_P(CollabStoreTest, ATakenNameIsAConflict) {
   document(100, "notes");
   try {
