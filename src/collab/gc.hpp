@@ -1,9 +1,9 @@
 // Garbage collection of a document's merged state, for what is stored and
 // sent: the content of a deleted item is replaced by its length (Yjs's
-// ContentDeleted, as a garbage-collecting Y.Doc does), and runs of such
-// items one client typed in a row are joined into one. Yjs's binary merge
-// does neither (200 characters typed and deleted stay 200 items with their
-// text).
+// ContentDeleted, as a garbage-collecting Y.Doc does), and runs of items one
+// client typed in a row, deleted or visible alike, are joined into one, as
+// a Y.Doc merges them after each transaction. Yjs's binary merge does
+// neither (200 characters typed stay 200 items).
 //
 // Safe because nothing a peer can do depends on what is dropped: a deleted
 // item's content is never shown again and never read; its id, length,

@@ -469,6 +469,12 @@ YUpdate decode_update(std::string_view bytes) {
   return u;
 }
 
+std::string encode_content(const YStruct& s, std::uint64_t offset) {
+  Lib0Writer w;
+  write_content(w, s, offset);
+  return w.take();
+}
+
 void write_struct(std::string& out, std::uint64_t client, const YStruct& s, std::uint64_t offset) {
   Lib0Writer w;
   switch (s.kind) {

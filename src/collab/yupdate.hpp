@@ -103,6 +103,8 @@ std::string encode_update(const YUpdate& u);
 // One struct, from `offset` clocks into it (a diff starts there): the
 // origin becomes the clock before the offset and the content is cut.
 void write_struct(std::string& out, std::uint64_t client, const YStruct& s, std::uint64_t offset);
+// An item's encoded content from `offset` units on (its cut counted).
+std::string encode_content(const YStruct& s, std::uint64_t offset = 0);
 
 // Y.mergeUpdates: one update holding everything the given ones hold, byte
 // for byte what Yjs makes of them (it keeps every item as it came: it joins

@@ -161,18 +161,22 @@ class CollabTest(ServerTest):
         self.assertLess(r["removed_ms"], 5000)
 
     def test_deleted_content_is_collected_and_the_text_is_unchanged(self):
-        st, _, doc = self.server.request("POST", "/api/collab/documents", {"name": "typed"},
-                                         token=self.ann["access_token"])
-        self.assertEqual(st, 201, doc)
-        r = self.drive(scenario="typed", doc="typed", chars=2000, deletes=1800)
-        # A late joiner from the compacted state read exactly what Yjs has.
-        self.assertEqual(self.drive(scenario="read", doc="typed", expect=r["text"])["text"], r["text"])
-        _, _, meta = self.server.request("GET", f"/api/collab/documents/{doc['id']}",
-                                         token=self.ann["access_token"])
-        # Within twice a garbage-collecting Y.Doc's own encoding, counting the
-        # rows written since the last compaction (at most collab.compact_rows).
-        print(f"\ntyped: stored {meta['stored_bytes']} bytes, Y.Doc {r['ydoc_bytes']} bytes")
-        self.assertLess(meta["stored_bytes"], 2 * r["ydoc_bytes"] + 20 * 64)
+        # Typed and mostly deleted, then typed and kept (runs of visible
+        # characters joined into one item each, as a Y.Doc does).
+        for name, deletes in (("typed", 1800), ("typed-kept", 0)):
+            st, _, doc = self.server.request("POST", "/api/collab/documents", {"name": name},
+                                             token=self.ann["access_token"])
+            self.assertEqual(st, 201, doc)
+            r = self.drive(scenario="typed", doc=name, chars=2000, deletes=deletes)
+            # A late joiner from the compacted state read exactly what Yjs has.
+            self.assertTrue(self.drive(scenario="read", doc=name, expect=r["text"])["equal"], name)
+            _, _, meta = self.server.request("GET", f"/api/collab/documents/{doc['id']}",
+                                             token=self.ann["access_token"])
+            # Within twice a garbage-collecting Y.Doc's own encoding, counting
+            # the rows written since the last compaction (at most
+            # collab.compact_rows).
+            print(f"\n{name}: stored {meta['stored_bytes']} bytes, Y.Doc {r['ydoc_bytes']} bytes")
+            self.assertLess(meta["stored_bytes"], 2 * r["ydoc_bytes"] + 20 * 64, name)
 
     def test_collected_states_give_yjs_the_same_document_in_random_sessions(self):
         st, _, doc = self.server.request("POST", "/api/collab/documents", {"name": "gc-random"},

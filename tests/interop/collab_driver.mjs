@@ -115,7 +115,10 @@ async function read () {
   await synced(a)
   if (args.expect) await until('expected text', () => textOf(a) === args.expect)
   const text = textOf(a)
+  // The text itself only up to 1,000 units (UTF-16); whether it equals
+  // `expect` in full.
   const result = { text: text.length > 1000 ? text.slice(0, 1000) : text, length: a.text.length }
+  if (args.expect) result.equal = text === args.expect
   destroy(a)
   return result
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "collab/gc.hpp"
+#include "collab/lib0.hpp"
 #include "collab/sync.hpp"
 #include "core/error.hpp"
 #include "yjs_vectors.hpp"
@@ -126,4 +127,64 @@ TEST(CollectGarbage, KeepsWhatTheDocumentHoldsAndIsStable) {
   EXPECT_GT(shrunk, 0u) << "no vector had deleted content to collect";
   std::printf("collect_garbage: %zu of the merges shrank, %zu -> %zu bytes\n", shrunk, before,
               after);
+}
+
+namespace {
+
+// An item of client 7 with string content, typed after `origin`.
+YStruct typed(std::uint64_t clock, const std::string& content, std::optional<YId> origin,
+              std::optional<YId> right_origin = std::nullopt) {
+  YStruct s;
+  s.kind = YStruct::Kind::item;
+  s.content_ref = ContentRef::string;
+  s.clock = clock;
+  s.origin = origin;
+  s.right_origin = right_origin;
+  if (!origin && !right_origin) {
+    s.parent_is_key = true;
+    s.parent_key = "t";
+  }
+  s.content = content;  // an encoded varString, kept alive by the caller
+  s.length = utf16_length(Lib0Reader(content).var_string());
+  return s;
+}
+
+std::string var_string(std::string_view text) {
+  Lib0Writer w;
+  w.var_string(text);
+  return w.take();
+}
+
+}  // namespace
+
+TEST(CollectGarbage, JoinsVisibleTextTypedInARowAsAYDocDoes) {
+  // "a😀" then "b" typed after its last unit (the emoji's second half), then
+  // "c" typed after "b" but before another client's item: only the first
+  // two join, as Item.mergeWith would (the right origins differ).
+  std::string s1 = var_string("a😀"), s2 = var_string("b"), s3 = var_string("c");
+  YUpdate u;
+  u.clients.push_back(
+      {7,
+       {typed(0, s1, std::nullopt), typed(3, s2, YId{7, 2}), typed(4, s3, YId{7, 3}, YId{9, 0})}});
+  u.clients.push_back({9, {typed(0, s3, std::nullopt)}});
+  std::string before = encode_update(u);
+  std::string after = collect_garbage(before);
+  YUpdate g = decode_update(after);
+  ASSERT_EQ(g.clients.size(), 2u);
+  const auto& seven = g.clients[0].client == 7 ? g.clients[0] : g.clients[1];
+  ASSERT_EQ(seven.structs.size(), 2u);
+  EXPECT_EQ(seven.structs[0].length, 4u);
+  EXPECT_EQ(Lib0Reader(seven.structs[0].content).var_string(), "a😀b");
+  EXPECT_FALSE(seven.structs[0].origin);
+  EXPECT_EQ(seven.structs[1].clock, 4u);
+  EXPECT_EQ(state_vector_of_update(after), state_vector_of_update(before));
+  EXPECT_EQ(collect_garbage(after), after);
+
+  // Deleted in part: kept apart (a Y.Doc would not merge a deleted unit
+  // with a visible one either).
+  u.deletes.push_back({7, {{3, 1}}});
+  std::string partly = collect_garbage(encode_update(u));
+  YUpdate d = decode_update(partly);
+  const auto& seven_d = d.clients[0].client == 7 ? d.clients[0] : d.clients[1];
+  EXPECT_EQ(seven_d.structs.size(), 3u);
 }
