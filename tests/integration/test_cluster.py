@@ -504,6 +504,33 @@ class CollabClusterTest(ClusterFixture):
         self.nodes[2] = Server(self.node_settings(2), port=victim.port).start()
         self.retired.append(victim)
 
+    def test_postgres_restart_under_collab_load_loses_no_edit(self):
+        token = self.token("collab_pg")
+        # Editors on all three nodes keep inserting while PostgreSQL stops
+        # and starts: writes fail, rooms break and close (1011), clients
+        # reconnect and send their state again once the store is back.
+        d = Driver(self.nodes[0], scenario="kill", doc="pg-doc", tokens=[token], clients=6,
+                   urls=self.urls()[:3], timeout_ms=60000, after_ms=3000).start()
+        d.expect_step("editing")
+        self.services.services("pg-stop")
+        try:
+            time.sleep(1.5)
+        finally:
+            self.services.services("pg-start")
+        d.tell()
+        r = d.finish(timeout=150)
+        self.assertGreater(r["inserts"], 100)
+        self.assertTrue(r["same_order"])
+        # The outage was felt: writes failed and their rooms were reloaded.
+        self.assertGreater(sum(metric(n, "parley_collab_store_failures_total") for n in self.nodes), 0)
+        # Stored, every one: node 2 restarted reads the document from the store.
+        old = self.nodes[1]
+        old.stop()
+        self.retired.append(old)
+        self.nodes[1] = Server(self.node_settings(1), port=old.port).start()
+        got = Driver(self.nodes[1], scenario="read", doc="pg-doc", tokens=[token]).run()
+        self.assertEqual(got["items"], r["inserts"])
+
     def test_an_update_made_while_redis_is_down_arrives_after_it_returns(self):
         token = self.token("collab_out")
         before = metric(self.nodes[1], "parley_collab_gap_fills_total")

@@ -117,7 +117,11 @@ async function read () {
   const text = textOf(a)
   // The text itself only up to 1,000 units (UTF-16); whether it equals
   // `expect` in full.
-  const result = { text: text.length > 1000 ? text.slice(0, 1000) : text, length: a.text.length }
+  const result = {
+    text: text.length > 1000 ? text.slice(0, 1000) : text,
+    length: a.text.length,
+    items: a.ydoc.getArray('items').length
+  }
   if (args.expect) result.equal = text === args.expect
   destroy(a)
   return result
