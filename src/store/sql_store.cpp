@@ -19,6 +19,9 @@ constexpr const char* kUserCols =
 constexpr const char* kConvCols =
     "c.id, c.kind, c.title, c.created_by, c.created_at, c.updated_at, c.last_seq, c.activity_at, "
     "COALESCE(c.direct_key, '')";
+// A tombstoned message's reactions go with it.
+constexpr const char* kDeleteMessageReactions =
+    "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2";
 constexpr const char* kMsgCols =
     "id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted_at";
 
@@ -205,6 +208,8 @@ void SqlStore::anonymize_user(Id id, std::string_view username, std::string_view
       .bind(2, username)
       .bind(3, display_name)
       .run();
+  // What the user said stays (tombstoned separately); their reactions go.
+  prepare("DELETE FROM reactions WHERE user_id = ?1").bind(1, id).run();
 }
 
 // Refresh tokens.
@@ -652,6 +657,7 @@ void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int6
       .bind(2, seq)
       .bind(3, now)
       .run();
+  prepare(kDeleteMessageReactions).bind(1, conversation_id).bind(2, seq).run();
 }
 
 std::vector<Message> SqlStore::messages_by_sender(Id sender_id, Id after_id, int limit) {
@@ -672,18 +678,31 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
           "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
           "WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING ") +
       kMsgCols;
-  auto s = prepare(kSql.c_str());
-  s.bind(1, sender_id).bind(2, now).bind(3, std::int64_t{limit});
   std::vector<Message> out;
-  while (s.step()) out.push_back(read_message(s));
+  {
+    auto s = prepare(kSql.c_str());
+    s.bind(1, sender_id).bind(2, now).bind(3, std::int64_t{limit});
+    while (s.step()) out.push_back(read_message(s));
+  }
+  for (const auto& m : out) {
+    prepare(kDeleteMessageReactions).bind(1, m.conversation_id).bind(2, m.seq).run();
+  }
   return out;
 }
 
 std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now, int limit) {
-  auto s = prepare(
-      "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
-      "WHERE id < ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING id");
-  return s.bind(1, before_id).bind(2, now).bind(3, std::int64_t{limit}).count_rows();
+  std::vector<std::pair<Id, std::int64_t>> gone;
+  {
+    auto s = prepare(
+        "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
+        "WHERE id < ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING conversation_id, seq");
+    s.bind(1, before_id).bind(2, now).bind(3, std::int64_t{limit});
+    while (s.step()) gone.emplace_back(s.i64(0), s.i64(1));
+  }
+  for (const auto& [conv, seq] : gone) {
+    prepare(kDeleteMessageReactions).bind(1, conv).bind(2, seq).run();
+  }
+  return static_cast<std::int64_t>(gone.size());
 }
 
 void SqlStore::set_last_read(Id conversation_id, Id user_id, std::int64_t seq) {

@@ -92,6 +92,17 @@ class SqlStore : public Store {
   void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
   std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;
 
+  // Reactions (sql_reactions.cpp).
+  bool add_reaction(Id conversation_id, std::int64_t seq, Id user_id, std::string_view reaction,
+                    std::int64_t now) override;
+  bool remove_reaction(Id conversation_id, std::int64_t seq, Id user_id,
+                       std::string_view reaction) override;
+  std::int64_t reactions_by_user(Id conversation_id, std::int64_t seq, Id user_id) override;
+  std::vector<ReactionCount> reaction_counts(Id conversation_id, std::span<const std::int64_t> seqs,
+                                             Id viewer) override;
+  std::vector<Id> reaction_users(Id conversation_id, std::int64_t seq, std::string_view reaction,
+                                 Id after_user, int limit) override;
+
   // Collaboration documents (sql_collab.cpp).
   void insert_collab_document(const CollabDocument& d) override;
   std::optional<CollabDocument> collab_document(Id id) override;

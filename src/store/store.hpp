@@ -160,6 +160,22 @@ class Store {
   // role "" removes the row.
   virtual void set_collab_role(Id document_id, Id user_id, std::string_view role) = 0;
   virtual std::vector<std::pair<Id, std::string>> collab_roles(Id document_id) = 0;
+  // Reactions. add_reaction: false when that user already had it.
+  virtual bool add_reaction(Id conversation_id, std::int64_t seq, Id user_id,
+                            std::string_view reaction, std::int64_t now) = 0;
+  // False when it was not there.
+  virtual bool remove_reaction(Id conversation_id, std::int64_t seq, Id user_id,
+                               std::string_view reaction) = 0;
+  // Distinct reactions user_id has on the message.
+  virtual std::int64_t reactions_by_user(Id conversation_id, std::int64_t seq, Id user_id) = 0;
+  // Per message of `seqs`, each reaction with its count and whether viewer
+  // has it; by seq, then by when the reaction first came.
+  virtual std::vector<ReactionCount> reaction_counts(Id conversation_id,
+                                                     std::span<const std::int64_t> seqs,
+                                                     Id viewer) = 0;
+  // Who reacted with `reaction`, in user id order after after_user.
+  virtual std::vector<Id> reaction_users(Id conversation_id, std::int64_t seq,
+                                         std::string_view reaction, Id after_user, int limit) = 0;
   // Appends an update with the document's next seq (returned), moving its
   // last_seq, updated_at and log counters in the same transaction.
   virtual std::int64_t append_collab_update(Id document_id, std::string_view data, Id author_id,

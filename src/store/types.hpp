@@ -74,6 +74,14 @@ struct Message {
   std::int64_t deleted_at = 0;  // tombstone: body is emptied
 };
 
+// One reaction on one message: how many reacted with it, whether the viewer did.
+struct ReactionCount {
+  std::int64_t seq = 0;
+  std::string reaction;
+  std::int64_t count = 0;
+  bool me = false;
+};
+
 struct ConversationSummary {
   Conversation conversation;
   Member me;

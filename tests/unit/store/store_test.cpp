@@ -430,9 +430,19 @@ TEST_P(StoreTest, AppendRunOfManyIsGaplessAndKeepsAnyText) {
   conversation(10, 1, 1);
   join(10, 1);
   // Text that PostgreSQL's array literals and SQL quoting must carry through.
-  const std::vector<std::string> bodies = {
-      "a,b", "{x}", "\"quoted\"", "back\\slash", "it's", "NULL", "", " spaced ", "\xC3\xA9t\xC3\xA9",
-      "\xE4\xB8\xAD\xE6\x96\x87", "line\nbreak", "\\\"", "'); DROP TABLE messages; --"};
+  const std::vector<std::string> bodies = {"a,b",
+                                           "{x}",
+                                           "\"quoted\"",
+                                           "back\\slash",
+                                           "it's",
+                                           "NULL",
+                                           "",
+                                           " spaced ",
+                                           "\xC3\xA9t\xC3\xA9",
+                                           "\xE4\xB8\xAD\xE6\x96\x87",
+                                           "line\nbreak",
+                                           "\\\"",
+                                           "'); DROP TABLE messages; --"};
   std::vector<Message> run;
   for (int k = 0; k < 101; ++k) {  // chunks of 32, 32, 32, 4 and 1 on SQLite
     auto m = draft(7000 + k, 10, 1, "c" + std::to_string(k) + (k % 3 ? "\"{,}\\" : ""));
@@ -554,6 +564,48 @@ TEST_P(StoreTest, AStatementPastTheTimeoutFailsAsUnavailable) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
   s.ping();  // the connection is still usable
+}
+
+TEST_P(StoreTest, ReactionsAreCountedPerMessageAndGoWithTombstonesAndErasure) {
+  user(1, "ann");
+  user(2, "bob");
+  conversation(10, 1, 5);
+  join(10, 1);
+  join(10, 2);
+  auto m1 = post(10, 1, "r1");
+  auto m2 = post(10, 2, "r2");
+  auto m3 = post(10, 2, "r3");
+  EXPECT_TRUE(store_->add_reaction(10, m1.seq, 1, "👍", 100));
+  EXPECT_FALSE(store_->add_reaction(10, m1.seq, 1, "👍", 101)) << "idempotent";
+  EXPECT_TRUE(store_->add_reaction(10, m1.seq, 2, "👍", 102));
+  EXPECT_TRUE(store_->add_reaction(10, m1.seq, 2, ":tada:", 90));
+  EXPECT_TRUE(store_->add_reaction(10, m3.seq, 1, "中", 103));
+  EXPECT_EQ(store_->reactions_by_user(10, m1.seq, 2), 2);
+  EXPECT_EQ(store_->reactions_by_user(10, m2.seq, 2), 0);
+
+  std::vector<std::int64_t> seqs{m1.seq, m3.seq};
+  auto counts = store_->reaction_counts(10, seqs, 1);
+  ASSERT_EQ(counts.size(), 3u);
+  // By seq, then by when each reaction first came.
+  EXPECT_EQ(counts[0].reaction, ":tada:");
+  EXPECT_EQ(counts[0].count, 1);
+  EXPECT_FALSE(counts[0].me);
+  EXPECT_EQ(counts[1].reaction, "👍");
+  EXPECT_EQ(counts[1].count, 2);
+  EXPECT_TRUE(counts[1].me);
+  EXPECT_EQ(counts[2].seq, m3.seq);
+  // Seqs between those asked for are not reported.
+  std::vector<std::int64_t> only_m2{m2.seq};
+  EXPECT_TRUE(store_->reaction_counts(10, only_m2, 1).empty());
+  EXPECT_EQ(store_->reaction_users(10, m1.seq, "👍", 0, 10), (std::vector<Id>{1, 2}));
+  EXPECT_EQ(store_->reaction_users(10, m1.seq, "👍", 1, 10), (std::vector<Id>{2}));
+
+  EXPECT_TRUE(store_->remove_reaction(10, m1.seq, 1, "👍"));
+  EXPECT_FALSE(store_->remove_reaction(10, m1.seq, 1, "👍"));
+  store_->tombstone_message(10, m1.seq, 200);
+  EXPECT_TRUE(store_->reaction_counts(10, seqs, 1).size() == 1u) << "only m3's is left";
+  store_->anonymize_user(1, "deleted-1", "Deleted");
+  EXPECT_TRUE(store_->reaction_counts(10, seqs, 1).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
