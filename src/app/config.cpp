@@ -428,6 +428,11 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"limits.max_members", "most members in one conversation", &c.limits.max_members, 2, 1000000},
       {"limits.max_page_size", "most items returned by one list call", &c.limits.max_page_size, 1,
        10000},
+      {"limits.max_reaction_bytes",
+       "longest reaction: an emoji sequence or a :short_code: (UTF-8 bytes)",
+       &c.limits.max_reaction_bytes, 4, 256},
+      {"limits.max_reactions_per_user", "most distinct reactions one user puts on one message",
+       &c.limits.max_reactions_per_user, 1, 1000},
       {"backup.dir",
        "directory for scheduled online backups of the SQLite database (empty: none); "
        "PostgreSQL is backed up with pg_dump",

@@ -146,6 +146,8 @@ struct Config {
     std::int64_t max_client_id_bytes = 64;
     std::int64_t max_members = 1000;
     std::int64_t max_page_size = 200;
+    std::int64_t max_reaction_bytes = 64;
+    std::int64_t max_reactions_per_user = 20;  // distinct reactions per user per message
   } limits;
 
   struct Backup {

@@ -61,7 +61,14 @@ ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& id
       ids_(ids),
       messages_sent_(m.counter("parley_messages_total", "Messages committed to the store")),
       send_retries_(m.counter("parley_message_retries_total",
-                              "Sends answered with an earlier message (same client_id)")) {}
+                              "Sends answered with an earlier message (same client_id)")),
+      reactions_added_(m.counter("parley_reactions_total", "Reactions changed, by action",
+                                 {{"action", "added"}})),
+      reactions_removed_(m.counter("parley_reactions_total", "Reactions changed, by action",
+                                   {{"action", "removed"}})),
+      reactions_refused_(
+          m.counter("parley_reactions_refused_total",
+                    "Reactions refused for limits.max_reactions_per_user on one message")) {}
 
 int ChatService::max_page_size() const { return static_cast<int>(cfg_.limits.max_page_size); }
 
@@ -481,6 +488,67 @@ store::Message ChatService::edit_message(Id actor, Id conversation_id, std::int6
       [this](const store::Message& m) {
         if (sink_) sink_->message_updated(m);
       });
+}
+
+ChatService::Reacted ChatService::react(Id actor, Id conversation_id, std::int64_t seq,
+                                        std::string_view reaction, bool add) {
+  if (reaction.size() > static_cast<std::size_t>(cfg_.limits.max_reaction_bytes)) {
+    fail(Errc::bad_request,
+         "'reaction' is longer than " + std::to_string(cfg_.limits.max_reaction_bytes) + " bytes");
+  }
+  validate::reaction("reaction", reaction);
+  std::int64_t now = now_ms();
+  auto cap = cfg_.limits.max_reactions_per_user;
+  return db_.write(
+      [&](store::Store& s) {
+        require_member(s, actor, conversation_id);
+        auto m = s.message(conversation_id, seq);
+        if (!m) fail(Errc::not_found, "message not found");
+        if (m->deleted_at != 0) fail(Errc::conflict, "the message was deleted");
+        Reacted r;
+        r.event = {conversation_id, seq, std::string(reaction), actor, add, 0};
+        if (add) {
+          std::vector<std::int64_t> one{seq};
+          bool had = false;
+          for (const auto& c : s.reaction_counts(conversation_id, one, actor)) {
+            had = had || (c.reaction == reaction && c.me);
+          }
+          if (!had && s.reactions_by_user(conversation_id, seq, actor) >= cap) {
+            reactions_refused_.inc();
+            fail(Errc::conflict,
+                 "at most " + std::to_string(cap) + " different reactions per user on one message");
+          }
+          r.changed = s.add_reaction(conversation_id, seq, actor, reaction, now);
+        } else {
+          r.changed = s.remove_reaction(conversation_id, seq, actor, reaction);
+        }
+        std::vector<std::int64_t> one{seq};
+        for (const auto& c : s.reaction_counts(conversation_id, one, actor)) {
+          if (c.reaction == reaction) r.event.count = c.count;
+        }
+        return r;
+      },
+      [this](const Reacted& r) {
+        if (!r.changed) return;
+        (r.event.added ? reactions_added_ : reactions_removed_).inc();
+        if (sink_) sink_->reaction_changed(r.event);
+      });
+}
+
+std::vector<store::ReactionCount> ChatService::reactions(Id actor, Id conversation_id,
+                                                         std::span<const std::int64_t> seqs) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    return s.reaction_counts(conversation_id, seqs, actor);
+  });
+}
+
+std::vector<Id> ChatService::reaction_users(Id actor, Id conversation_id, std::int64_t seq,
+                                            std::string_view reaction, Id after_user, int limit) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    return s.reaction_users(conversation_id, seq, reaction, after_user, limit);
+  });
 }
 
 store::Message ChatService::delete_message(Id actor, Id conversation_id, std::int64_t seq) {

@@ -9,10 +9,12 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "chat/event_sink.hpp"
 #include "store/types.hpp"
 
 namespace parley {
@@ -131,6 +133,20 @@ class ChatService {
   store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq,
                               std::string_view body);
   store::Message delete_message(Id actor, Id conversation_id, std::int64_t seq);
+  // Adds (idempotent) or removes actor's reaction on a message of a
+  // conversation actor belongs to; `changed` false when nothing moved.
+  struct Reacted {
+    ReactionEvent event;
+    bool changed = false;
+  };
+  Reacted react(Id actor, Id conversation_id, std::int64_t seq, std::string_view reaction,
+                bool add);
+  // Per message of `seqs`: each reaction, its count and whether actor has it.
+  std::vector<store::ReactionCount> reactions(Id actor, Id conversation_id,
+                                              std::span<const std::int64_t> seqs);
+  // Who reacted with `reaction` on the message, by user id after after_user.
+  std::vector<Id> reaction_users(Id actor, Id conversation_id, std::int64_t seq,
+                                 std::string_view reaction, Id after_user, int limit);
   // Moves the read marker forward to seq (clamped to the newest message).
   ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);
 
@@ -149,6 +165,9 @@ class ChatService {
   IdGenerator& ids_;
   metrics::Counter& messages_sent_;
   metrics::Counter& send_retries_;
+  metrics::Counter& reactions_added_;
+  metrics::Counter& reactions_removed_;
+  metrics::Counter& reactions_refused_;
 };
 
 }  // namespace parley::chat

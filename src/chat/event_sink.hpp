@@ -5,10 +5,21 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "store/types.hpp"
 
 namespace parley::chat {
+
+// A reaction added or removed (only when that changed something).
+struct ReactionEvent {
+  Id conversation_id = 0;
+  std::int64_t seq = 0;
+  std::string reaction;
+  Id user_id = 0;
+  bool added = false;
+  std::int64_t count = 0;  // users with this reaction on the message now
+};
 
 class EventSink {
  public:
@@ -21,6 +32,7 @@ class EventSink {
   // The user left or was removed: their subscriptions to it must end.
   virtual void member_left(Id conversation_id, Id user_id) = 0;
   virtual void conversation_updated(const store::Conversation& c) = 0;
+  virtual void reaction_changed(const ReactionEvent& e) = 0;
 };
 
 }  // namespace parley::chat

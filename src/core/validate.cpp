@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -91,6 +92,62 @@ void single_line_text(std::string_view field, std::string_view value) {
 
 void multi_line_text(std::string_view field, std::string_view value) {
   check_text(field, value, true);
+}
+
+namespace {
+
+bool emoji_base(std::uint32_t cp) {
+  static constexpr std::pair<std::uint32_t, std::uint32_t> kRanges[] = {
+      {0x00A9, 0x00A9}, {0x00AE, 0x00AE}, {0x203C, 0x203C},   {0x2049, 0x2049}, {0x2122, 0x2122},
+      {0x2139, 0x2139}, {0x2194, 0x21AA}, {0x231A, 0x23FF},   {0x24C2, 0x24C2}, {0x25AA, 0x25FE},
+      {0x2600, 0x27BF}, {0x2934, 0x2935}, {0x2B05, 0x2B55},   {0x3030, 0x3030}, {0x303D, 0x303D},
+      {0x3297, 0x3297}, {0x3299, 0x3299}, {0x1F000, 0x1FAFF},
+  };
+  for (auto [lo, hi] : kRanges) {
+    if (cp >= lo && cp <= hi) return true;
+  }
+  return false;
+}
+
+// Joiner, variation selectors, the keycap mark and tag characters.
+bool emoji_modifier(std::uint32_t cp) {
+  return cp == 0x200D || cp == 0xFE0E || cp == 0xFE0F || cp == 0x20E3 ||
+         (cp >= 0xE0020 && cp <= 0xE007F);
+}
+
+}  // namespace
+
+void reaction(std::string_view field, std::string_view v) {
+  auto bad = [&] {
+    fail(Errc::bad_request, "'" + std::string(field) +
+                                "' must be an emoji or a :short_code: of a-z, 0-9, '_', '+', '-'");
+  };
+  if (v.size() >= 3 && v.front() == ':' && v.back() == ':') {
+    for (char c : v.substr(1, v.size() - 2)) {
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-';
+      if (!ok) bad();
+    }
+    return;
+  }
+  if (v.empty() || !is_utf8(v)) bad();
+  bool base = false;
+  for (std::size_t i = 0; i < v.size();) {
+    std::uint32_t cp = decode_at(v, i);
+    bool keycap_base = (cp >= '0' && cp <= '9') || cp == '#' || cp == '*';
+    if (keycap_base) {
+      // Only as a keycap: followed by U+FE0F or U+20E3.
+      std::size_t j = i;
+      std::uint32_t next = j < v.size() ? decode_at(v, j) : 0;
+      if (next != 0xFE0F && next != 0x20E3) bad();
+      base = true;
+    } else if (emoji_base(cp)) {
+      base = true;
+    } else if (!emoji_modifier(cp)) {
+      bad();
+    }
+  }
+  if (!base) bad();
 }
 
 }  // namespace parley::validate

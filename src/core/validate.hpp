@@ -19,4 +19,10 @@ void single_line_text(std::string_view field, std::string_view value);
 // Message bodies: valid UTF-8; control characters other than \t \n \r refused.
 void multi_line_text(std::string_view field, std::string_view value);
 
+// Reactions: a :short_code: of [a-z0-9_+-] (e.g. ":tada:"), or one emoji
+// sequence: emoji code points with their joiners (U+200D), variation
+// selectors, skin tones, keycaps and tags; no letters, spaces or controls.
+// The caller has already bounded the length. Throws Errc::bad_request.
+void reaction(std::string_view field, std::string_view value);
+
 }  // namespace parley::validate

@@ -3,6 +3,7 @@
 
 #include "app/config.hpp"
 #include "chat/chat_service.hpp"
+#include "core/error.hpp"
 #include "core/json.hpp"
 #include "http/handler_util.hpp"
 #include "http/views.hpp"
@@ -10,6 +11,24 @@
 namespace parley::http {
 
 namespace bj = boost::json;
+
+namespace {
+
+// The reactions of message `seq` among `counts` (ordered by seq).
+bj::array reactions_json(const std::vector<store::ReactionCount>& counts, std::int64_t seq) {
+  bj::array out;
+  for (const auto& c : counts) {
+    if (c.seq != seq) continue;
+    out.push_back(bj::object{{"reaction", c.reaction}, {"count", c.count}, {"me", c.me}});
+  }
+  return out;
+}
+
+bj::object reaction_json(const chat::ReactionEvent& e) {
+  return {{"seq", e.seq}, {"reaction", e.reaction}, {"count", e.count}, {"me", e.added}};
+}
+
+}  // namespace
 
 void register_message_routes(Router& r, Services& s) {
   r.add("POST", "/api/conversations/{id}/messages", [&s](Context& ctx) {
@@ -34,8 +53,15 @@ void register_message_routes(Router& r, Services& s) {
     auto before = query_int(ctx, "before", 1, INT64_MAX);
     int limit = page_limit(ctx, s, 50);
     auto page = s.chat.list_messages(me, conv, after, before, limit);
+    std::vector<std::int64_t> seqs;
+    for (const auto& m : page) seqs.push_back(m.seq);
+    auto counts = s.chat.reactions(me, conv, seqs);
     bj::array items;
-    for (const auto& m : page) items.push_back(message_json(m));
+    for (const auto& m : page) {
+      auto o = message_json(m);
+      o["reactions"] = reactions_json(counts, m.seq);
+      items.push_back(std::move(o));
+    }
     return json_reply(200, bj::object{{"messages", std::move(items)},
                                       {"order", after ? "asc" : "desc"},
                                       {"has_more", static_cast<int>(page.size()) == limit}});
@@ -43,8 +69,55 @@ void register_message_routes(Router& r, Services& s) {
 
   r.add("GET", "/api/conversations/{id}/messages/{seq}", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;
-    return json_reply(200, message_json(s.chat.get_message(me, path_id(ctx, "id", "conversation"),
-                                                           path_int(ctx, "seq", "message"))));
+    Id conv = path_id(ctx, "id", "conversation");
+    auto m = s.chat.get_message(me, conv, path_int(ctx, "seq", "message"));
+    std::vector<std::int64_t> one{m.seq};
+    auto o = message_json(m);
+    o["reactions"] = reactions_json(s.chat.reactions(me, conv, one), m.seq);
+    return json_reply(200, o);
+  });
+
+  // Reactions: the summary of a message, who reacted with one, add, remove.
+  r.add("GET", "/api/conversations/{id}/messages/{seq}/reactions", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto seq = path_int(ctx, "seq", "message");
+    auto m = s.chat.get_message(me, conv, seq);  // 404 for a seq that does not exist
+    if (auto reaction = ctx.req.query_param("reaction")) {
+      auto after = query_int(ctx, "after", 0, INT64_MAX);
+      int limit = page_limit(ctx, s, 50);
+      auto users = s.chat.reaction_users(me, conv, seq, *reaction, after.value_or(0), limit);
+      bj::array ids;
+      for (Id u : users) ids.push_back(bj::value(id_to_string(u)));
+      return json_reply(200, bj::object{{"reaction", *reaction},
+                                        {"user_ids", std::move(ids)},
+                                        {"has_more", static_cast<int>(users.size()) == limit}});
+    }
+    std::vector<std::int64_t> one{m.seq};
+    return json_reply(
+        200, bj::object{{"seq", seq},
+                        {"reactions", reactions_json(s.chat.reactions(me, conv, one), seq)}});
+  });
+
+  r.add("POST", "/api/conversations/{id}/messages/{seq}/reactions", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto seq = path_int(ctx, "seq", "message");
+    auto body = body_object(ctx, s);
+    // The byte limit is the service's (limits.max_reaction_bytes).
+    auto reaction = json::require_string(body, "reaction", 4096);
+    auto r = s.chat.react(me, conv, seq, reaction, true);
+    return json_reply(r.changed ? 201 : 200, reaction_json(r.event));
+  });
+
+  r.add("DELETE", "/api/conversations/{id}/messages/{seq}/reactions", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto seq = path_int(ctx, "seq", "message");
+    auto reaction = ctx.req.query_param("reaction");
+    if (!reaction) fail(Errc::bad_request, "query parameter 'reaction' is required");
+    auto r = s.chat.react(me, conv, seq, *reaction, false);
+    return json_reply(200, reaction_json(r.event));
   });
 
   r.add("PATCH", "/api/conversations/{id}/messages/{seq}", [&s](Context& ctx) {

@@ -325,4 +325,15 @@ void Gateway::conversation_updated(const store::Conversation& c) {
   emit(c.id, 0, bj::serialize(o));
 }
 
+void Gateway::reaction_changed(const chat::ReactionEvent& e) {
+  bj::object o{{"type", "reaction"},
+               {"conv", id_to_string(e.conversation_id)},
+               {"seq", e.seq},
+               {"reaction", e.reaction},
+               {"user_id", id_to_string(e.user_id)},
+               {"action", e.added ? "added" : "removed"},
+               {"count", e.count}};
+  emit(e.conversation_id, 0, bj::serialize(o));
+}
+
 }  // namespace parley::realtime

@@ -71,6 +71,7 @@ class Gateway final : public chat::EventSink {
   void member_joined(const store::Member& m) override;
   void member_left(Id conversation_id, Id user_id) override;
   void conversation_updated(const store::Conversation& c) override;
+  void reaction_changed(const chat::ReactionEvent& e) override;
 
   // An event for every connection of user_id, on this node and the others.
   void to_user(Id user_id, std::string json);

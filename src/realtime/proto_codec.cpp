@@ -310,6 +310,13 @@ std::string encode_proto_event(std::string_view json) {
     p.set_user_id(id_of(j, "user_id"));
     p.set_online(string_of(j, "status") == "online");
     if (has_int(j, "last_seen")) p.set_last_seen(int_of(j, "last_seen"));
+  } else if (type == "reaction") {
+    auto& r = *e.mutable_reaction();
+    r.set_seq(int_of(j, "seq"));
+    r.set_reaction(string_of(j, "reaction"));
+    r.set_user_id(id_of(j, "user_id"));
+    r.set_added(string_of(j, "action") == "added");
+    r.set_count(int_of(j, "count"));
   } else {
     fail(Errc::internal, "event type '" + type + "' has no binary encoding");
   }
@@ -378,6 +385,15 @@ bj::object decode_proto_event(std::string_view bytes) {
            {"status", e.presence().online() ? "online" : "offline"},
            {"conv", id_value(e.conv())}};
       if (e.presence().has_last_seen()) o["last_seen"] = e.presence().last_seen();
+      break;
+    case pb::Event::kReaction:
+      o = {{"type", "reaction"},
+           {"conv", id_value(e.conv())},
+           {"seq", e.reaction().seq()},
+           {"reaction", e.reaction().reaction()},
+           {"user_id", id_value(e.reaction().user_id())},
+           {"action", e.reaction().added() ? "added" : "removed"},
+           {"count", e.reaction().count()}};
       break;
     case pb::Event::TYPE_NOT_SET:
       fail(Errc::bad_request, "event of a type this build does not know");

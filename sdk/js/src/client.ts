@@ -8,7 +8,7 @@ import { LiveConnection, realTimers, type Timers, type WebSocketCtor } from "./l
 import { errorFrom, expandPath, parseBody, queryString, type CallOptions, type Method, type Op, type Response, type Transport } from "./rest.js";
 import { SessionManager, type StoredTokens } from "./session.js";
 import { IndexedDbStore, MemoryStore, type LocalStore } from "./store.js";
-import type { ClientEvents, ConnectionState, Conversation, Message, OutboxItem, PresenceEntry, SendAck, User, paths } from "./types.js";
+import type { ClientEvents, ConnectionState, Conversation, Message, OutboxItem, PresenceEntry, Reacted, SendAck, User, paths } from "./types.js";
 
 export interface ParleyClientOptions {
   /** http(s)://host[:port]; in a browser page, defaults to the page's origin. */
@@ -342,6 +342,22 @@ export class ParleyClient {
     await this.api("delete", "/api/conversations/{id}/messages/{seq}", { path: { id: conv, seq } });
   }
 
+  /** Adds my reaction (an emoji or a :short_code:) to a message; idempotent. */
+  async react(conv: string, seq: number, reaction: string): Promise<Reacted> {
+    return this.api("post", "/api/conversations/{id}/messages/{seq}/reactions", {
+      path: { id: conv, seq },
+      body: { reaction },
+    });
+  }
+
+  /** Takes my reaction back; idempotent. */
+  async unreact(conv: string, seq: number, reaction: string): Promise<Reacted> {
+    return this.api("delete", "/api/conversations/{id}/messages/{seq}/reactions", {
+      path: { id: conv, seq },
+      query: { reaction },
+    });
+  }
+
   /** Moves my read marker to seq (over the live connection when there is one). */
   async markRead(conv: string, seq: number): Promise<{ last_read_seq: number; unread: number }> {
     if (this.live.state === "connected") {
@@ -387,6 +403,7 @@ export class ParleyClient {
       case "read":
       case "typing":
       case "presence":
+      case "reaction":
       case "member.joined":
       case "member.left":
       case "conversation.updated":

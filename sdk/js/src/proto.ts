@@ -141,6 +141,16 @@ export function eventJson(e: PbEvent): Json | null {
       if (t.value.lastSeen !== undefined) o.last_seen = n(t.value.lastSeen);
       return o;
     }
+    case "reaction":
+      return {
+        type: "reaction",
+        conv,
+        seq: n(t.value.seq),
+        reaction: t.value.reaction,
+        user_id: idOut(t.value.userId),
+        action: t.value.added ? "added" : "removed",
+        count: n(t.value.count),
+      };
     default:
       return null;
   }

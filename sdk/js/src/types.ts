@@ -13,6 +13,8 @@ export type Conversation = Schemas["Conversation"];
 export type Member = Schemas["Member"];
 export type Message = Schemas["Message"];
 export type Problem = Schemas["Problem"];
+export type ReactionCount = Schemas["ReactionCount"];
+export type Reacted = Schemas["Reacted"];
 
 /** Live connection states; everything a UI shows (offline, reconnecting) derives from it. */
 export type ConnectionState = "disconnected" | "connecting" | "connected" | "closed";
@@ -28,6 +30,16 @@ export interface TypingEvent { type: "typing"; conv: string; user_id: string; ex
 /** To every connection of a user who became a member (created with them, or added), subscribed or not. */
 export interface ConversationAddedEvent { type: "conversation.added"; conv: string; role: string }
 export interface PresenceEvent { type: "presence"; conv: string; user_id: string; status: "online" | "offline"; last_seen?: number }
+/** A member added or removed a reaction; count: users with it now. */
+export interface ReactionEvent {
+  type: "reaction";
+  conv: string;
+  seq: number;
+  reaction: string;
+  user_id: string;
+  action: "added" | "removed";
+  count: number;
+}
 
 /** A server event of protocol v1. */
 export type ServerEvent =
@@ -40,6 +52,7 @@ export type ServerEvent =
   | ConversationUpdatedEvent
   | TypingEvent
   | PresenceEvent
+  | ReactionEvent
   | ConversationAddedEvent;
 
 export interface ReplyError { code: string; status: number; message: string }
@@ -77,6 +90,8 @@ export interface ClientEvents {
   read: (event: ReadEvent) => void;
   typing: (event: TypingEvent) => void;
   presence: (event: PresenceEvent) => void;
+  /** A reaction on a message changed (not replayed after a disconnect: re-read the messages shown). */
+  reaction: (event: ReactionEvent) => void;
   "member.joined": (event: MemberJoinedEvent) => void;
   "member.left": (event: MemberLeftEvent) => void;
   "conversation.updated": (event: ConversationUpdatedEvent) => void;

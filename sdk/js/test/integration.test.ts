@@ -75,6 +75,35 @@ describe("the SDK against parley", { skip }, () => {
     bob.disconnect();
   });
 
+  test("reactions: react and unreact, heard live by the other member, counted on the message", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_react", PASSWORD);
+    const bobUser = await bob.register("bob_react", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "group", title: "R", members: [bobUser.id] } });
+    const heard: { reaction: string; action: string; count: number }[] = [];
+    bob.on("reaction", (e) => heard.push({ reaction: e.reaction, action: e.action, count: e.count }));
+    bob.follow(conv.id, 0);
+    alice.connect();
+    bob.connect();
+    await until("both connected", () => alice.state === "connected" && bob.state === "connected");
+    const got = collect(bob, conv.id);
+    await alice.send(conv.id, "react to this");
+    await until("the message", () => got.length === 1);
+    const added = await bob.react(conv.id, 1, "🎉");
+    assert.deepEqual([added.count, added.me], [1, true]);
+    await alice.react(conv.id, 1, "🎉");
+    await until("two reaction events", () => heard.length === 2);
+    assert.deepEqual(heard[1], { reaction: "🎉", action: "added", count: 2 });
+    const page = await alice.api("get", "/api/conversations/{id}/messages", { path: { id: conv.id } });
+    assert.deepEqual(page.messages[0]?.reactions, [{ reaction: "🎉", count: 2, me: true }]);
+    const removed = await alice.unreact(conv.id, 1, "🎉");
+    assert.deepEqual([removed.count, removed.me], [1, false]);
+    await until("the removal", () => heard.length === 3);
+    assert.equal(heard[2]?.action, "removed");
+    await assert.rejects(alice.react(conv.id, 1, "not an emoji"), (e: unknown) => e instanceof ParleyError && e.status === 400);
+  });
+
   test("resumes without gap or duplicate after the server is killed and restarted", async () => {
     const alice = client(server);
     const bob = client(server);

@@ -48,3 +48,20 @@ TEST(Text, MultiLineAllowsNewlinesAndTabs) {
 
 }  // namespace
 }  // namespace parley::validate
+
+namespace parley::validate {
+namespace {
+
+TEST(ValidateReaction, EmojiSequencesAndShortCodesOnly) {
+  for (const char* ok : {"👍", "👍🏽", "❤️", "👨‍👩‍👧", "🇫🇷", "1️⃣", "#⃣", "©",
+                         ":tada:", ":+1:", ":thumbs_up-2:", "🏴󠁧󠁢󠁳󠁣󠁴󠁿"}) {
+    EXPECT_NO_THROW(reaction("reaction", ok)) << ok;
+  }
+  for (const char* bad : {"", "a", "ok", " 👍", "👍 ", "1", "::", ":Tada:", ":ta da:", ":x", "中",
+                          "\xF0\x9F", "‍", "️", "<script>", "👍\n"}) {
+    EXPECT_THROW(reaction("reaction", bad), parley::Error) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace parley::validate
