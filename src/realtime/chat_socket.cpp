@@ -238,7 +238,7 @@ void ChatSocket::on_message(net::WsConnection& c, std::string&& text, bool binar
       op_unsubscribe(id, req);
     } else if (op == "send") {
       op_send(id, req);
-    } else if (op == "read" || op == "edit" || op == "delete") {
+    } else if (op == "read" || op == "edit" || op == "delete" || op == "react") {
       op_blocking(id, req, op);
     } else if (op == "typing") {
       op_typing(id, req);
@@ -478,11 +478,27 @@ void ChatSocket::op_blocking(const bj::value& id, const bj::object& req, const s
   std::int64_t seq = seq_field(req, "seq");
   std::string body;
   if (op == "edit") body = std::string(string_field(req, "body", p_.opts.max_message_bytes));
+  // react: the reaction in `body`; the service checks it and its length.
+  bool remove = false;
+  if (op == "react") {
+    body = std::string(string_field(req, "reaction", 4096));
+    if (auto it = req.find("remove"); it != req.end()) {
+      if (!it->value().is_bool()) fail(Errc::bad_request, "'remove' must be a boolean");
+      remove = it->value().as_bool();
+    }
+  }
   auto* chat = &p_.chat;
   Id user = user_id_;
   off_thread(
-      [chat, user, conv, seq, op, body]() -> std::pair<std::optional<Error>, bj::value> {
+      [chat, user, conv, seq, op, body, remove]() -> std::pair<std::optional<Error>, bj::value> {
         try {
+          if (op == "react") {
+            auto r = chat->react(user, conv, seq, body, !remove);
+            return {std::nullopt, bj::object{{"seq", r.event.seq},
+                                             {"reaction", r.event.reaction},
+                                             {"count", r.event.count},
+                                             {"me", r.event.added}}};
+          }
           if (op == "read") {
             auto v = chat->mark_read(user, conv, seq);
             return {std::nullopt, bj::object{{"last_read_seq", v.me ? v.me->last_read_seq : 0},

@@ -196,6 +196,13 @@ Request decode_proto_request(std::string_view bytes, bj::value* id_out) {
     case pb::Request::kPing:
       out.op = "ping";
       break;
+    case pb::Request::kReact:
+      out.op = "react";
+      f["conv"] = id_value(r.react().conv());
+      f["seq"] = r.react().seq();
+      f["reaction"] = r.react().reaction();
+      f["remove"] = r.react().remove();
+      break;
     case pb::Request::OP_NOT_SET:
       break;  // answered "unknown op"
   }
@@ -266,6 +273,12 @@ std::string encode_proto_reply(std::string_view op, const bj::object& reply) {
     }
   } else if (op == "ping") {
     r.mutable_ping()->set_ts(int_of(j, "ts"));
+  } else if (op == "react") {
+    auto& x = *r.mutable_react();
+    x.set_seq(int_of(j, "seq"));
+    x.set_reaction(string_of(j, "reaction"));
+    x.set_count(int_of(j, "count"));
+    x.set_me(bool_of(j, "me"));
   }
   return serialize(m);
 }

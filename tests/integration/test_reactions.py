@@ -93,6 +93,27 @@ class ReactionTest(ServerTest):
         ben.close()
         ann.ws.close()
 
+    def test_the_react_op_over_both_encodings(self):
+        conv, seq = self.conversation_with_a_message()
+        ben = ws_connect(self.server, self.ben["access_token"])
+        r = ben.request("react", conv=conv, seq=seq, reaction="👀")
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(r["result"], {"seq": seq, "reaction": "👀", "count": 1, "me": True})
+        bad = ben.request("react", conv=conv, seq=seq, reaction="nope")
+        self.assertEqual((bad["ok"], bad["error"]["code"]), (False, "bad_request"))
+        bad = ben.request("react", conv=conv, seq=seq, reaction="👀", remove="yes")
+        self.assertEqual(bad["error"]["code"], "bad_request")
+        ann = ProtoClient(ws_connect(self.server, self.ann["access_token"], protocol=PROTO))
+        reply = ann.request(react=pb.React(conv=id_of(conv), seq=seq, reaction="👀"))
+        self.assertTrue(reply.ok, reply)
+        self.assertEqual((reply.react.count, reply.react.me), (2, True))
+        reply = ann.request(react=pb.React(conv=id_of(conv), seq=seq, reaction="👀", remove=True))
+        self.assertEqual((reply.react.count, reply.react.me), (1, False))
+        r = ben.request("react", conv=conv, seq=seq, reaction="👀", remove=True)
+        self.assertEqual(r["result"]["count"], 0)
+        ben.close()
+        ann.ws.close()
+
     def test_a_user_has_at_most_the_configured_reactions_on_one_message(self):
         conv, seq = self.conversation_with_a_message()
         refused = metric(self.server, "parley_reactions_refused_total")

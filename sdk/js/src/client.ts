@@ -344,6 +344,8 @@ export class ParleyClient {
 
   /** Adds my reaction (an emoji or a :short_code:) to a message; idempotent. */
   async react(conv: string, seq: number, reaction: string): Promise<Reacted> {
+    const live = await this.reactLive(conv, seq, reaction, false);
+    if (live) return live;
     return this.api("post", "/api/conversations/{id}/messages/{seq}/reactions", {
       path: { id: conv, seq },
       body: { reaction },
@@ -352,10 +354,23 @@ export class ParleyClient {
 
   /** Takes my reaction back; idempotent. */
   async unreact(conv: string, seq: number, reaction: string): Promise<Reacted> {
+    const live = await this.reactLive(conv, seq, reaction, true);
+    if (live) return live;
     return this.api("delete", "/api/conversations/{id}/messages/{seq}/reactions", {
       path: { id: conv, seq },
       query: { reaction },
     });
+  }
+
+  // Over the live connection when there is one; null: use REST.
+  private async reactLive(conv: string, seq: number, reaction: string, remove: boolean): Promise<Reacted | null> {
+    if (this.live.state !== "connected") return null;
+    try {
+      return (await this.live.request("react", { conv, seq, reaction, remove })) as unknown as Reacted;
+    } catch (e) {
+      if (!(e instanceof ParleyError) || e.status !== 0) throw e;
+      return null;
+    }
   }
 
   /** Moves my read marker to seq (over the live connection when there is one). */

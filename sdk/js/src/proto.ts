@@ -70,6 +70,9 @@ export function encodeRequest(id: string | number, op: string, f: Json): Uint8Ar
     case "ping":
       value = { case: "ping", value: {} };
       break;
+    case "react":
+      value = { case: "react", value: { conv, seq: num(f.seq), reaction: str(f.reaction), remove: f.remove === true } };
+      break;
     default:
       value = { case: undefined }; // the server answers "unknown op"
   }
@@ -212,6 +215,9 @@ export function replyJson(r: PbReply): Json {
       break;
     case "ping":
       result = { ts: n(x.value.ts) };
+      break;
+    case "react":
+      result = { seq: n(x.value.seq), reaction: x.value.reaction, count: n(x.value.count), me: x.value.me };
       break;
     default:
       break;
