@@ -36,7 +36,7 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E touch ${SDK_STAMP}
   WORKING_DIRECTORY ${WEB_ROOT}
   DEPENDS ${NPM_STAMP} ${SDK_SOURCES} ${WEB_ROOT}/docs/openapi.yaml
-          ${WEB_ROOT}/sdk/js/tsconfig.json
+          ${WEB_ROOT}/proto/parley/v1/protocol.proto ${WEB_ROOT}/sdk/js/tsconfig.json
   COMMENT "Building the JS SDK (types from docs/openapi.yaml)"
   VERBATIM)
 

@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -96,7 +96,7 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await axe(pageA, "new conversation dialog");
     await shot(pageA, "03-new-conversation");
     await pageA.getByRole("dialog").getByLabel("Username").fill("bob_e2e");
-    await pageA.getByRole("button", { name: "Start" }).click();
+    await pageA.getByRole("button", { name: "Start", exact: true }).click();
     await pageA.waitForURL(/\/c\/\d+$/);
     conv = pageA.url().split("/c/")[1];
     await pageA.getByRole("heading", { name: "Bob" }).waitFor();
@@ -250,6 +250,33 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.getByText("Message deleted").first().waitFor();
   });
 
+  test("reactions: picked by keyboard, shown live on both sides, toggled off by the chip", async () => {
+    const msg = (page) => page.getByTestId("message").filter({ hasText: "hi alice (edited)" });
+    await msg(pageA).getByRole("button", { name: /^React to message/ }).focus();
+    await pageA.keyboard.press("Enter");
+    const picker = pageA.getByRole("dialog", { name: "Add a reaction" });
+    await picker.waitFor();
+    await axe(pageA, "reaction picker");
+    await picker.getByRole("button", { name: "Party" }).focus();
+    await pageA.keyboard.press("Enter");
+    await picker.waitFor({ state: "detached" });
+    const chipA = msg(pageA).getByRole("button", { name: "🎉: 1 person, including you" });
+    await chipA.waitFor();
+    assert.equal(await chipA.getAttribute("aria-pressed"), "true");
+    // Bob sees it live and adds his own by the chip.
+    const chipB = msg(pageB).getByRole("button", { name: "🎉: 1 person" });
+    await chipB.waitFor();
+    assert.equal(await chipB.getAttribute("aria-pressed"), "false");
+    await chipB.click();
+    await msg(pageA).getByRole("button", { name: "🎉: 2 people, including you" }).waitFor();
+    await axe(pageB, "conversation with reactions");
+    // Alice takes hers back; both see one left, then after a reload Bob's is still there.
+    await msg(pageA).getByRole("button", { name: "🎉: 2 people, including you" }).click();
+    await msg(pageB).getByRole("button", { name: "🎉: 1 person, including you" }).waitFor();
+    await pageA.reload();
+    await msg(pageA).getByRole("button", { name: "🎉: 1 person" }).waitFor();
+  });
+
   test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {
     const notes = (p) => p.getByRole("textbox", { name: "Shared notes" });
     const valueIs = (p, want) =>
@@ -296,7 +323,7 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.getByLabel(/Usernames/).fill("bob_e2e car");
     await pageA.locator('#new-people-suggestions option[value="bob_e2e carol_e2e"]').waitFor({ state: "attached" });
     await pageA.getByLabel(/Usernames/).fill("bob_e2e carol_e2e");
-    await pageA.getByRole("button", { name: "Start" }).click();
+    await pageA.getByRole("button", { name: "Start", exact: true }).click();
     await pageA.getByRole("heading", { name: "Team" }).waitFor();
     await pageA.getByRole("button", { name: "Members" }).click();
     await pageA.getByRole("dialog", { name: "Members" }).getByText("@carol_e2e").waitFor();

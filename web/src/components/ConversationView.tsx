@@ -41,8 +41,32 @@ export function ConversationView(props: {
       const next = new Map(old);
       for (const m of list) {
         const had = next.get(m.seq);
-        if (!had || (m.edited_at ?? 0) >= (had.edited_at ?? 0) || m.deleted) next.set(m.seq, m);
+        if (!had || (m.edited_at ?? 0) >= (had.edited_at ?? 0) || m.deleted) {
+          // Events carry no reactions: keep what a page brought.
+          next.set(m.seq, m.reactions === undefined && had?.reactions && !m.deleted ? { ...m, reactions: had.reactions } : m);
+        }
       }
+      return next;
+    });
+  }, []);
+
+  // A reaction's new count on a message; mine: whether I have it now (kept when unknown).
+  const applyReaction = useCallback((seq: number, reaction: string, count: number, mine?: boolean) => {
+    setMessages((old) => {
+      const m = old.get(seq);
+      if (!m) return old;
+      const list = [...(m.reactions ?? [])];
+      const i = list.findIndex((r) => r.reaction === reaction);
+      const me = mine ?? (i >= 0 ? list[i]!.me : false);
+      if (count <= 0) {
+        if (i >= 0) list.splice(i, 1);
+      } else if (i >= 0) {
+        list[i] = { reaction, count, me };
+      } else {
+        list.push({ reaction, count, me });
+      }
+      const next = new Map(old);
+      next.set(seq, { ...m, reactions: list });
       return next;
     });
   }, []);
@@ -99,6 +123,9 @@ export function ConversationView(props: {
       }),
       client.on("message.updated", (m) => m.conversation_id === conv.id && merge([m])),
       client.on("message.deleted", (m) => m.conversation_id === conv.id && merge([m])),
+      client.on("reaction", (ev) => {
+        if (ev.conv === conv.id) applyReaction(ev.seq, ev.reaction, ev.count, ev.user_id === me.id ? ev.action === "added" : undefined);
+      }),
       client.on("rewound", (c, last) => {
         if (c !== conv.id) return;
         setMessages((old) => new Map([...old].filter(([seq]) => seq <= last)));
@@ -220,6 +247,7 @@ export function ConversationView(props: {
         onLoadOlder={loadOlder}
         canModerate={myRole === "owner" || myRole === "admin"}
         onError={setError}
+        onReacted={(seq, r) => applyReaction(seq, r.reaction, r.count, r.me)}
       />
       <div class="below-list">
         <p class="typing" aria-live="polite" data-testid="typing">

@@ -1,10 +1,22 @@
-import type { Message, OutboxItem, User } from "@parley/sdk";
+import type { Message, OutboxItem, Reacted, User } from "@parley/sdk";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { client } from "../client";
 import { formatTime, problemText } from "../hooks";
 import { useStickToBottom } from "./ConversationView";
 import { Dialog } from "./Dialog";
 import { Linkified } from "./Linkified";
+
+// The picker's choices, with the names screen readers say.
+const PICKER: [string, string][] = [
+  ["👍", "Thumbs up"],
+  ["❤️", "Heart"],
+  ["😂", "Laughing"],
+  ["🎉", "Party"],
+  ["😮", "Surprised"],
+  ["😢", "Sad"],
+  ["👀", "Eyes"],
+  ["✅", "Done"],
+];
 
 export function MessageList(props: {
   messages: Message[];
@@ -16,11 +28,22 @@ export function MessageList(props: {
   onLoadOlder(): void;
   canModerate: boolean;
   onError(text: string): void;
+  onReacted(seq: number, r: Reacted): void;
 }) {
   const { ref, onScroll } = useStickToBottom(props.messages.length + props.pending.length);
   const sentinel = useRef<HTMLLIElement>(null);
   const [editing, setEditing] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<Message | null>(null);
+  const [picking, setPicking] = useState<Message | null>(null);
+
+  const toggle = async (m: Message, reaction: string, on: boolean) => {
+    try {
+      const r = on ? await client.react(m.conversation_id, m.seq, reaction) : await client.unreact(m.conversation_id, m.seq, reaction);
+      props.onReacted(m.seq, r);
+    } catch (e) {
+      props.onError(problemText(e));
+    }
+  };
 
   // Scrolling to the top loads older messages.
   useEffect(() => {
@@ -61,16 +84,38 @@ export function MessageList(props: {
                   <Linkified text={m.body} />
                 </p>
               )}
-              {!m.deleted && editing !== m.seq && (mine || props.canModerate) && (
+              {!m.deleted && (m.reactions?.length ?? 0) > 0 && (
+                <ul class="reactions" aria-label="Reactions">
+                  {m.reactions!.map((r) => (
+                    <li key={r.reaction}>
+                      <button
+                        type="button"
+                        class={`reaction ${r.me ? "mine" : ""}`}
+                        aria-pressed={r.me}
+                        aria-label={`${r.reaction}: ${r.count} ${r.count === 1 ? "person" : "people"}${r.me ? ", including you" : ""}`}
+                        onClick={() => void toggle(m, r.reaction, !r.me)}
+                      >
+                        {r.reaction} <span class="count">{r.count}</span>
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              {!m.deleted && editing !== m.seq && (
                 <div class="actions">
+                  <button type="button" class="link" onClick={() => setPicking(m)} aria-label={`React to message: ${m.body.slice(0, 40)}`}>
+                    React
+                  </button>
                   {mine && (
                     <button type="button" class="link" onClick={() => setEditing(m.seq)} aria-label={`Edit message: ${m.body.slice(0, 40)}`}>
                       Edit
                     </button>
                   )}
-                  <button type="button" class="link" onClick={() => setDeleting(m)} aria-label={`Delete message: ${m.body.slice(0, 40)}`}>
-                    Delete
-                  </button>
+                  {(mine || props.canModerate) && (
+                    <button type="button" class="link" onClick={() => setDeleting(m)} aria-label={`Delete message: ${m.body.slice(0, 40)}`}>
+                      Delete
+                    </button>
+                  )}
                 </div>
               )}
             </li>
@@ -99,6 +144,32 @@ export function MessageList(props: {
         ))}
       </ol>
       {props.messages.length === 0 && props.pending.length === 0 && <p class="hint pad">No messages yet. Say hello!</p>}
+      {picking && (
+        <Dialog title="Add a reaction" onClose={() => setPicking(null)}>
+          <ul class="reaction-picker">
+            {PICKER.map(([emoji, name]) => (
+              <li key={emoji}>
+                <button
+                  type="button"
+                  aria-label={name}
+                  onClick={() => {
+                    const m = picking;
+                    setPicking(null);
+                    void toggle(m, emoji, true);
+                  }}
+                >
+                  {emoji}
+                </button>
+              </li>
+            ))}
+          </ul>
+          <div class="row">
+            <button type="button" onClick={() => setPicking(null)}>
+              Cancel
+            </button>
+          </div>
+        </Dialog>
+      )}
       {deleting && (
         <Dialog title="Delete message" onClose={() => setDeleting(null)}>
           <p>Delete this message for everyone?</p>
