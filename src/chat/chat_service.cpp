@@ -551,6 +551,17 @@ std::vector<Id> ChatService::reaction_users(Id actor, Id conversation_id, std::i
   });
 }
 
+std::vector<store::UserReaction> ChatService::reactions_of(Id actor, int page) {
+  std::vector<store::UserReaction> out;
+  store::UserReaction after;
+  for (;;) {
+    auto batch = db_.read([&](store::Store& s) { return s.reactions_of_user(actor, after, page); });
+    out.insert(out.end(), batch.begin(), batch.end());
+    if (static_cast<int>(batch.size()) < page) return out;
+    after = batch.back();
+  }
+}
+
 store::Message ChatService::delete_message(Id actor, Id conversation_id, std::int64_t seq) {
   std::int64_t now = now_ms();
   return db_.write(

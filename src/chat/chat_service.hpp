@@ -147,6 +147,8 @@ class ChatService {
   // Who reacted with `reaction` on the message, by user id after after_user.
   std::vector<Id> reaction_users(Id actor, Id conversation_id, std::int64_t seq,
                                  std::string_view reaction, Id after_user, int limit);
+  // actor's own reactions, all of them, in pages of `page` (data export).
+  std::vector<store::UserReaction> reactions_of(Id actor, int page);
   // Moves the read marker forward to seq (clamped to the newest message).
   ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);
 

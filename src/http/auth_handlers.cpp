@@ -167,6 +167,14 @@ void register_auth_routes(Router& r, Services& s) {
         }
       }
       out["collab_documents"] = std::move(docs);
+      bj::array reactions;
+      for (const auto& r : s.chat.reactions_of(me.id, page)) {
+        reactions.push_back(bj::object{{"conversation_id", id_to_string(r.conversation_id)},
+                                       {"seq", r.seq},
+                                       {"reaction", r.reaction},
+                                       {"created_at", r.created_at}});
+      }
+      out["reactions"] = std::move(reactions);
     }
     auto messages = s.chat.messages_sent_by(me.id, after.value_or(0), limit);
     bj::array items;

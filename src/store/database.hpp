@@ -125,8 +125,8 @@ class Database {
   // Appends batch[begin, end) with one Store::append_messages, then runs the
   // job of each append it refused; returns the index of a job that threw
   // after writing, or end.
-  std::size_t run_appends(Store& s, std::vector<Pending>& batch, std::size_t begin,
-                          std::size_t end, std::vector<std::exception_ptr>& errors);
+  std::size_t run_appends(Store& s, std::vector<Pending>& batch, std::size_t begin, std::size_t end,
+                          std::vector<std::exception_ptr>& errors);
   void finish_batch(std::vector<Pending>& batch, std::vector<std::exception_ptr>& errors,
                     std::chrono::steady_clock::time_point t0);
   std::unique_ptr<Store> open(bool read_only) const;

@@ -71,4 +71,18 @@ std::vector<Id> SqlStore::reaction_users(Id conversation_id, std::int64_t seq,
   return out;
 }
 
+std::vector<UserReaction> SqlStore::reactions_of_user(Id user_id, const UserReaction& after,
+                                                      int limit) {
+  // Row-value comparison is in both engines (SQLite 3.15+).
+  auto s = prepare(
+      "SELECT conversation_id, seq, reaction, created_at FROM reactions WHERE user_id = ?1 "
+      "AND (conversation_id, seq, reaction) > (?2, ?3, ?4) "
+      "ORDER BY conversation_id, seq, reaction LIMIT ?5");
+  s.bind(1, user_id).bind(2, after.conversation_id).bind(3, after.seq).bind(4, after.reaction);
+  s.bind(5, std::int64_t{limit});
+  std::vector<UserReaction> out;
+  while (s.step()) out.push_back({s.i64(0), s.i64(1), s.text(2), s.i64(3)});
+  return out;
+}
+
 }  // namespace parley::store

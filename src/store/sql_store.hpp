@@ -103,6 +103,9 @@ class SqlStore : public Store {
   std::vector<Id> reaction_users(Id conversation_id, std::int64_t seq, std::string_view reaction,
                                  Id after_user, int limit) override;
 
+  std::vector<UserReaction> reactions_of_user(Id user_id, const UserReaction& after,
+                                              int limit) override;
+
   // Collaboration documents (sql_collab.cpp).
   void insert_collab_document(const CollabDocument& d) override;
   std::optional<CollabDocument> collab_document(Id id) override;

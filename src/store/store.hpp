@@ -176,6 +176,10 @@ class Store {
   // Who reacted with `reaction`, in user id order after after_user.
   virtual std::vector<Id> reaction_users(Id conversation_id, std::int64_t seq,
                                          std::string_view reaction, Id after_user, int limit) = 0;
+  // user_id's own reactions in (conversation_id, seq, reaction) order, after
+  // `after` (a zero conversation_id: from the start).
+  virtual std::vector<UserReaction> reactions_of_user(Id user_id, const UserReaction& after,
+                                                      int limit) = 0;
   // Appends an update with the document's next seq (returned), moving its
   // last_seq, updated_at and log counters in the same transaction.
   virtual std::int64_t append_collab_update(Id document_id, std::string_view data, Id author_id,

@@ -82,6 +82,14 @@ struct ReactionCount {
   bool me = false;
 };
 
+// One of a user's own reactions (data export).
+struct UserReaction {
+  Id conversation_id = 0;
+  std::int64_t seq = 0;
+  std::string reaction;
+  std::int64_t created_at = 0;
+};
+
 struct ConversationSummary {
   Conversation conversation;
   Member me;

@@ -43,12 +43,20 @@ class PrivacyTest(ServerTest):
         self.send(ann, c1, 3, "a1-")
         self.send(bob, c1, 2, "b1-")
         self.send(ann, c2, 2, "a2-")
+        for conv, seq, r in ((c1, 4, "👍"), (c1, 4, ":tada:"), (c2, 1, "❤️")):
+            self.assertEqual(self.server.request("POST", f"/api/conversations/{conv}/messages/{seq}/reactions",
+                                                 {"reaction": r}, token=ann["access_token"])[0], 201)
+        self.server.request("POST", f"/api/conversations/{c1}/messages/4/reactions", {"reaction": "👀"},
+                            token=bob["access_token"])
         status, _, first = self.server.request("GET", "/api/users/me/export?limit=3", token=ann["access_token"])
         self.assertEqual(status, 200, first)
         self.assertEqual(first["user"]["username"], "pv_ann")
         self.assertNotIn("password_hash", str(first))
         self.assertEqual(sorted(c["id"] for c in first["conversations"]), sorted([c1, c2]))
         self.assertEqual(len(first["messages"]), 3)
+        # Her own reactions, not bob's.
+        self.assertEqual(sorted((r["conversation_id"], r["seq"], r["reaction"]) for r in first["reactions"]),
+                         sorted([(c1, 4, "👍"), (c1, 4, ":tada:"), (c2, 1, "❤️")]))
         status, _, rest = self.server.request("GET", f"/api/users/me/export?limit=3&after={first['next_after']}",
                                               token=ann["access_token"])
         self.assertEqual(status, 200, rest)
@@ -65,6 +73,10 @@ class PrivacyTest(ServerTest):
         self.send(dan, conv, 2, "d-")
         self.send(cat, conv, 3, "c-")
         self.send(dan, conv, 1, "d2-")
+        # Cat's reaction on dan's message goes with the account; dan's stays.
+        for who, r in ((cat, "👍"), (dan, "👀")):
+            self.server.request("POST", f"/api/conversations/{conv}/messages/1/reactions", {"reaction": r},
+                                token=who["access_token"])
         ws = ws_connect(self.server, cat["access_token"])
         watcher = ws_connect(self.server, dan["access_token"])
         self.assertTrue(watcher.request("subscribe", conversations=[{"conv": conv}])["ok"])
@@ -106,6 +118,7 @@ class PrivacyTest(ServerTest):
         self.assertEqual([m["seq"] for m in msgs], [1, 2, 3, 4, 5, 6])
         self.assertEqual([m["body"] for m in msgs], ["d- secret 0", "d- secret 1", "", "", "", "d2- secret 0"])
         self.assertEqual([m["deleted"] for m in msgs], [False, False, True, True, True, False])
+        self.assertEqual(msgs[0]["reactions"], [{"reaction": "👀", "count": 1, "me": True}])
 
         status, _, page = self.server.request("GET", f"/api/admin/audit?user={cat['user']['id']}&limit=1",
                                               token=self.root["access_token"])

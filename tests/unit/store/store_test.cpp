@@ -600,6 +600,16 @@ TEST_P(StoreTest, ReactionsAreCountedPerMessageAndGoWithTombstonesAndErasure) {
   EXPECT_EQ(store_->reaction_users(10, m1.seq, "👍", 0, 10), (std::vector<Id>{1, 2}));
   EXPECT_EQ(store_->reaction_users(10, m1.seq, "👍", 1, 10), (std::vector<Id>{2}));
 
+  // A user's own, paged by (conversation, seq, reaction).
+  auto mine = store_->reactions_of_user(2, UserReaction{}, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].reaction, ":tada:");
+  auto rest = store_->reactions_of_user(2, mine[0], 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].reaction, "👍");
+  EXPECT_EQ(rest[0].created_at, 102);
+  EXPECT_TRUE(store_->reactions_of_user(2, rest[0], 10).empty());
+
   EXPECT_TRUE(store_->remove_reaction(10, m1.seq, 1, "👍"));
   EXPECT_FALSE(store_->remove_reaction(10, m1.seq, 1, "👍"));
   store_->tombstone_message(10, m1.seq, 200);
