@@ -41,6 +41,9 @@ store::Member require_member(store::Store& s, Id actor, Id conversation_id) {
   return *a.me;
 }
 
+// Who replied, shown on a thread's root: the first few.
+constexpr int kThreadParticipants = 5;
+
 bool is_manager(const store::Member& m) { return m.role == "owner" || m.role == "admin"; }
 
 void validate_client_id(std::string_view id, std::size_t max) {
@@ -62,6 +65,8 @@ ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& id
       messages_sent_(m.counter("parley_messages_total", "Messages committed to the store")),
       send_retries_(m.counter("parley_message_retries_total",
                               "Sends answered with an earlier message (same client_id)")),
+      replies_sent_(
+          m.counter("parley_thread_replies_total", "Messages committed as replies in a thread")),
       reactions_added_(m.counter("parley_reactions_total", "Reactions changed, by action",
                                  {{"action", "added"}})),
       reactions_removed_(m.counter("parley_reactions_total", "Reactions changed, by action",
@@ -349,11 +354,11 @@ void ChatService::check_client_id(std::string_view client_id) const {
 SendResult ChatService::append(store::Store& s, const store::Message& msg) {
   // The writer usually appends a send with its batch neighbours; this is the
   // path for one it refused, and for every send when a batch is run again.
-  const store::Message* in = &msg;
+  store::Message m = msg;
+  store::Message* in = &m;
   std::int64_t seq = 0;
   s.append_messages({&in, 1}, {&seq, 1});
   if (seq) {
-    store::Message m = msg;
     m.seq = seq;
     return SendResult{m, true};
   }
@@ -365,12 +370,17 @@ SendResult ChatService::append(store::Store& s, const store::Message& msg) {
     return SendResult{*earlier, false};
   }
   require_member(s, msg.sender_id, msg.conversation_id);
+  if (msg.reply_to && !s.message(msg.conversation_id, msg.reply_to)) {
+    fail(Errc::bad_request,
+         "'reply_to': no message " + std::to_string(msg.reply_to) + " in this conversation");
+  }
   fail(Errc::internal, "the store refused a message from a member");
 }
 
 void ChatService::after_send(const SendResult& r) {
   if (r.created) {
     messages_sent_.inc();
+    if (r.message.reply_to) replies_sent_.inc();
     if (sink_) sink_->message_created(r.message);
   } else {
     send_retries_.inc();
@@ -378,10 +388,10 @@ void ChatService::after_send(const SendResult& r) {
 }
 
 SendResult ChatService::send(Id actor, Id conversation_id, std::string_view client_id,
-                             std::string_view body) {
+                             std::string_view body, SendOptions opts) {
   std::promise<SendResult> promise;
   auto future = promise.get_future();
-  send_async(actor, conversation_id, std::string(client_id), std::string(body),
+  send_async(actor, conversation_id, std::string(client_id), std::string(body), opts,
              [&](std::exception_ptr e, const SendResult& r) {
                e ? promise.set_exception(e) : promise.set_value(r);
              });
@@ -389,9 +399,13 @@ SendResult ChatService::send(Id actor, Id conversation_id, std::string_view clie
 }
 
 void ChatService::send_async(Id actor, Id conversation_id, std::string client_id, std::string body,
-                             SendDone done) {
+                             SendOptions opts, SendDone done) {
   check_client_id(client_id);
   check_body(body);
+  if (opts.reply_to < 0) fail(Errc::bad_request, "'reply_to' must be a message seq");
+  if (opts.broadcast && !opts.reply_to) {
+    fail(Errc::bad_request, "'broadcast' is for replies: it needs 'reply_to'");
+  }
   auto a = std::make_shared<store::Database::Append>();
   store::Message& msg = a->message;
   msg.id = ids_.next();
@@ -400,6 +414,8 @@ void ChatService::send_async(Id actor, Id conversation_id, std::string client_id
   msg.client_id = std::move(client_id);
   msg.body = std::move(body);
   msg.created_at = now_ms();
+  msg.reply_to = opts.reply_to;
+  msg.broadcast = opts.broadcast;
   auto result = std::make_shared<SendResult>();
   db_.submit_append(
       a, [this, a, result](store::Store& s) { *result = append(s, a->message); },
@@ -466,6 +482,31 @@ store::Message ChatService::get_message(Id actor, Id conversation_id, std::int64
     auto m = s.message(conversation_id, seq);
     if (!m) fail(Errc::not_found, "message not found");
     return *m;
+  });
+}
+
+Thread ChatService::thread(Id actor, Id conversation_id, std::int64_t root_seq, std::int64_t after,
+                           int limit) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    auto root = s.message(conversation_id, root_seq);
+    if (!root) fail(Errc::not_found, "message not found");
+    if (root->reply_to) root = s.message(conversation_id, root->reply_to);
+    Thread t;
+    t.root = *root;
+    t.replies = s.thread_replies(conversation_id, t.root.seq, after, limit);
+    std::vector<std::int64_t> one{t.root.seq};
+    auto sums = s.thread_summaries(conversation_id, one, kThreadParticipants);
+    t.summary = sums.empty() ? store::ThreadSummary{t.root.seq} : sums.front();
+    return t;
+  });
+}
+
+std::vector<store::ThreadSummary> ChatService::thread_summaries(
+    Id actor, Id conversation_id, std::span<const std::int64_t> seqs) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    return s.thread_summaries(conversation_id, seqs, kThreadParticipants);
   });
 }
 

@@ -52,6 +52,21 @@ struct SendResult {
   bool created = false;  // false: a retry of an earlier client_id
 };
 
+// How a message is sent: as a reply (reply_to: the seq it answers; a reply
+// to a reply joins that reply's thread) and, for a reply, whether it is also
+// shown in the conversation.
+struct SendOptions {
+  std::int64_t reply_to = 0;
+  bool broadcast = false;
+};
+
+// A thread: its root and a page of its replies, ascending.
+struct Thread {
+  store::Message root;
+  std::vector<store::Message> replies;
+  store::ThreadSummary summary;
+};
+
 struct Replay {
   std::vector<store::Message> messages;  // ascending seq
   std::int64_t last_seq = 0;             // the conversation's newest seq at read time
@@ -108,13 +123,14 @@ class ChatService {
   // Owner only. Setting "owner" transfers ownership; the old owner becomes admin.
   store::Member set_member_role(Id actor, Id conversation_id, Id user_id, std::string_view role);
 
-  SendResult send(Id actor, Id conversation_id, std::string_view client_id, std::string_view body);
+  SendResult send(Id actor, Id conversation_id, std::string_view client_id, std::string_view body,
+                  SendOptions opts = {});
   // Non-blocking send for the gateway: validates (throws Error at once on bad
   // input), queues the write, and calls done on the store writer thread after
   // the commit (and after the event went to the sink).
   using SendDone = std::function<void(std::exception_ptr, const SendResult&)>;
   void send_async(Id actor, Id conversation_id, std::string client_id, std::string body,
-                  SendDone done);
+                  SendOptions opts, SendDone done);
   // Receives committed changes; set once at start-up, before serving.
   void set_event_sink(EventSink* sink) { sink_ = sink; }
   // after: ascending seq > after; before: descending seq < before; neither:
@@ -130,6 +146,12 @@ class ChatService {
   Replay replay(Id actor, Id conversation_id, std::optional<std::int64_t> since, int limit,
                 std::size_t max_bytes = SIZE_MAX);
   store::Message get_message(Id actor, Id conversation_id, std::int64_t seq);
+  // The thread under root_seq (a reply's seq names its root's thread):
+  // replies with seq > after, at most limit.
+  Thread thread(Id actor, Id conversation_id, std::int64_t root_seq, std::int64_t after, int limit);
+  // The thread summary of each message of `seqs` that has replies.
+  std::vector<store::ThreadSummary> thread_summaries(Id actor, Id conversation_id,
+                                                     std::span<const std::int64_t> seqs);
   store::Message edit_message(Id actor, Id conversation_id, std::int64_t seq,
                               std::string_view body);
   store::Message delete_message(Id actor, Id conversation_id, std::int64_t seq);
@@ -167,6 +189,7 @@ class ChatService {
   IdGenerator& ids_;
   metrics::Counter& messages_sent_;
   metrics::Counter& send_retries_;
+  metrics::Counter& replies_sent_;
   metrics::Counter& reactions_added_;
   metrics::Counter& reactions_removed_;
   metrics::Counter& reactions_refused_;

@@ -80,6 +80,13 @@ std::int64_t require_int(const bj::object& o, std::string_view key, std::int64_t
   return *v;
 }
 
+std::optional<bool> optional_bool(const bj::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::nullopt;
+  if (!it->value().is_bool()) fail(Errc::bad_request, field(key) + " must be true or false");
+  return it->value().get_bool();
+}
+
 const bj::array* optional_array(const bj::object& o, std::string_view key, std::size_t max_items) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return nullptr;
@@ -109,13 +116,27 @@ void append_quoted(std::string& out, std::string_view s) {
     run = i + 1;
     out += '\\';
     switch (c) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '\b': out += 'b'; break;
-      case '\f': out += 'f'; break;
-      case '\n': out += 'n'; break;
-      case '\r': out += 'r'; break;
-      case '\t': out += 't'; break;
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\b':
+        out += 'b';
+        break;
+      case '\f':
+        out += 'f';
+        break;
+      case '\n':
+        out += 'n';
+        break;
+      case '\r':
+        out += 'r';
+        break;
+      case '\t':
+        out += 't';
+        break;
       default:
         out += "u00";
         out += kHex[c >> 4];

@@ -27,6 +27,8 @@ std::int64_t require_int(const bj::object& o, std::string_view key, std::int64_t
                          std::int64_t max);
 std::optional<std::int64_t> optional_int(const bj::object& o, std::string_view key,
                                          std::int64_t min, std::int64_t max);
+// Absent or null: empty.
+std::optional<bool> optional_bool(const bj::object& o, std::string_view key);
 const bj::array& require_array(const bj::object& o, std::string_view key, std::size_t max_items);
 const bj::array* optional_array(const bj::object& o, std::string_view key, std::size_t max_items);
 

@@ -24,6 +24,25 @@ bj::array reactions_json(const std::vector<store::ReactionCount>& counts, std::i
   return out;
 }
 
+// Messages as REST shows them: each with its reactions and, for a root with
+// replies, its thread summary.
+bj::array page_json(Services& s, Id me, Id conv, std::span<const store::Message> page) {
+  std::vector<std::int64_t> seqs;
+  for (const auto& m : page) seqs.push_back(m.seq);
+  auto counts = s.chat.reactions(me, conv, seqs);
+  auto threads = s.chat.thread_summaries(me, conv, seqs);
+  bj::array items;
+  for (const auto& m : page) {
+    auto o = message_json(m);
+    o["reactions"] = reactions_json(counts, m.seq);
+    for (const auto& t : threads) {
+      if (t.root_seq == m.seq) o["thread"] = thread_json(t);
+    }
+    items.push_back(std::move(o));
+  }
+  return items;
+}
+
 bj::object reaction_json(const chat::ReactionEvent& e) {
   return {{"seq", e.seq}, {"reaction", e.reaction}, {"count", e.count}, {"me", e.added}};
 }
@@ -39,7 +58,10 @@ void register_message_routes(Router& r, Services& s) {
         body, "client_id", static_cast<std::size_t>(s.cfg.limits.max_client_id_bytes));
     // The byte limit is checked by the service (413); accept the field here.
     auto text = json::require_string(body, "body", SIZE_MAX, 0);
-    auto sent = s.chat.send(me, conv, client_id, text);
+    chat::SendOptions opts;
+    opts.reply_to = json::optional_int(body, "reply_to", 1, INT64_MAX).value_or(0);
+    opts.broadcast = json::optional_bool(body, "broadcast").value_or(false);
+    auto sent = s.chat.send(me, conv, client_id, text, opts);
     Response res = json_reply(sent.created ? 201 : 200, message_json(sent.message));
     res.set("Location", "/api/conversations/" + id_to_string(conv) + "/messages/" +
                             std::to_string(sent.message.seq));
@@ -55,13 +77,7 @@ void register_message_routes(Router& r, Services& s) {
     auto page = s.chat.list_messages(me, conv, after, before, limit);
     std::vector<std::int64_t> seqs;
     for (const auto& m : page) seqs.push_back(m.seq);
-    auto counts = s.chat.reactions(me, conv, seqs);
-    bj::array items;
-    for (const auto& m : page) {
-      auto o = message_json(m);
-      o["reactions"] = reactions_json(counts, m.seq);
-      items.push_back(std::move(o));
-    }
+    bj::array items = page_json(s, me, conv, page);
     return json_reply(200, bj::object{{"messages", std::move(items)},
                                       {"order", after ? "asc" : "desc"},
                                       {"has_more", static_cast<int>(page.size()) == limit}});
@@ -71,10 +87,22 @@ void register_message_routes(Router& r, Services& s) {
     Id me = require_auth(ctx, s).user_id;
     Id conv = path_id(ctx, "id", "conversation");
     auto m = s.chat.get_message(me, conv, path_int(ctx, "seq", "message"));
-    std::vector<std::int64_t> one{m.seq};
-    auto o = message_json(m);
-    o["reactions"] = reactions_json(s.chat.reactions(me, conv, one), m.seq);
-    return json_reply(200, o);
+    return json_reply(200, page_json(s, me, conv, {&m, 1}).at(0));
+  });
+
+  // A thread: its root (with its summary) and a page of replies, ascending.
+  r.add("GET", "/api/conversations/{id}/messages/{seq}/thread", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto after = query_int(ctx, "after", 0, INT64_MAX).value_or(0);
+    int limit = page_limit(ctx, s, 50);
+    auto t = s.chat.thread(me, conv, path_int(ctx, "seq", "message"), after, limit);
+    auto root = page_json(s, me, conv, {&t.root, 1}).at(0);
+    bj::array replies = page_json(s, me, conv, t.replies);
+    bool more = static_cast<int>(t.replies.size()) == limit;
+    bj::object out{{"root", std::move(root)}, {"replies", std::move(replies)}, {"has_more", more}};
+    out["next_after"] = more ? bj::value(t.replies.back().seq) : bj::value(nullptr);
+    return json_reply(200, std::move(out));
   });
 
   // Reactions: the summary of a message, who reacted with one, add, remove.

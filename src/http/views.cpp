@@ -31,7 +31,20 @@ bj::object message_json(const store::Message& m) {
                {"deleted", m.deleted_at != 0}};
   o["edited_at"] = m.edited_at ? bj::value(m.edited_at) : bj::value(nullptr);
   o["deleted_at"] = m.deleted_at ? bj::value(m.deleted_at) : bj::value(nullptr);
+  if (m.reply_to) {
+    o["reply_to"] = m.reply_to;
+    o["broadcast"] = m.broadcast;
+  }
   return o;
+}
+
+bj::object thread_json(const store::ThreadSummary& t) {
+  bj::array who;
+  for (Id u : t.participants) who.push_back(bj::value(id_to_string(u)));
+  return {{"reply_count", t.reply_count},
+          {"last_reply_seq", t.last_reply_seq},
+          {"last_reply_at", t.last_reply_at},
+          {"participants", std::move(who)}};
 }
 
 bj::object conversation_json(const store::Conversation& c) {

@@ -13,6 +13,8 @@ namespace parley::http {
 boost::json::object user_json(const store::User& u);
 boost::json::object session_json(const auth::Session& s);
 boost::json::object message_json(const store::Message& m);
+// The "thread" member of a root message that has replies.
+boost::json::object thread_json(const store::ThreadSummary& t);
 boost::json::object conversation_json(const store::Conversation& c);
 boost::json::object conversation_view_json(const chat::ConversationView& v);
 boost::json::object summary_json(const store::ConversationSummary& s);

@@ -12,6 +12,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/flat_map.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "http/message.hpp"
@@ -400,13 +401,16 @@ void ChatSocket::op_send(const bj::value& id, const bj::object& req) {
   Id conv = id_field(req, "conv");
   std::string client_id(string_field(req, "client_id", 256));
   std::string body(string_field(req, "body", p_.opts.max_message_bytes));
+  chat::SendOptions opts;
+  opts.reply_to = json::optional_int(req, "reply_to", 1, INT64_MAX).value_or(0);
+  opts.broadcast = json::optional_bool(req, "broadcast").value_or(false);
   auto keep = conn_->shared();
   auto& ioc = conn_->context();
   auto started = Clock::now();
   auto* hist = &p_.send_ack_seconds;
   // Validation errors throw here and are answered by on_message; the ack
   // comes only after the commit, from the store writer, posted back here.
-  p_.chat.send_async(user_id_, conv, std::move(client_id), std::move(body),
+  p_.chat.send_async(user_id_, conv, std::move(client_id), std::move(body), opts,
                      [this, keep = std::move(keep), &ioc, id, started, hist](
                          std::exception_ptr e, const chat::SendResult& r) mutable {
                        hist->observe(std::chrono::duration<double>(Clock::now() - started).count());
@@ -425,12 +429,13 @@ void ChatSocket::op_send(const bj::value& id, const bj::object& req) {
                            reply_error(id, "send", err->first, err->second);
                            return;
                          }
-                         reply_ok(id, "send",
-                                  bj::object{{"message_id", id_to_string(r.message.id)},
-                                             {"conv", id_to_string(r.message.conversation_id)},
-                                             {"seq", r.message.seq},
-                                             {"ts", r.message.created_at},
-                                             {"duplicate", !r.created}});
+                         bj::object ack{{"message_id", id_to_string(r.message.id)},
+                                        {"conv", id_to_string(r.message.conversation_id)},
+                                        {"seq", r.message.seq},
+                                        {"ts", r.message.created_at},
+                                        {"duplicate", !r.created}};
+                         if (r.message.reply_to) ack["reply_to"] = r.message.reply_to;
+                         reply_ok(id, "send", std::move(ack));
                        });
                      });
 }
@@ -482,10 +487,7 @@ void ChatSocket::op_blocking(const bj::value& id, const bj::object& req, const s
   bool remove = false;
   if (op == "react") {
     body = std::string(string_field(req, "reaction", 4096));
-    if (auto it = req.find("remove"); it != req.end()) {
-      if (!it->value().is_bool()) fail(Errc::bad_request, "'remove' must be a boolean");
-      remove = it->value().as_bool();
-    }
+    remove = json::optional_bool(req, "remove").value_or(false);
   }
   auto* chat = &p_.chat;
   Id user = user_id_;

@@ -253,6 +253,11 @@ std::string message_event(const store::Message& m, bool created) {
   } else {
     out += "null";
   }
+  if (m.reply_to) {
+    out += R"(,"reply_to":)";
+    append_int(out, m.reply_to);
+    out += m.broadcast ? R"(,"broadcast":true)" : R"(,"broadcast":false)";
+  }
   out += "}}";
   return out;
 }

@@ -82,6 +82,8 @@ void to_proto(const bj::object& j, pb::Message& m) {
   if (has_int(j, "edited_at")) m.set_edited_at(int_of(j, "edited_at"));
   m.set_deleted(bool_of(j, "deleted"));
   if (has_int(j, "deleted_at")) m.set_deleted_at(int_of(j, "deleted_at"));
+  m.set_reply_to(int_of(j, "reply_to"));
+  m.set_broadcast(bool_of(j, "broadcast"));
 }
 
 bj::object to_json(const pb::Message& m) {
@@ -95,6 +97,10 @@ bj::object to_json(const pb::Message& m) {
   o["edited_at"] = m.has_edited_at() ? bj::value(m.edited_at()) : bj::value(nullptr);
   o["deleted"] = m.deleted();
   o["deleted_at"] = m.has_deleted_at() ? bj::value(m.deleted_at()) : bj::value(nullptr);
+  if (m.reply_to()) {
+    o["reply_to"] = m.reply_to();
+    o["broadcast"] = m.broadcast();
+  }
   return o;
 }
 
@@ -165,6 +171,8 @@ Request decode_proto_request(std::string_view bytes, bj::value* id_out) {
       f["conv"] = id_value(r.send().conv());
       f["client_id"] = r.send().client_id();
       f["body"] = r.send().body();
+      if (r.send().reply_to()) f["reply_to"] = r.send().reply_to();
+      if (r.send().broadcast()) f["broadcast"] = true;
       break;
     case pb::Request::kEdit:
       out.op = "edit";
@@ -253,6 +261,7 @@ std::string encode_proto_reply(std::string_view op, const bj::object& reply) {
     s.set_seq(int_of(j, "seq"));
     s.set_ts(int_of(j, "ts"));
     s.set_duplicate(bool_of(j, "duplicate"));
+    s.set_reply_to(int_of(j, "reply_to"));
   } else if (op == "edit" || op == "delete") {
     r.mutable_edit()->set_seq(int_of(j, "seq"));
     r.mutable_edit()->set_deleted(bool_of(j, "deleted"));

@@ -136,7 +136,7 @@ class Database {
 
   DatabaseOptions options_;
   std::unique_ptr<Store> writer_;
-  std::vector<const Message*> append_in_;  // the writer's scratch for run_appends
+  std::vector<Message*> append_in_;  // the writer's scratch for run_appends
   std::vector<std::int64_t> append_out_;
 
   mutable std::mutex mu_;

@@ -23,7 +23,8 @@ constexpr const char* kConvCols =
 constexpr const char* kDeleteMessageReactions =
     "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2";
 constexpr const char* kMsgCols =
-    "id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted_at";
+    "id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted_at, "
+    "reply_to, broadcast";
 
 template <class S>
 User read_user(const S& s, int o = 0) {
@@ -65,6 +66,8 @@ Message read_message(const S& s, int o = 0) {
   m.created_at = s.i64(o + 6);
   m.edited_at = s.i64(o + 7);
   m.deleted_at = s.i64(o + 8);
+  m.reply_to = s.i64(o + 9);
+  m.broadcast = s.i64(o + 10) != 0;
   return m;
 }
 
@@ -110,7 +113,7 @@ const std::string kSqlConvsForUser =
     "    AND x.sender_id <> m.user_id AND x.deleted_at = 0),"
     " (SELECT COUNT(*) FROM members y WHERE y.conversation_id = c.id),"
     " l.id, l.conversation_id, l.seq, l.sender_id, l.client_id, l.body, l.created_at,"
-    " l.edited_at, l.deleted_at"
+    " l.edited_at, l.deleted_at, l.reply_to, l.broadcast"
     " FROM members m JOIN conversations c ON c.id = m.conversation_id"
     " LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq"
     " WHERE m.user_id = ?1 AND (?2 = 0 OR c.activity_at < ?3 OR (c.activity_at = ?3 AND c.id < ?4))"
@@ -459,9 +462,9 @@ namespace {
 
 const MultiRowInsert& message_rows() {
   static const MultiRowInsert rows(
-      "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
-      "VALUES ",
-      7);
+      "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, "
+      "reply_to, broadcast) VALUES ",
+      9);
   return rows;
 }
 
@@ -489,7 +492,7 @@ std::size_t MultiRowInsert::chunk(std::size_t left) {
   return std::min(kMaxRows, std::bit_floor(left));
 }
 
-void SqlStore::mark_first_uses(std::span<const Message* const> in, std::span<std::int64_t> ok) {
+void SqlStore::mark_first_uses(std::span<Message* const> in, std::span<std::int64_t> ok) {
   std::vector<std::size_t> order(in.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   auto key = [&](std::size_t i) { return std::tie(in[i]->sender_id, in[i]->client_id); };
@@ -500,7 +503,7 @@ void SqlStore::mark_first_uses(std::span<const Message* const> in, std::span<std
   }
 }
 
-void SqlStore::append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) {
+void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int64_t> out) {
   // out[i] is 1 while in[i] may still go, then its seq.
   mark_first_uses(in, out);
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -528,6 +531,18 @@ void SqlStore::append_messages(std::span<const Message* const> in, std::span<std
       for (std::size_t j = k; j < end; ++j) out[order[j]] = 0;
     }
     k = end;
+  }
+  // A reply joins the thread of the message it answers; one to a seq not
+  // (yet) stored goes the step-by-step way, which says so.
+  for (std::size_t i : order) {
+    if (!in[i]->reply_to) continue;
+    auto s = prepare("SELECT reply_to FROM messages WHERE conversation_id = ?1 AND seq = ?2");
+    s.bind(1, in[i]->conversation_id).bind(2, in[i]->reply_to);
+    if (!s.step()) {
+      out[i] = 0;
+    } else if (std::int64_t root = s.i64(0)) {
+      in[i]->reply_to = root;
+    }
   }
   std::erase_if(order, [&](std::size_t i) { return out[i] == 0; });
 
@@ -572,10 +587,10 @@ void SqlStore::append_messages(std::span<const Message* const> in, std::span<std
     auto s = prepare(message_rows().sql(n));
     for (std::size_t r = 0; r < n; ++r) {
       const Message& m = *in[rows[k + r]];
-      int p = static_cast<int>(r * 7);
+      int p = static_cast<int>(r * 9);
       s.bind(p + 1, m.id).bind(p + 2, m.conversation_id).bind(p + 3, out[rows[k + r]]);
       s.bind(p + 4, m.sender_id).bind(p + 5, m.client_id).bind(p + 6, m.body);
-      s.bind(p + 7, m.created_at);
+      s.bind(p + 7, m.created_at).bind(p + 8, m.reply_to).bind(p + 9, std::int64_t{m.broadcast});
     }
     s.run();
     k += n;
@@ -595,8 +610,8 @@ void SqlStore::append_messages(std::span<const Message* const> in, std::span<std
 
 void SqlStore::insert_message(const Message& m) {
   prepare(
-      "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, "
+      "reply_to, broadcast) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
       .bind(1, m.id)
       .bind(2, m.conversation_id)
       .bind(3, m.seq)
@@ -604,6 +619,8 @@ void SqlStore::insert_message(const Message& m) {
       .bind(5, m.client_id)
       .bind(6, m.body)
       .bind(7, m.created_at)
+      .bind(8, m.reply_to)
+      .bind(9, std::int64_t{m.broadcast})
       .run();
 }
 
@@ -721,6 +738,48 @@ std::int64_t SqlStore::unread_count(Id conversation_id, Id user_id, std::int64_t
       "AND deleted_at = 0");
   s.bind(1, conversation_id).bind(2, user_id).bind(3, after_seq);
   return s.step() ? s.i64(0) : 0;
+}
+
+std::vector<ThreadSummary> SqlStore::thread_summaries(Id conversation_id,
+                                                      std::span<const std::int64_t> seqs,
+                                                      int max_participants) {
+  std::vector<ThreadSummary> out;
+  if (seqs.empty()) return out;
+  // One range scan of the thread index over the page's roots: per (root,
+  // sender) its replies, first and last; folded per root here.
+  auto [lo, hi] = std::minmax_element(seqs.begin(), seqs.end());
+  auto s = prepare(
+      "SELECT reply_to, sender_id, COUNT(*), MIN(seq), MAX(seq), MAX(created_at) FROM messages "
+      "WHERE conversation_id = ?1 AND reply_to > 0 AND reply_to >= ?2 AND reply_to <= ?3 "
+      "AND deleted_at = 0 GROUP BY reply_to, sender_id ORDER BY reply_to, MIN(seq)");
+  s.bind(1, conversation_id).bind(2, *lo).bind(3, *hi);
+  while (s.step()) {
+    std::int64_t root = s.i64(0);
+    if (std::find(seqs.begin(), seqs.end(), root) == seqs.end()) continue;
+    if (out.empty() || out.back().root_seq != root) out.push_back(ThreadSummary{root});
+    ThreadSummary& t = out.back();
+    t.reply_count += s.i64(2);
+    if (static_cast<int>(t.participants.size()) < max_participants) {
+      t.participants.push_back(s.i64(1));
+    }
+    if (s.i64(4) > t.last_reply_seq) {
+      t.last_reply_seq = s.i64(4);
+      t.last_reply_at = s.i64(5);
+    }
+  }
+  return out;
+}
+
+std::vector<Message> SqlStore::thread_replies(Id conversation_id, std::int64_t root_seq,
+                                              std::int64_t after_seq, int limit) {
+  static const std::string kSql = std::string("SELECT ") + kMsgCols +
+                                  " FROM messages WHERE conversation_id = ?1 AND reply_to > 0 "
+                                  "AND reply_to = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
+  auto s = prepare(kSql.c_str());
+  s.bind(1, conversation_id).bind(2, root_seq).bind(3, after_seq).bind(4, std::int64_t{limit});
+  std::vector<Message> out;
+  while (s.step()) out.push_back(read_message(s));
+  return out;
 }
 
 }  // namespace parley::store

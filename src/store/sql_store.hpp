@@ -75,7 +75,7 @@ class SqlStore : public Store {
 
   std::int64_t next_seq(Id conversation_id, std::int64_t now) override;
   void insert_message(const Message& m) override;
-  void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) override;
+  void append_messages(std::span<Message* const> in, std::span<std::int64_t> out) override;
   std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) override;
   std::optional<Message> message(Id conversation_id, std::int64_t seq) override;
   std::vector<Message> messages_after(Id conversation_id, std::int64_t after_seq,
@@ -91,6 +91,11 @@ class SqlStore : public Store {
   std::int64_t tombstone_messages_before(Id before_id, std::int64_t now, int limit) override;
   void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
   std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;
+  std::vector<ThreadSummary> thread_summaries(Id conversation_id,
+                                              std::span<const std::int64_t> seqs,
+                                              int max_participants) override;
+  std::vector<Message> thread_replies(Id conversation_id, std::int64_t root_seq,
+                                      std::int64_t after_seq, int limit) override;
 
   // Reactions (sql_reactions.cpp).
   bool add_reaction(Id conversation_id, std::int64_t seq, Id user_id, std::string_view reaction,
@@ -197,7 +202,7 @@ class SqlStore : public Store {
   // Sets ok[i] to 1 where in[i] is the first use of its (sender_id,
   // client_id) in `in`, else to 0 (the caller's step-by-step path makes the
   // later ones retries of the first).
-  static void mark_first_uses(std::span<const Message* const> in, std::span<std::int64_t> ok);
+  static void mark_first_uses(std::span<Message* const> in, std::span<std::int64_t> ok);
   // The newest version in schema_migrations (0 when empty).
   std::int64_t recorded_version();
 };

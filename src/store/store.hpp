@@ -122,8 +122,19 @@ class Store {
   // retry, not a member, no such conversation). The seq of each conversation
   // is updated once per call and each sender's read marker once, and rows go
   // in with multi-row inserts (SQLite) or all in one statement (PostgreSQL).
-  virtual void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) = 0;
+  // A reply's reply_to is set to its thread's root (the reply_to of the
+  // message it answers, when that is itself a reply); a reply to a seq not
+  // stored is refused (out[i] 0).
+  virtual void append_messages(std::span<Message* const> in, std::span<std::int64_t> out) = 0;
   virtual std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) = 0;
+  // Threads: the replies under each root of `seqs` that has any (tombstoned
+  // replies not counted), by root seq; at most max_participants each.
+  virtual std::vector<ThreadSummary> thread_summaries(Id conversation_id,
+                                                      std::span<const std::int64_t> seqs,
+                                                      int max_participants) = 0;
+  // The replies under root_seq with seq > after_seq, ascending.
+  virtual std::vector<Message> thread_replies(Id conversation_id, std::int64_t root_seq,
+                                              std::int64_t after_seq, int limit) = 0;
   virtual std::optional<Message> message(Id conversation_id, std::int64_t seq) = 0;
   // Ascending by seq: seq > after_seq. Descending: seq < before_seq.
   virtual std::vector<Message> messages_after(Id conversation_id, std::int64_t after_seq,

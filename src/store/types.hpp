@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/ids.hpp"
 
@@ -72,6 +73,20 @@ struct Message {
   std::int64_t created_at = 0;
   std::int64_t edited_at = 0;
   std::int64_t deleted_at = 0;  // tombstone: body is emptied
+  // A reply: the seq of its thread's root (never itself a reply); 0 for a
+  // message of the conversation.
+  std::int64_t reply_to = 0;
+  bool broadcast = false;  // a reply also shown in the conversation
+};
+
+// The replies under one root message, counted at read time (tombstoned
+// replies left out).
+struct ThreadSummary {
+  std::int64_t root_seq = 0;
+  std::int64_t reply_count = 0;
+  std::int64_t last_reply_seq = 0;
+  std::int64_t last_reply_at = 0;
+  std::vector<Id> participants;  // who replied, earliest first, at most a few
 };
 
 // One reaction on one message: how many reacted with it, whether the viewer did.

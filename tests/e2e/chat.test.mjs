@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// reactions; axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; threads; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -275,6 +275,44 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await msg(pageB).getByRole("button", { name: "🎉: 1 person, including you" }).waitFor();
     await pageA.reload();
     await msg(pageA).getByRole("button", { name: "🎉: 1 person" }).waitFor();
+  });
+
+  test("threads: a reply by keyboard in the thread panel, counted live under the root, broadcast to the conversation", async () => {
+    const committed = (where, text) => where.getByTestId("message").filter({ hasText: text });
+    const root = (page) => page.locator(".message-list").first().getByTestId("message").filter({ hasText: "hi alice (edited)" });
+    await root(pageB).getByRole("button", { name: /^Reply in thread/ }).focus();
+    await pageB.keyboard.press("Enter");
+    const panelB = pageB.getByRole("complementary", { name: "Thread" });
+    await panelB.waitFor();
+    // The reply composer has the focus: type and press Enter.
+    await pageB.waitForFunction(() => document.activeElement?.id === "thread-composer");
+    await pageB.keyboard.type("a reply in the thread");
+    await pageB.keyboard.press("Enter");
+    await committed(panelB, "a reply in the thread").waitFor().catch(async (e) => {
+      await shot(pageB, "12-thread-failed");
+      throw e;
+    });
+    // Alice sees the count under the root, not the reply in the conversation.
+    const countA = root(pageA).getByTestId("thread-count");
+    await countA.waitFor();
+    assert.equal(await countA.textContent(), "1 reply");
+    assert.equal(await pageA.locator(".messages").first().getByText("a reply in the thread").count(), 0);
+    await countA.click();
+    const panelA = pageA.getByRole("complementary", { name: "Thread" });
+    await committed(panelA, "a reply in the thread").waitFor();
+    await axe(pageA, "thread panel");
+    // Alice answers with "also send to the conversation": Bob sees it in both places.
+    await panelA.getByRole("checkbox", { name: /^Also send to/ }).check();
+    await panelA.getByRole("textbox", { name: /^Reply/ }).fill("answer for everyone");
+    await pageA.keyboard.press("Enter");
+    await committed(panelB, "answer for everyone").waitFor();
+    await committed(pageB.locator(".messages").first(), "answer for everyone").waitFor();
+    await root(pageB).getByTestId("thread-count").filter({ hasText: "2 replies" }).waitFor();
+    // Escape closes the panel; after a reload the count comes from the server.
+    await pageA.keyboard.press("Escape");
+    await panelA.waitFor({ state: "detached" });
+    await pageA.reload();
+    await root(pageA).getByTestId("thread-count").filter({ hasText: "2 replies" }).waitFor();
   });
 
   test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {

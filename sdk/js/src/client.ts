@@ -8,7 +8,7 @@ import { LiveConnection, realTimers, type Timers, type WebSocketCtor } from "./l
 import { errorFrom, expandPath, parseBody, queryString, type CallOptions, type Method, type Op, type Response, type Transport } from "./rest.js";
 import { SessionManager, type StoredTokens } from "./session.js";
 import { IndexedDbStore, MemoryStore, type LocalStore } from "./store.js";
-import type { ClientEvents, ConnectionState, Conversation, Message, OutboxItem, PresenceEntry, Reacted, SendAck, User, paths } from "./types.js";
+import type { ClientEvents, ConnectionState, Conversation, Message, OutboxItem, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
 
 export interface ParleyClientOptions {
   /** http(s)://host[:port]; in a browser page, defaults to the page's origin. */
@@ -301,11 +301,15 @@ export class ParleyClient {
   /**
    * Sends a message. It is kept in the outbox (IndexedDB in browsers) with its
    * client_id and sent, again after any reconnect or reload, until the server
-   * acknowledges it: once, in order per conversation.
+   * acknowledges it: once, in order per conversation. With `replyTo` (a seq)
+   * it is a reply in that message's thread; `broadcast` also shows the reply
+   * in the conversation.
    */
-  async send(conv: string, body: string): Promise<OutboxItem> {
+  async send(conv: string, body: string, opts: { replyTo?: number; broadcast?: boolean } = {}): Promise<OutboxItem> {
     if (!this.local) throw new ParleyError(401, "unauthorized", "sign in (or openOffline) first");
     const item: OutboxItem = { client_id: randomId(), conv, body, created_at: Date.now(), state: "pending" };
+    if (opts.replyTo) item.reply_to = opts.replyTo;
+    if (opts.broadcast) item.broadcast = true;
     // Distinct, increasing created_at keeps the order of sends made in one millisecond.
     const last = this.outboxItems[this.outboxItems.length - 1];
     if (last && item.created_at <= last.created_at) item.created_at = last.created_at + 1;
@@ -340,6 +344,17 @@ export class ParleyClient {
 
   async deleteMessage(conv: string, seq: number): Promise<void> {
     await this.api("delete", "/api/conversations/{id}/messages/{seq}", { path: { id: conv, seq } });
+  }
+
+  /**
+   * A thread: its root (with its summary) and replies after `after`, ascending.
+   * Any seq of the thread names it; page on with `next_after`.
+   */
+  async thread(conv: string, seq: number, opts: { after?: number; limit?: number } = {}): Promise<ThreadPage> {
+    return this.api("get", "/api/conversations/{id}/messages/{seq}/thread", {
+      path: { id: conv, seq },
+      query: opts,
+    });
   }
 
   /** Adds my reaction (an emoji or a :short_code:) to a message; idempotent. */
@@ -443,7 +458,10 @@ export class ParleyClient {
 
   private async transmit(item: OutboxItem): Promise<void> {
     try {
-      const ack = (await this.live.request("send", { conv: item.conv, client_id: item.client_id, body: item.body })) as unknown as SendAck;
+      const req: Record<string, unknown> = { conv: item.conv, client_id: item.client_id, body: item.body };
+      if (item.reply_to) req.reply_to = item.reply_to;
+      if (item.broadcast) req.broadcast = true;
+      const ack = (await this.live.request("send", req)) as unknown as SendAck;
       this.outboxItems = this.outboxItems.filter((i) => i.client_id !== item.client_id);
       await this.local?.removeOutbox(item.client_id);
       this.events.emit("sent", item, ack);

@@ -49,7 +49,13 @@ export function encodeRequest(id: string | number, op: string, f: Json): Uint8Ar
     case "send":
       value = {
         case: "send",
-        value: { conv, clientId: str(f.client_id), body: str(f.body) },
+        value: {
+          conv,
+          clientId: str(f.client_id),
+          body: str(f.body),
+          replyTo: typeof f.reply_to === "number" ? num(f.reply_to) : 0n,
+          broadcast: f.broadcast === true,
+        },
       };
       break;
     case "edit":
@@ -99,6 +105,7 @@ function message(m: PbMessage | undefined): Json {
     edited_at: m.editedAt === undefined ? null : n(m.editedAt),
     deleted: m.deleted,
     deleted_at: m.deletedAt === undefined ? null : n(m.deletedAt),
+    ...(m.replyTo ? { reply_to: n(m.replyTo), broadcast: m.broadcast } : {}),
   };
 }
 
@@ -193,6 +200,7 @@ export function replyJson(r: PbReply): Json {
         seq: n(x.value.seq),
         ts: n(x.value.ts),
         duplicate: x.value.duplicate,
+        ...(x.value.replyTo ? { reply_to: n(x.value.replyTo) } : {}),
       };
       break;
     case "edit":

@@ -15,6 +15,9 @@ export type Message = Schemas["Message"];
 export type Problem = Schemas["Problem"];
 export type ReactionCount = Schemas["ReactionCount"];
 export type Reacted = Schemas["Reacted"];
+export type ThreadSummary = Schemas["ThreadSummary"];
+/** A thread as GET .../messages/{seq}/thread returns it: the root and a page of replies. */
+export type ThreadPage = paths["/api/conversations/{id}/messages/{seq}/thread"]["get"]["responses"]["200"]["content"]["application/json"];
 
 /** Live connection states; everything a UI shows (offline, reconnecting) derives from it. */
 export type ConnectionState = "disconnected" | "connecting" | "connected" | "closed";
@@ -64,7 +67,8 @@ export interface SubscribeResult {
   subscribed: { conv: string; last_seq: number; replayed: number; truncated: boolean; rewound: boolean }[];
   errors: { conv: string; code: string }[];
 }
-export interface SendAck { message_id: string; conv: string; seq: number; ts: number; duplicate: boolean }
+/** reply_to: for a reply, the seq of its thread's root. */
+export interface SendAck { message_id: string; conv: string; seq: number; ts: number; duplicate: boolean; reply_to?: number }
 export interface PresenceEntry { user_id: string; status: "online" | "offline"; last_seen?: number }
 
 /** A send kept until the server acknowledges it (the offline outbox). */
@@ -73,6 +77,9 @@ export interface OutboxItem {
   conv: string;
   body: string;
   created_at: number;
+  /** A reply: the seq it answers; broadcast: also shown in the conversation. */
+  reply_to?: number;
+  broadcast?: boolean;
   /** pending: will be (re)sent; failed: the server refused it for good (see error). */
   state: "pending" | "failed";
   error?: string;

@@ -104,6 +104,46 @@ describe("the SDK against parley", { skip }, () => {
     await assert.rejects(alice.react(conv.id, 1, "not an emoji"), (e: unknown) => e instanceof ParleyError && e.status === 400);
   });
 
+  test("threads: replies sent with replyTo join the root's thread, live and over REST", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_thread", PASSWORD);
+    const bobUser = await bob.register("bob_thread", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "group", title: "T", members: [bobUser.id] } });
+    alice.follow(conv.id, 0);
+    alice.connect();
+    bob.connect();
+    await until("both connected", () => alice.state === "connected" && bob.state === "connected");
+    const got = collect(alice, conv.id);
+    const acks: { reply_to?: number }[] = [];
+    bob.on("sent", (_item, ack) => acks.push(ack));
+    await alice.send(conv.id, "root");
+    await until("the root", () => got.length === 1);
+    await bob.send(conv.id, "first reply", { replyTo: 1 });
+    await until("the reply", () => got.length === 2);
+    // A reply to a reply joins the root's thread; broadcast shows it in the conversation too.
+    await bob.send(conv.id, "reply to the reply", { replyTo: 2, broadcast: true });
+    await until("both replies", () => got.length === 3);
+    assert.deepEqual(got.map((m) => [m.seq, m.reply_to, m.broadcast]), [[1, undefined, undefined], [2, 1, false], [3, 1, true]]);
+    await until("acks", () => acks.length === 2);
+    assert.deepEqual(acks.map((a) => a.reply_to), [1, 1]);
+    const t = await alice.thread(conv.id, 3);
+    assert.equal(t.root.seq, 1);
+    assert.deepEqual(t.replies.map((m) => m.body), ["first reply", "reply to the reply"]);
+    assert.deepEqual(t.root.thread?.participants, [bobUser.id]);
+    assert.equal(t.root.thread?.reply_count, 2);
+    const one = await alice.thread(conv.id, 1, { limit: 1 });
+    assert.equal(one.has_more, true);
+    const next = await alice.thread(conv.id, 1, { after: one.next_after ?? 0 });
+    assert.deepEqual(next.replies.map((m) => m.seq), [3]);
+    await assert.rejects(
+      alice.api("post", "/api/conversations/{id}/messages", { path: { id: conv.id }, body: { client_id: "t-bad", body: "x", reply_to: 99 } }),
+      (e: unknown) => e instanceof ParleyError && e.status === 400,
+    );
+    alice.disconnect();
+    bob.disconnect();
+  });
+
   test("resumes without gap or duplicate after the server is killed and restarted", async () => {
     const alice = client(server);
     const bob = client(server);

@@ -433,12 +433,12 @@ void PgStore::append_collab_updates(std::span<const CollabAppend> in, std::int64
   }
 }
 
-void PgStore::append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) {
+void PgStore::append_messages(std::span<Message* const> in, std::span<std::int64_t> out) {
   // Later uses of a client_id in the run go the step-by-step way: the
   // statement's NOT EXISTS sees only what was there when it began.
   mark_first_uses(in, out);
   std::string ids = "{", convs = "{", senders = "{", clients = "{", bodies = "{", ats = "{",
-              ord = "{";
+              replies = "{", casts = "{", ord = "{";
   std::vector<bool> sent(in.size(), false);
   std::size_t n = 0;
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -454,30 +454,43 @@ void PgStore::append_messages(std::span<const Message* const> in, std::span<std:
     array_item(clients, m.client_id);
     array_item(bodies, m.body);
     array_item(ats, m.created_at);
+    array_item(replies, m.reply_to);
+    array_item(casts, std::int64_t{m.broadcast});
     array_item(ord, static_cast<std::int64_t>(i));
     out[i] = 0;
     ++n;
   }
   if (n == 0) return;
-  for (auto* a : {&ids, &convs, &senders, &clients, &bodies, &ats, &ord}) *a += '}';
+  for (auto* a : {&ids, &convs, &senders, &clients, &bodies, &ats, &replies, &casts, &ord}) {
+    *a += '}';
+  }
 
   // Data-modifying CTEs run once and to completion, all on the snapshot the
   // statement began with, so seqs come from bump's output. The conversation
   // rows are locked in id order (FOR UPDATE ... ORDER BY), as SqlStore's
   // loop does, so two nodes appending to the same conversations do not
   // deadlock on them within one run.
+  // A reply takes its thread's root from the message it answers (p); one
+  // to a seq not stored is left out.
   // The command tag is INSERT's, so total_changes() moves when it wrote.
   auto s = prepare(
       "WITH req AS ("
       " SELECT * FROM unnest(CAST(?1 AS BIGINT[]), CAST(?2 AS BIGINT[]), CAST(?3 AS BIGINT[]),"
-      "  CAST(?4 AS TEXT[]), CAST(?5 AS TEXT[]), CAST(?6 AS BIGINT[]), CAST(?7 AS BIGINT[]))"
-      "  AS r(id, conversation_id, sender_id, client_id, body, created_at, ord)),"
+      "  CAST(?4 AS TEXT[]), CAST(?5 AS TEXT[]), CAST(?6 AS BIGINT[]), CAST(?7 AS BIGINT[]),"
+      "  CAST(?8 AS BIGINT[]), CAST(?9 AS BIGINT[]))"
+      "  AS r(id, conversation_id, sender_id, client_id, body, created_at, reply_to, broadcast,"
+      "  ord)),"
       " ok AS ("
-      " SELECT r.* FROM req r"
+      " SELECT r.id, r.conversation_id, r.sender_id, r.client_id, r.body, r.created_at,"
+      "  CASE WHEN r.reply_to = 0 THEN 0 WHEN p.reply_to > 0 THEN p.reply_to ELSE r.reply_to END"
+      "  AS reply_to, r.broadcast, r.ord"
+      " FROM req r LEFT JOIN messages p ON r.reply_to > 0"
+      "  AND p.conversation_id = r.conversation_id AND p.seq = r.reply_to"
       " WHERE EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = r.conversation_id"
       "   AND m.user_id = r.sender_id)"
       "  AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.sender_id = r.sender_id"
-      "   AND x.client_id = r.client_id)),"
+      "   AND x.client_id = r.client_id)"
+      "  AND (r.reply_to = 0 OR p.seq IS NOT NULL)),"
       " counts AS ("
       " SELECT conversation_id, COUNT(*) AS k, MAX(created_at) AS t FROM ok GROUP BY "
       "conversation_id),"
@@ -499,20 +512,31 @@ void PgStore::append_messages(std::span<const Message* const> in, std::span<std:
       "  GROUP BY conversation_id, sender_id) t"
       " WHERE m.conversation_id = t.conversation_id AND m.user_id = t.sender_id"
       "  AND m.last_read_seq < t.seq)"
-      " INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at)"
-      " SELECT id, conversation_id, seq, sender_id, client_id, body, created_at FROM numbered"
-      " RETURNING id, seq");
+      " INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at,"
+      "  reply_to, broadcast)"
+      " SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, reply_to,"
+      "  broadcast FROM numbered"
+      " RETURNING id, seq, reply_to");
   s.bind(1, std::string_view(ids)).bind(2, std::string_view(convs));
   s.bind(3, std::string_view(senders)).bind(4, std::string_view(clients));
   s.bind(5, std::string_view(bodies)).bind(6, std::string_view(ats));
-  s.bind(7, std::string_view(ord));
-  std::vector<std::pair<Id, std::int64_t>> seqs;
-  while (s.step()) seqs.emplace_back(s.i64(0), s.i64(1));
-  std::sort(seqs.begin(), seqs.end());
+  s.bind(7, std::string_view(replies)).bind(8, std::string_view(casts));
+  s.bind(9, std::string_view(ord));
+  struct Row {
+    Id id;
+    std::int64_t seq, reply_to;
+  };
+  std::vector<Row> rows;
+  while (s.step()) rows.push_back({s.i64(0), s.i64(1), s.i64(2)});
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (!sent[i]) continue;
-    auto it = std::lower_bound(seqs.begin(), seqs.end(), std::pair(in[i]->id, std::int64_t{0}));
-    if (it != seqs.end() && it->first == in[i]->id) out[i] = it->second;
+    auto it = std::lower_bound(rows.begin(), rows.end(), in[i]->id,
+                               [](const Row& r, Id id) { return r.id < id; });
+    if (it != rows.end() && it->id == in[i]->id) {
+      out[i] = it->seq;
+      in[i]->reply_to = it->reply_to;
+    }
   }
 }
 

@@ -53,7 +53,7 @@ class PgStore final : public SqlStore {
   std::int64_t schema_version() override;
   void lock_schema() override;
   // One statement for the whole run instead of round trips per message.
-  void append_messages(std::span<const Message* const> in, std::span<std::int64_t> out) override;
+  void append_messages(std::span<Message* const> in, std::span<std::int64_t> out) override;
   void append_collab_updates(std::span<const CollabAppend> in, std::int64_t now,
                              std::span<std::int64_t> out) override;
 

@@ -337,9 +337,9 @@ TEST_P(StoreTest, ASendersMessagesExportAndEraseAsTombstonesInBatches) {
 }
 
 // Store::append_messages for a run of messages; returns the seqs (0: refused).
-std::vector<std::int64_t> append_run(Store& s, const std::vector<Message>& run) {
-  std::vector<const Message*> in;
-  for (const auto& m : run) in.push_back(&m);
+std::vector<std::int64_t> append_run(Store& s, std::vector<Message> run) {
+  std::vector<Message*> in;
+  for (auto& m : run) in.push_back(&m);
   std::vector<std::int64_t> out(run.size(), -1);
   s.append_messages(in, out);
   return out;
@@ -616,6 +616,75 @@ TEST_P(StoreTest, ReactionsAreCountedPerMessageAndGoWithTombstonesAndErasure) {
   EXPECT_TRUE(store_->reaction_counts(10, seqs, 1).size() == 1u) << "only m3's is left";
   store_->anonymize_user(1, "deleted-1", "Deleted");
   EXPECT_TRUE(store_->reaction_counts(10, seqs, 1).empty());
+}
+
+TEST_P(StoreTest, RepliesJoinTheRootsThreadAndThreadsAreSummarizedWithoutTombstones) {
+  user(1, "ann");
+  user(2, "bob");
+  user(3, "cy");
+  conversation(10, 1, 1);
+  join(10, 1);
+  join(10, 2);
+  join(10, 3);
+  ASSERT_EQ(append_run(*store_, {draft(6000, 10, 1, "root", 100)}), std::vector<std::int64_t>{1});
+  auto reply = [](Message m, std::int64_t to, bool broadcast = false) {
+    m.reply_to = to;
+    m.broadcast = broadcast;
+    return m;
+  };
+  // A reply to the root, a reply to that reply (joins the root's thread),
+  // a reply to a seq that does not exist (refused, nothing written), and a
+  // reply in the same run to a message of that run (not stored yet: refused
+  // for the step-by-step path).
+  std::vector<Message> run{reply(draft(6001, 10, 2, "a", 110), 1),
+                           reply(draft(6002, 10, 3, "b", 120), 2, true),
+                           reply(draft(6003, 10, 2, "c", 130), 99), draft(6004, 10, 1, "d", 140)};
+  std::vector<Message*> in;
+  for (auto& m : run) in.push_back(&m);
+  std::vector<std::int64_t> out(run.size(), -1);
+  store_->append_messages(in, out);
+  EXPECT_EQ(out, (std::vector<std::int64_t>{2, 0, 0, 3}))
+      << "a reply to a reply of the same run waits for the run's rows";
+  out.assign(1, 0);
+  store_->append_messages({&in[1], 1}, {out.data(), 1});
+  EXPECT_EQ(out[0], 4);
+  EXPECT_EQ(run[1].reply_to, 1) << "the caller learns the root";
+  EXPECT_EQ(store_->message(10, 4)->reply_to, 1);
+  EXPECT_TRUE(store_->message(10, 4)->broadcast);
+  EXPECT_EQ(store_->message(10, 2)->reply_to, 1);
+  EXPECT_FALSE(store_->message(10, 2)->broadcast);
+  EXPECT_EQ(store_->message(10, 3)->reply_to, 0);
+  ASSERT_EQ(append_run(*store_, {reply(draft(6005, 10, 2, "e", 150), 3)}),
+            std::vector<std::int64_t>{5});
+
+  std::vector<std::int64_t> page{1, 2, 3, 4, 5};
+  auto sums = store_->thread_summaries(10, page, 5);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0].root_seq, 1);
+  EXPECT_EQ(sums[0].reply_count, 2);
+  EXPECT_EQ(sums[0].last_reply_seq, 4);
+  EXPECT_EQ(sums[0].last_reply_at, 120);
+  EXPECT_EQ(sums[0].participants, (std::vector<Id>{2, 3})) << "earliest first";
+  EXPECT_EQ(sums[1].root_seq, 3);
+  EXPECT_EQ(sums[1].reply_count, 1);
+  std::vector<std::int64_t> just_three{3};
+  EXPECT_EQ(store_->thread_summaries(10, just_three, 5).size(), 1u)
+      << "roots not asked for left out";
+  EXPECT_EQ(store_->thread_summaries(10, page, 1)[0].participants, std::vector<Id>{2});
+
+  auto replies = store_->thread_replies(10, 1, 0, 10);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].seq, 2);
+  EXPECT_EQ(replies[1].seq, 4);
+  EXPECT_EQ(store_->thread_replies(10, 1, 2, 10).size(), 1u);
+  EXPECT_EQ(store_->thread_replies(10, 1, 0, 1).size(), 1u);
+
+  store_->tombstone_message(10, 2, 300);
+  sums = store_->thread_summaries(10, page, 5);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0].reply_count, 1);
+  EXPECT_EQ(sums[0].participants, std::vector<Id>{3});
+  EXPECT_EQ(store_->thread_replies(10, 1, 0, 10).size(), 2u) << "the tombstone keeps its seq";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);

@@ -8,6 +8,7 @@ import { conversationTitle } from "./ConversationList";
 import { MembersDialog } from "./MembersDialog";
 import { MessageComposer } from "./MessageComposer";
 import { MessageList } from "./MessageList";
+import { ThreadPanel } from "./ThreadPanel";
 
 const PAGE = 50;
 // Yjs and y-websocket load only when someone opens the notes.
@@ -33,6 +34,7 @@ export function ConversationView(props: {
   const [error, setError] = useState("");
   const [showMembers, setShowMembers] = useState(false);
   const [showNotes, setShowNotes] = useState(false);
+  const [threadRoot, setThreadRoot] = useState<number | null>(null);
   const readUpTo = useRef(conv.last_read_seq ?? 0);
 
   const merge = useCallback((list: Message[]) => {
@@ -42,9 +44,13 @@ export function ConversationView(props: {
       for (const m of list) {
         const had = next.get(m.seq);
         if (!had || (m.edited_at ?? 0) >= (had.edited_at ?? 0) || m.deleted) {
-          // Events carry no reactions: keep what a page brought.
-          next.set(m.seq, m.reactions === undefined && had?.reactions && !m.deleted ? { ...m, reactions: had.reactions } : m);
+          // Events carry no reactions or thread summary: keep what a page brought.
+          const kept = { ...m };
+          if (m.reactions === undefined && had?.reactions && !m.deleted) kept.reactions = had.reactions;
+          if (m.thread === undefined && had?.thread) kept.thread = had.thread;
+          next.set(m.seq, kept);
         }
+        if (m.reply_to) countReply(next, m, had);
       }
       return next;
     });
@@ -70,6 +76,26 @@ export function ConversationView(props: {
       return next;
     });
   }, []);
+
+  // Opening a thread reads its replies (a page of the conversation may hold none of them).
+  useEffect(() => {
+    if (threadRoot === null) return;
+    let alive = true;
+    const load = async () => {
+      let after = 0;
+      for (let pages = 0; pages < 10 && alive; pages++) {
+        const t = await client.thread(conv.id, threadRoot, { after, limit: 200 });
+        if (!alive) return;
+        merge([t.root, ...t.replies]);
+        if (!t.has_more || t.next_after === null) return;
+        after = t.next_after;
+      }
+    };
+    load().catch((e) => alive && setError(problemText(e)));
+    return () => {
+      alive = false;
+    };
+  }, [threadRoot, conv.id]);
 
   const loadMembers = useCallback(async () => {
     try {
@@ -161,6 +187,11 @@ export function ConversationView(props: {
 
   const sorted = useMemo(() => [...messages.values()].sort((a, b) => a.seq - b.seq), [messages]);
   const newest = sorted.length ? (sorted[sorted.length - 1] as Message).seq : 0;
+  // Replies live in their thread; a broadcast one shows in the conversation too.
+  const timeline = useMemo(() => sorted.filter((m) => !m.reply_to || m.broadcast), [sorted]);
+  const root = threadRoot === null ? undefined : messages.get(threadRoot);
+  const replies = useMemo(() => (threadRoot === null ? [] : sorted.filter((m) => m.reply_to === threadRoot)), [sorted, threadRoot]);
+  const closeThread = useCallback(() => setThreadRoot(null), []);
 
   // Read up to the newest message while the page is visible.
   useEffect(() => {
@@ -238,8 +269,8 @@ export function ConversationView(props: {
         </p>
       )}
       <MessageList
-        messages={sorted}
-        pending={pending}
+        messages={timeline}
+        pending={pending.filter((i) => !i.reply_to || i.broadcast)}
         me={me}
         names={props.names}
         hasMore={hasMore}
@@ -248,7 +279,23 @@ export function ConversationView(props: {
         canModerate={myRole === "owner" || myRole === "admin"}
         onError={setError}
         onReacted={(seq, r) => applyReaction(seq, r.reaction, r.count, r.me)}
+        onOpenThread={setThreadRoot}
       />
+      {root && (
+        <ThreadPanel
+          conv={conv.id}
+          title={title}
+          root={root}
+          replies={replies}
+          pending={pending.filter((i) => i.reply_to === root.seq)}
+          me={me}
+          names={props.names}
+          canModerate={myRole === "owner" || myRole === "admin"}
+          onError={setError}
+          onReacted={(seq, r) => applyReaction(seq, r.reaction, r.count, r.me)}
+          onClose={closeThread}
+        />
+      )}
       <div class="below-list">
         <p class="typing" aria-live="polite" data-testid="typing">
           {typers.length ? `${typers.join(", ")} ${typers.length > 1 ? "are" : "is"} typing…` : ""}
@@ -263,6 +310,23 @@ export function ConversationView(props: {
       {showMembers && <MembersDialog conversation={conv} me={me} members={members} myRole={myRole} onChanged={loadMembers} onClose={() => setShowMembers(false)} />}
     </section>
   );
+}
+
+/**
+ * Moves a root's reply summary for a reply the map has just taken in (had: what it
+ * held for that seq before): counted once, a reply the summary already covers not
+ * again (a page read after it was sent), a deleted one taken off.
+ */
+function countReply(next: Map<number, Message>, m: Message, had: Message | undefined) {
+  const root = next.get(m.reply_to!);
+  if (!root) return;
+  const t = root.thread ?? { reply_count: 0, last_reply_seq: 0, last_reply_at: 0, participants: [] };
+  if (!had && !m.deleted && m.seq > t.last_reply_seq) {
+    const participants = t.participants.includes(m.sender_id) || t.participants.length >= 5 ? t.participants : [...t.participants, m.sender_id];
+    next.set(root.seq, { ...root, thread: { reply_count: t.reply_count + 1, last_reply_seq: m.seq, last_reply_at: m.created_at, participants } });
+  } else if (had && !had.deleted && m.deleted && root.thread) {
+    next.set(root.seq, { ...root, thread: { ...t, reply_count: Math.max(0, t.reply_count - 1) } });
+  }
 }
 
 /** Keeps a scroll container pinned to the bottom while the user is there. */

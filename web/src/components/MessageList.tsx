@@ -29,6 +29,9 @@ export function MessageList(props: {
   canModerate: boolean;
   onError(text: string): void;
   onReacted(seq: number, r: Reacted): void;
+  /** The conversation's list has a Reply action and reply counts; a thread's has neither. */
+  onOpenThread?(root: number): void;
+  label?: string;
 }) {
   const { ref, onScroll } = useStickToBottom(props.messages.length + props.pending.length);
   const sentinel = useRef<HTMLLIElement>(null);
@@ -57,7 +60,7 @@ export function MessageList(props: {
   }, [props.hasMore, props.onLoadOlder]);
 
   return (
-    <div class="messages" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+    <div class="messages" ref={ref} onScroll={onScroll} tabIndex={0} aria-label={props.label ?? "Messages"}>
       <ol class="message-list">
         {props.hasMore && (
           <li ref={sentinel} class="older">
@@ -69,11 +72,21 @@ export function MessageList(props: {
         {props.messages.map((m) => {
           const mine = m.sender_id === props.me.id;
           const name = mine ? "You" : props.names[m.sender_id] ?? "Unknown";
+          const replies = m.thread?.reply_count ?? 0;
+          const open = props.onOpenThread;
           return (
             <li key={m.seq} class={`message ${mine ? "mine" : ""}`} data-testid="message" data-seq={m.seq}>
               <div class="meta">
                 <span class="sender">{name}</span> <time dateTime={new Date(m.created_at).toISOString()}>{formatTime(m.created_at)}</time>
                 {m.edited_at && !m.deleted && <span class="edited"> (edited)</span>}
+                {open && m.reply_to ? (
+                  <>
+                    {" "}
+                    <button type="button" class="link in-thread" onClick={() => open(m.reply_to!)}>
+                      replied in a thread
+                    </button>
+                  </>
+                ) : null}
               </div>
               {m.deleted ? (
                 <p class="body deleted">Message deleted</p>
@@ -101,8 +114,18 @@ export function MessageList(props: {
                   ))}
                 </ul>
               )}
+              {open && !m.reply_to && replies > 0 && (
+                <button type="button" class="link thread-count" data-testid="thread-count" onClick={() => open(m.seq)}>
+                  {replies} {replies === 1 ? "reply" : "replies"}
+                </button>
+              )}
               {!m.deleted && editing !== m.seq && (
                 <div class="actions">
+                  {open && (
+                    <button type="button" class="link" onClick={() => open(m.reply_to ?? m.seq)} aria-label={`Reply in thread: ${m.body.slice(0, 40)}`}>
+                      Reply
+                    </button>
+                  )}
                   <button type="button" class="link" onClick={() => setPicking(m)} aria-label={`React to message: ${m.body.slice(0, 40)}`}>
                     React
                   </button>
