@@ -433,6 +433,8 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.limits.max_reaction_bytes, 4, 256},
       {"limits.max_reactions_per_user", "most distinct reactions one user puts on one message",
        &c.limits.max_reactions_per_user, 1, 1000},
+      {"limits.max_mentions", "most members one message mentions by id (all and here aside)",
+       &c.limits.max_mentions, 1, 1000},
       {"backup.dir",
        "directory for scheduled online backups of the SQLite database (empty: none); "
        "PostgreSQL is backed up with pg_dump",

@@ -148,6 +148,7 @@ struct Config {
     std::int64_t max_page_size = 200;
     std::int64_t max_reaction_bytes = 64;
     std::int64_t max_reactions_per_user = 20;  // distinct reactions per user per message
+    std::int64_t max_mentions = 50;            // user ids mentioned by one message
   } limits;
 
   struct Backup {

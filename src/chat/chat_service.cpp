@@ -35,6 +35,17 @@ Access visible(store::Store& s, Id actor, Id conversation_id) {
   return {*c, me};
 }
 
+// A member's view of a conversation, read afresh.
+ConversationView view_of(store::Store& s, const store::Conversation& c, Id actor) {
+  auto me = s.member(c.id, actor);
+  ConversationView v{c, me, s.member_count(c.id), 0, 0};
+  if (me) {
+    v.unread = s.unread_count(c.id, actor, me->last_read_seq);
+    v.unread_mentions = s.unread_mention_count(c.id, actor, me->last_read_seq);
+  }
+  return v;
+}
+
 store::Member require_member(store::Store& s, Id actor, Id conversation_id) {
   Access a = visible(s, actor, conversation_id);
   if (!a.me) fail(Errc::forbidden, "join this channel first");
@@ -67,6 +78,8 @@ ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& id
                               "Sends answered with an earlier message (same client_id)")),
       replies_sent_(
           m.counter("parley_thread_replies_total", "Messages committed as replies in a thread")),
+      mentions_sent_(m.counter("parley_mentions_total",
+                               "Mention notifications sent (one per mentioned member)")),
       reactions_added_(m.counter("parley_reactions_total", "Reactions changed, by action",
                                  {{"action", "added"}})),
       reactions_removed_(m.counter("parley_reactions_total", "Reactions changed, by action",
@@ -212,8 +225,11 @@ std::vector<store::ConversationSummary> ChatService::list_conversations(
 ConversationView ChatService::get_conversation(Id actor, Id conversation_id) {
   return db_.read([&](store::Store& s) {
     Access a = visible(s, actor, conversation_id);
-    ConversationView v{a.conversation, a.me, s.member_count(conversation_id), 0};
-    if (a.me) v.unread = s.unread_count(conversation_id, actor, a.me->last_read_seq);
+    ConversationView v{a.conversation, a.me, s.member_count(conversation_id), 0, 0};
+    if (a.me) {
+      v.unread = s.unread_count(conversation_id, actor, a.me->last_read_seq);
+      v.unread_mentions = s.unread_mention_count(conversation_id, actor, a.me->last_read_seq);
+    }
     return v;
   });
 }
@@ -354,27 +370,57 @@ void ChatService::check_client_id(std::string_view client_id) const {
 SendResult ChatService::append(store::Store& s, const store::Message& msg) {
   // The writer usually appends a send with its batch neighbours; this is the
   // path for one it refused, and for every send when a batch is run again.
+  if (!msg.mentions.empty()) return append_checked(s, msg);
   store::Message m = msg;
   store::Message* in = &m;
   std::int64_t seq = 0;
   s.append_messages({&in, 1}, {&seq, 1});
   if (seq) {
     m.seq = seq;
-    return SendResult{m, true};
+    return SendResult{m, true, {}};
   }
-  // Nothing written: a retry or a non-member.
-  if (auto earlier = s.message_by_client_id(msg.sender_id, msg.client_id)) {
-    if (earlier->conversation_id != msg.conversation_id) {
+  return append_checked(s, msg);  // nothing written: says why
+}
+
+SendResult ChatService::append_checked(store::Store& s, store::Message m) {
+  if (auto earlier = s.message_by_client_id(m.sender_id, m.client_id)) {
+    if (earlier->conversation_id != m.conversation_id) {
       fail(Errc::conflict, "client_id was already used for a message in another conversation");
     }
-    return SendResult{*earlier, false};
+    return SendResult{*earlier, false, {}};
   }
-  require_member(s, msg.sender_id, msg.conversation_id);
-  if (msg.reply_to && !s.message(msg.conversation_id, msg.reply_to)) {
-    fail(Errc::bad_request,
-         "'reply_to': no message " + std::to_string(msg.reply_to) + " in this conversation");
+  auto me = require_member(s, m.sender_id, m.conversation_id);
+  if (m.reply_to) {
+    auto target = s.message(m.conversation_id, m.reply_to);
+    if (!target) {
+      fail(Errc::bad_request,
+           "'reply_to': no message " + std::to_string(m.reply_to) + " in this conversation");
+    }
+    if (target->reply_to) m.reply_to = target->reply_to;
   }
-  fail(Errc::internal, "the store refused a message from a member");
+  if (m.mentions.empty()) fail(Errc::internal, "the store refused a message from a member");
+  SendResult r{m, true, {}};
+  for (Id u : m.mentions.user_ids) {
+    auto member = s.member(m.conversation_id, u);
+    if (!member) {
+      fail(Errc::bad_request,
+           "'mentions': user " + id_to_string(u) + " is not a member of this conversation");
+    }
+    if (member->notify != "none") r.notify.push_back(u);
+  }
+  if (m.mentions.all || m.mentions.here) {
+    if (!is_manager(me)) fail(Errc::forbidden, "only owners and admins may mention all or here");
+    r.notify.clear();
+    for (const auto& member : s.members(m.conversation_id)) {
+      if (member.user_id != m.sender_id && member.notify != "none") {
+        r.notify.push_back(member.user_id);
+      }
+    }
+  }
+  r.message.seq = s.next_seq(m.conversation_id, m.created_at);
+  s.insert_message(r.message);
+  s.set_last_read(m.conversation_id, m.sender_id, r.message.seq);
+  return r;
 }
 
 void ChatService::after_send(const SendResult& r) {
@@ -382,6 +428,10 @@ void ChatService::after_send(const SendResult& r) {
     messages_sent_.inc();
     if (r.message.reply_to) replies_sent_.inc();
     if (sink_) sink_->message_created(r.message);
+    if (!r.notify.empty()) {
+      mentions_sent_.inc(r.notify.size());
+      if (sink_) sink_->mentioned(r.message, r.notify);
+    }
   } else {
     send_retries_.inc();
   }
@@ -406,6 +456,14 @@ void ChatService::send_async(Id actor, Id conversation_id, std::string client_id
   if (opts.broadcast && !opts.reply_to) {
     fail(Errc::bad_request, "'broadcast' is for replies: it needs 'reply_to'");
   }
+  auto& ids = opts.mentions.user_ids;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::erase(ids, actor);  // mentioning oneself notifies nobody
+  if (static_cast<std::int64_t>(ids.size()) > cfg_.limits.max_mentions) {
+    fail(Errc::bad_request,
+         "'mentions' names more than " + std::to_string(cfg_.limits.max_mentions) + " users");
+  }
   auto a = std::make_shared<store::Database::Append>();
   store::Message& msg = a->message;
   msg.id = ids_.next();
@@ -416,6 +474,7 @@ void ChatService::send_async(Id actor, Id conversation_id, std::string client_id
   msg.created_at = now_ms();
   msg.reply_to = opts.reply_to;
   msg.broadcast = opts.broadcast;
+  msg.mentions = std::move(opts.mentions);
   auto result = std::make_shared<SendResult>();
   db_.submit_append(
       a, [this, a, result](store::Store& s) { *result = append(s, a->message); },
@@ -631,13 +690,22 @@ ConversationView ChatService::mark_read(Id actor, Id conversation_id, std::int64
         require_member(s, actor, conversation_id);
         auto c = s.conversation(conversation_id);
         s.set_last_read(conversation_id, actor, std::min(seq, c->last_seq));
-        auto me = s.member(conversation_id, actor);
-        return ConversationView{*c, me, s.member_count(conversation_id),
-                                s.unread_count(conversation_id, actor, me->last_read_seq)};
+        return view_of(s, *c, actor);
       },
       [this, actor, conversation_id](const ConversationView& v) {
         if (sink_ && v.me) sink_->read_marker(conversation_id, actor, v.me->last_read_seq);
       });
+}
+
+ConversationView ChatService::set_notify(Id actor, Id conversation_id, std::string_view level) {
+  if (level != "all" && level != "mentions" && level != "none") {
+    fail(Errc::bad_request, "'notify' must be all, mentions or none");
+  }
+  return db_.write([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    s.set_member_notify(conversation_id, actor, level);
+    return view_of(s, *s.conversation(conversation_id), actor);
+  });
 }
 
 }  // namespace parley::chat

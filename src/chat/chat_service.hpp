@@ -39,6 +39,7 @@ struct ConversationView {
   std::optional<store::Member> me;  // empty when viewing a channel one has not joined
   std::int64_t member_count = 0;
   std::int64_t unread = 0;
+  std::int64_t unread_mentions = 0;
 };
 
 struct MemberView {
@@ -50,14 +51,20 @@ struct MemberView {
 struct SendResult {
   store::Message message;
   bool created = false;  // false: a retry of an earlier client_id
+  // The members the message mentions (all of them for all or here, the
+  // sender aside) whose notification level is not "none".
+  std::vector<Id> notify;
 };
 
 // How a message is sent: as a reply (reply_to: the seq it answers; a reply
 // to a reply joins that reply's thread) and, for a reply, whether it is also
 // shown in the conversation.
+// mentions: members by id (the sender left out), or all / here (owners and
+// admins only).
 struct SendOptions {
   std::int64_t reply_to = 0;
   bool broadcast = false;
+  store::Mentions mentions;
 };
 
 // A thread: its root and a page of its replies, ascending.
@@ -173,6 +180,8 @@ class ChatService {
   std::vector<store::UserReaction> reactions_of(Id actor, int page);
   // Moves the read marker forward to seq (clamped to the newest message).
   ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);
+  // actor's notification level in the conversation: "all", "mentions" or "none".
+  ConversationView set_notify(Id actor, Id conversation_id, std::string_view level);
 
   int max_page_size() const;
 
@@ -180,6 +189,8 @@ class ChatService {
   void check_body(std::string_view body) const;
   void check_client_id(std::string_view client_id) const;
   SendResult append(store::Store& s, const store::Message& msg);
+  // A send with mentions (or one the batch refused) step by step.
+  SendResult append_checked(store::Store& s, store::Message m);
   void after_send(const SendResult& r);
 
   EventSink* sink_ = nullptr;
@@ -190,6 +201,7 @@ class ChatService {
   metrics::Counter& messages_sent_;
   metrics::Counter& send_retries_;
   metrics::Counter& replies_sent_;
+  metrics::Counter& mentions_sent_;
   metrics::Counter& reactions_added_;
   metrics::Counter& reactions_removed_;
   metrics::Counter& reactions_refused_;

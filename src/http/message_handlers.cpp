@@ -61,6 +61,7 @@ void register_message_routes(Router& r, Services& s) {
     chat::SendOptions opts;
     opts.reply_to = json::optional_int(body, "reply_to", 1, INT64_MAX).value_or(0);
     opts.broadcast = json::optional_bool(body, "broadcast").value_or(false);
+    opts.mentions = mentions_from_json(body, kMaxMentionItems);
     auto sent = s.chat.send(me, conv, client_id, text, opts);
     Response res = json_reply(sent.created ? 201 : 200, message_json(sent.message));
     res.set("Location", "/api/conversations/" + id_to_string(conv) + "/messages/" +
@@ -172,7 +173,17 @@ void register_message_routes(Router& r, Services& s) {
     auto view = s.chat.mark_read(me, conv, seq);
     return json_reply(200, bj::object{{"conversation_id", id_to_string(conv)},
                                       {"last_read_seq", view.me ? view.me->last_read_seq : 0},
-                                      {"unread", view.unread}});
+                                      {"unread", view.unread},
+                                      {"unread_mentions", view.unread_mentions}});
+  });
+
+  // My notification level in the conversation.
+  r.add("PUT", "/api/conversations/{id}/notify", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto body = body_object(ctx, s);
+    auto level = json::require_string(body, "notify", 16);
+    return json_reply(200, conversation_view_json(s.chat.set_notify(me, conv, level)));
   });
 }
 

@@ -2,6 +2,9 @@
 
 #include <boost/json/array.hpp>
 
+#include "core/error.hpp"
+#include "core/json.hpp"
+
 namespace parley::http {
 
 namespace bj = boost::json;
@@ -35,7 +38,33 @@ bj::object message_json(const store::Message& m) {
     o["reply_to"] = m.reply_to;
     o["broadcast"] = m.broadcast;
   }
+  if (!m.mentions.empty()) {
+    bj::array ids;
+    for (Id u : m.mentions.user_ids) ids.push_back(bj::value(id_to_string(u)));
+    o["mentions"] = bj::object{
+        {"user_ids", std::move(ids)}, {"here", m.mentions.here}, {"all", m.mentions.all}};
+  }
   return o;
+}
+
+store::Mentions mentions_from_json(const bj::object& body, std::size_t max_items) {
+  store::Mentions m;
+  auto it = body.find("mentions");
+  if (it == body.end() || it->value().is_null()) return m;
+  if (!it->value().is_object()) {
+    fail(Errc::bad_request, "'mentions' must be an object: {user_ids, here, all}");
+  }
+  const auto& o = it->value().get_object();
+  if (const auto* ids = json::optional_array(o, "user_ids", max_items)) {
+    for (const auto& v : *ids) {
+      auto id = v.is_string() ? parse_id(v.get_string()) : std::nullopt;
+      if (!id) fail(Errc::bad_request, "'mentions.user_ids' must hold user ids (strings)");
+      m.user_ids.push_back(*id);
+    }
+  }
+  m.here = json::optional_bool(o, "here").value_or(false);
+  m.all = json::optional_bool(o, "all").value_or(false);
+  return m;
 }
 
 bj::object thread_json(const store::ThreadSummary& t) {
@@ -58,12 +87,15 @@ bj::object conversation_view_json(const chat::ConversationView& v) {
   bj::object o = conversation_json(v.conversation);
   o["member_count"] = v.member_count;
   o["unread"] = v.unread;
+  o["unread_mentions"] = v.unread_mentions;
   if (v.me) {
     o["my_role"] = v.me->role;
     o["last_read_seq"] = v.me->last_read_seq;
+    o["notify"] = v.me->notify;
   } else {
     o["my_role"] = nullptr;
     o["last_read_seq"] = nullptr;
+    o["notify"] = nullptr;
   }
   return o;
 }
@@ -72,8 +104,10 @@ bj::object summary_json(const store::ConversationSummary& s) {
   bj::object o = conversation_json(s.conversation);
   o["member_count"] = s.member_count;
   o["unread"] = s.unread;
+  o["unread_mentions"] = s.unread_mentions;
   o["my_role"] = s.me.role;
   o["last_read_seq"] = s.me.last_read_seq;
+  o["notify"] = s.me.notify;
   o["last_message"] =
       s.last_message ? bj::value(message_json(*s.last_message)) : bj::value(nullptr);
   return o;

@@ -13,6 +13,11 @@ namespace parley::http {
 boost::json::object user_json(const store::User& u);
 boost::json::object session_json(const auth::Session& s);
 boost::json::object message_json(const store::Message& m);
+// The optional "mentions" member of a send: {user_ids: [id strings], here,
+// all}; throws Error(bad_request) for anything else. The count limit is the
+// service's (limits.max_mentions); max_items bounds what is parsed.
+store::Mentions mentions_from_json(const boost::json::object& body, std::size_t max_items);
+inline constexpr std::size_t kMaxMentionItems = 1000;  // limits.max_mentions' ceiling
 // The "thread" member of a root message that has replies.
 boost::json::object thread_json(const store::ThreadSummary& t);
 boost::json::object conversation_json(const store::Conversation& c);

@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "http/message.hpp"
+#include "http/views.hpp"
 #include "net/ws_frame.hpp"
 #include "realtime/gateway.hpp"
 #include "realtime/proto_codec.hpp"
@@ -404,6 +405,7 @@ void ChatSocket::op_send(const bj::value& id, const bj::object& req) {
   chat::SendOptions opts;
   opts.reply_to = json::optional_int(req, "reply_to", 1, INT64_MAX).value_or(0);
   opts.broadcast = json::optional_bool(req, "broadcast").value_or(false);
+  opts.mentions = http::mentions_from_json(req, http::kMaxMentionItems);
   auto keep = conn_->shared();
   auto& ioc = conn_->context();
   auto started = Clock::now();

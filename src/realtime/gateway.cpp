@@ -258,6 +258,15 @@ std::string message_event(const store::Message& m, bool created) {
     append_int(out, m.reply_to);
     out += m.broadcast ? R"(,"broadcast":true)" : R"(,"broadcast":false)";
   }
+  if (!m.mentions.empty()) {
+    out += R"(,"mentions":{"user_ids":[)";
+    for (std::size_t i = 0; i < m.mentions.user_ids.size(); ++i) {
+      if (i) out += ',';
+      append_id(out, m.mentions.user_ids[i]);
+    }
+    out += m.mentions.here ? R"(],"here":true)" : R"(],"here":false)";
+    out += m.mentions.all ? R"(,"all":true})" : R"(,"all":false})";
+  }
   out += "}}";
   return out;
 }
@@ -328,6 +337,19 @@ void Gateway::conversation_updated(const store::Conversation& c) {
                {"conv", id_to_string(c.id)},
                {"conversation", http::conversation_json(c)}};
   emit(c.id, 0, bj::serialize(o));
+}
+
+void Gateway::mentioned(const store::Message& m, const std::vector<Id>& users) {
+  bj::object o{{"type", "mention"},
+               {"conv", id_to_string(m.conversation_id)},
+               {"seq", m.seq},
+               {"sender_id", id_to_string(m.sender_id)},
+               {"kind", m.mentions.all    ? "all"
+                        : m.mentions.here ? "here"
+                                          : "user"}};
+  if (m.reply_to) o["reply_to"] = m.reply_to;
+  auto json = bj::serialize(o);
+  for (Id u : users) to_user(u, json);
 }
 
 void Gateway::reaction_changed(const chat::ReactionEvent& e) {

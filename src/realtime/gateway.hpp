@@ -72,6 +72,7 @@ class Gateway final : public chat::EventSink {
   void member_left(Id conversation_id, Id user_id) override;
   void conversation_updated(const store::Conversation& c) override;
   void reaction_changed(const chat::ReactionEvent& e) override;
+  void mentioned(const store::Message& m, const std::vector<Id>& users) override;
 
   // An event for every connection of user_id, on this node and the others.
   void to_user(Id user_id, std::string json);

@@ -71,6 +71,22 @@ void set_id(M& m, const bj::value& id) {
   }
 }
 
+void to_proto(const bj::object& j, pb::Mentions& m) {
+  for (const auto& v : array_of(j, "user_ids")) {
+    if (v.is_string()) {
+      if (auto id = parse_id(v.get_string())) m.add_user_ids(static_cast<std::uint64_t>(*id));
+    }
+  }
+  m.set_here(bool_of(j, "here"));
+  m.set_all(bool_of(j, "all"));
+}
+
+bj::object to_json(const pb::Mentions& m) {
+  bj::array ids;
+  for (auto u : m.user_ids()) ids.push_back(id_value(u));
+  return {{"user_ids", std::move(ids)}, {"here", m.here()}, {"all", m.all()}};
+}
+
 void to_proto(const bj::object& j, pb::Message& m) {
   m.set_id(id_of(j, "id"));
   m.set_conversation_id(id_of(j, "conversation_id"));
@@ -84,6 +100,9 @@ void to_proto(const bj::object& j, pb::Message& m) {
   if (has_int(j, "deleted_at")) m.set_deleted_at(int_of(j, "deleted_at"));
   m.set_reply_to(int_of(j, "reply_to"));
   m.set_broadcast(bool_of(j, "broadcast"));
+  if (auto it = j.find("mentions"); it != j.end() && it->value().is_object()) {
+    to_proto(it->value().get_object(), *m.mutable_mentions());
+  }
 }
 
 bj::object to_json(const pb::Message& m) {
@@ -101,6 +120,7 @@ bj::object to_json(const pb::Message& m) {
     o["reply_to"] = m.reply_to();
     o["broadcast"] = m.broadcast();
   }
+  if (m.has_mentions()) o["mentions"] = to_json(m.mentions());
   return o;
 }
 
@@ -173,6 +193,7 @@ Request decode_proto_request(std::string_view bytes, bj::value* id_out) {
       f["body"] = r.send().body();
       if (r.send().reply_to()) f["reply_to"] = r.send().reply_to();
       if (r.send().broadcast()) f["broadcast"] = true;
+      if (r.send().has_mentions()) f["mentions"] = to_json(r.send().mentions());
       break;
     case pb::Request::kEdit:
       out.op = "edit";
@@ -332,6 +353,12 @@ std::string encode_proto_event(std::string_view json) {
     p.set_user_id(id_of(j, "user_id"));
     p.set_online(string_of(j, "status") == "online");
     if (has_int(j, "last_seen")) p.set_last_seen(int_of(j, "last_seen"));
+  } else if (type == "mention") {
+    auto& x = *e.mutable_mention();
+    x.set_seq(int_of(j, "seq"));
+    x.set_sender_id(id_of(j, "sender_id"));
+    x.set_kind(string_of(j, "kind"));
+    x.set_reply_to(int_of(j, "reply_to"));
   } else if (type == "reaction") {
     auto& r = *e.mutable_reaction();
     r.set_seq(int_of(j, "seq"));
@@ -416,6 +443,14 @@ bj::object decode_proto_event(std::string_view bytes) {
            {"user_id", id_value(e.reaction().user_id())},
            {"action", e.reaction().added() ? "added" : "removed"},
            {"count", e.reaction().count()}};
+      break;
+    case pb::Event::kMention:
+      o = {{"type", "mention"},
+           {"conv", id_value(e.conv())},
+           {"seq", e.mention().seq()},
+           {"sender_id", id_value(e.mention().sender_id())},
+           {"kind", e.mention().kind()}};
+      if (e.mention().reply_to()) o["reply_to"] = e.mention().reply_to();
       break;
     case pb::Event::TYPE_NOT_SET:
       fail(Errc::bad_request, "event of a type this build does not know");

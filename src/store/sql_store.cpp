@@ -22,9 +22,45 @@ constexpr const char* kConvCols =
 // A tombstoned message's reactions go with it.
 constexpr const char* kDeleteMessageReactions =
     "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2";
+// ... and its mentions.
+constexpr const char* kDeleteMessageMentions =
+    "DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2";
+constexpr const char* kInsertMention =
+    "INSERT INTO mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT DO NOTHING";
 constexpr const char* kMsgCols =
     "id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted_at, "
-    "reply_to, broadcast";
+    "reply_to, broadcast, mentions";
+
+// messages.mentions: "all", "here" and user ids, comma-separated.
+std::string encode_mentions(const Mentions& m) {
+  std::string out;
+  auto add = [&](std::string_view token) {
+    if (!out.empty()) out += ',';
+    out += token;
+  };
+  if (m.all) add("all");
+  if (m.here) add("here");
+  for (Id u : m.user_ids) add(std::to_string(u));
+  return out;
+}
+
+Mentions decode_mentions(std::string_view text) {
+  Mentions m;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto token = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (token == "all") {
+      m.all = true;
+    } else if (token == "here") {
+      m.here = true;
+    } else if (auto id = parse_id(token)) {
+      m.user_ids.push_back(*id);
+    }
+  }
+  return m;
+}
 
 template <class S>
 User read_user(const S& s, int o = 0) {
@@ -68,6 +104,7 @@ Message read_message(const S& s, int o = 0) {
   m.deleted_at = s.i64(o + 8);
   m.reply_to = s.i64(o + 9);
   m.broadcast = s.i64(o + 10) != 0;
+  m.mentions = decode_mentions(s.text(o + 11));
   return m;
 }
 
@@ -79,6 +116,7 @@ Member read_member(const S& s, int o = 0) {
   m.role = s.text(o + 2);
   m.joined_at = s.i64(o + 3);
   m.last_read_seq = s.i64(o + 4);
+  m.notify = s.text(o + 5);
   return m;
 }
 
@@ -108,12 +146,15 @@ const std::string kSqlMsgsBefore = std::string("SELECT ") + kMsgCols +
                                    "ORDER BY seq DESC LIMIT ?3";
 const std::string kSqlConvsForUser =
     std::string("SELECT ") + kConvCols +
-    ", m.conversation_id, m.user_id, m.role, m.joined_at, m.last_read_seq,"
+    ", m.conversation_id, m.user_id, m.role, m.joined_at, m.last_read_seq, m.notify,"
     " (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.last_read_seq"
     "    AND x.sender_id <> m.user_id AND x.deleted_at = 0),"
+    " (SELECT COUNT(*) FROM mentions y WHERE y.conversation_id = c.id AND y.user_id = m.user_id"
+    "    AND y.seq > m.last_read_seq) + (SELECT COUNT(*) FROM mentions z"
+    "    WHERE z.conversation_id = c.id AND z.user_id = 0 AND z.seq > m.last_read_seq),"
     " (SELECT COUNT(*) FROM members y WHERE y.conversation_id = c.id),"
     " l.id, l.conversation_id, l.seq, l.sender_id, l.client_id, l.body, l.created_at,"
-    " l.edited_at, l.deleted_at, l.reply_to, l.broadcast"
+    " l.edited_at, l.deleted_at, l.reply_to, l.broadcast, l.mentions"
     " FROM members m JOIN conversations c ON c.id = m.conversation_id"
     " LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq"
     " WHERE m.user_id = ?1 AND (?2 = 0 OR c.activity_at < ?3 OR (c.activity_at = ?3 AND c.id < ?4))"
@@ -213,6 +254,7 @@ void SqlStore::anonymize_user(Id id, std::string_view username, std::string_view
       .run();
   // What the user said stays (tombstoned separately); their reactions go.
   prepare("DELETE FROM reactions WHERE user_id = ?1").bind(1, id).run();
+  prepare("DELETE FROM mentions WHERE user_id = ?1").bind(1, id).run();
 }
 
 // Refresh tokens.
@@ -377,7 +419,7 @@ void SqlStore::insert_member(const Member& m) {
 
 std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
   auto s = prepare(
-      "SELECT conversation_id, user_id, role, joined_at, last_read_seq FROM members "
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify FROM members "
       "WHERE conversation_id = ?1 AND user_id = ?2");
   s.bind(1, conversation_id).bind(2, user_id);
   if (!s.step()) return std::nullopt;
@@ -386,7 +428,7 @@ std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
 
 std::vector<Member> SqlStore::members(Id conversation_id) {
   auto s = prepare(
-      "SELECT conversation_id, user_id, role, joined_at, last_read_seq FROM members "
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify FROM members "
       "WHERE conversation_id = ?1 ORDER BY joined_at, user_id");
   s.bind(1, conversation_id);
   std::vector<Member> out;
@@ -413,6 +455,10 @@ void SqlStore::delete_member(Id conversation_id, Id user_id) {
       .bind(1, conversation_id)
       .bind(2, user_id)
       .run();
+  prepare("DELETE FROM mentions WHERE conversation_id = ?1 AND user_id = ?2")
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .run();
 }
 
 void SqlStore::set_member_role(Id conversation_id, Id user_id, std::string_view role) {
@@ -436,9 +482,10 @@ std::vector<ConversationSummary> SqlStore::conversations_for_user(
     ConversationSummary sum;
     sum.conversation = read_conversation(s, 0);
     sum.me = read_member(s, 9);
-    sum.unread = s.i64(14);
-    sum.member_count = s.i64(15);
-    if (!s.is_null(16)) sum.last_message = read_message(s, 16);
+    sum.unread = s.i64(15);
+    sum.unread_mentions = s.i64(16);
+    sum.member_count = s.i64(17);
+    if (!s.is_null(18)) sum.last_message = read_message(s, 18);
     out.push_back(std::move(sum));
   }
   return out;
@@ -532,6 +579,11 @@ void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int6
     }
     k = end;
   }
+  // A message with mentions takes the step-by-step path (the caller checks
+  // them and calls insert_message).
+  for (std::size_t i : order) {
+    if (!in[i]->mentions.empty()) out[i] = 0;
+  }
   // A reply joins the thread of the message it answers; one to a seq not
   // (yet) stored goes the step-by-step way, which says so.
   for (std::size_t i : order) {
@@ -611,7 +663,7 @@ void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int6
 void SqlStore::insert_message(const Message& m) {
   prepare(
       "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, "
-      "reply_to, broadcast) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+      "reply_to, broadcast, mentions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
       .bind(1, m.id)
       .bind(2, m.conversation_id)
       .bind(3, m.seq)
@@ -621,7 +673,15 @@ void SqlStore::insert_message(const Message& m) {
       .bind(7, m.created_at)
       .bind(8, m.reply_to)
       .bind(9, std::int64_t{m.broadcast})
+      .bind(10, encode_mentions(m.mentions))
       .run();
+  // One row per mentioned member, one (user 0) for all or here.
+  for (Id u : m.mentions.user_ids) {
+    prepare(kInsertMention).bind(1, m.conversation_id).bind(2, u).bind(3, m.seq).run();
+  }
+  if (m.mentions.all || m.mentions.here) {
+    prepare(kInsertMention).bind(1, m.conversation_id).bind(2, Id{0}).bind(3, m.seq).run();
+  }
 }
 
 std::optional<Message> SqlStore::message_by_client_id(Id sender_id, std::string_view client_id) {
@@ -675,6 +735,7 @@ void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int6
       .bind(3, now)
       .run();
   prepare(kDeleteMessageReactions).bind(1, conversation_id).bind(2, seq).run();
+  prepare(kDeleteMessageMentions).bind(1, conversation_id).bind(2, seq).run();
 }
 
 std::vector<Message> SqlStore::messages_by_sender(Id sender_id, Id after_id, int limit) {
@@ -703,6 +764,7 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
   }
   for (const auto& m : out) {
     prepare(kDeleteMessageReactions).bind(1, m.conversation_id).bind(2, m.seq).run();
+    prepare(kDeleteMessageMentions).bind(1, m.conversation_id).bind(2, m.seq).run();
   }
   return out;
 }
@@ -718,6 +780,7 @@ std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now,
   }
   for (const auto& [conv, seq] : gone) {
     prepare(kDeleteMessageReactions).bind(1, conv).bind(2, seq).run();
+    prepare(kDeleteMessageMentions).bind(1, conv).bind(2, seq).run();
   }
   return static_cast<std::int64_t>(gone.size());
 }
@@ -729,6 +792,23 @@ void SqlStore::set_last_read(Id conversation_id, Id user_id, std::int64_t seq) {
       .bind(1, conversation_id)
       .bind(2, user_id)
       .bind(3, seq)
+      .run();
+}
+
+std::int64_t SqlStore::unread_mention_count(Id conversation_id, Id user_id,
+                                            std::int64_t after_seq) {
+  auto s = prepare(
+      "SELECT COUNT(*) FROM mentions WHERE conversation_id = ?1 AND user_id IN (?2, 0) "
+      "AND seq > ?3");
+  s.bind(1, conversation_id).bind(2, user_id).bind(3, after_seq);
+  return s.step() ? s.i64(0) : 0;
+}
+
+void SqlStore::set_member_notify(Id conversation_id, Id user_id, std::string_view level) {
+  prepare("UPDATE members SET notify = ?3 WHERE conversation_id = ?1 AND user_id = ?2")
+      .bind(1, conversation_id)
+      .bind(2, user_id)
+      .bind(3, level)
       .run();
 }
 

@@ -91,6 +91,9 @@ class SqlStore : public Store {
   std::int64_t tombstone_messages_before(Id before_id, std::int64_t now, int limit) override;
   void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) override;
   std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) override;
+  std::int64_t unread_mention_count(Id conversation_id, Id user_id,
+                                    std::int64_t after_seq) override;
+  void set_member_notify(Id conversation_id, Id user_id, std::string_view level) override;
   std::vector<ThreadSummary> thread_summaries(Id conversation_id,
                                               std::span<const std::int64_t> seqs,
                                               int max_participants) override;

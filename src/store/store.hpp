@@ -110,6 +110,8 @@ class Store {
   // Increments the conversation's last_seq and activity time; returns the new
   // seq. Must run in the transaction that inserts the message.
   virtual std::int64_t next_seq(Id conversation_id, std::int64_t now) = 0;
+  // Inserts m with its seq as it is, and a mentions row per mentioned member
+  // (user 0 for all or here); mentions are not checked here.
   virtual void insert_message(const Message& m) = 0;
   // The common case of sending, for a run of new messages at once (the
   // group-commit writer's batch): for each in[i] whose sender is a member of
@@ -124,7 +126,8 @@ class Store {
   // in with multi-row inserts (SQLite) or all in one statement (PostgreSQL).
   // A reply's reply_to is set to its thread's root (the reply_to of the
   // message it answers, when that is itself a reply); a reply to a seq not
-  // stored is refused (out[i] 0).
+  // stored is refused (out[i] 0), as is any message with mentions (the
+  // caller checks them, then next_seq and insert_message).
   virtual void append_messages(std::span<Message* const> in, std::span<std::int64_t> out) = 0;
   virtual std::optional<Message> message_by_client_id(Id sender_id, std::string_view client_id) = 0;
   // Threads: the replies under each root of `seqs` that has any (tombstoned
@@ -155,6 +158,10 @@ class Store {
   virtual void set_last_read(Id conversation_id, Id user_id, std::int64_t seq) = 0;
   // Messages after after_seq not sent by user_id and not deleted.
   virtual std::int64_t unread_count(Id conversation_id, Id user_id, std::int64_t after_seq) = 0;
+  // Mentions of user_id (by id, all or here) in messages after after_seq.
+  virtual std::int64_t unread_mention_count(Id conversation_id, Id user_id,
+                                            std::int64_t after_seq) = 0;
+  virtual void set_member_notify(Id conversation_id, Id user_id, std::string_view level) = 0;
 
   // Collaboration documents. insert: Errc::conflict when the name is taken.
   virtual void insert_collab_document(const CollabDocument& d) = 0;

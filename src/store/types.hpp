@@ -61,6 +61,17 @@ struct Member {
   std::string role;  // "owner" | "admin" | "member"
   std::int64_t joined_at = 0;
   std::int64_t last_read_seq = 0;
+  std::string notify = "all";  // notification level: "all" | "mentions" | "none"
+};
+
+// Whom a message mentions: members by id, everyone (all), or everyone
+// online (here).
+struct Mentions {
+  std::vector<Id> user_ids;
+  bool here = false;
+  bool all = false;
+  bool empty() const { return user_ids.empty() && !here && !all; }
+  bool operator==(const Mentions&) const = default;
 };
 
 struct Message {
@@ -77,6 +88,7 @@ struct Message {
   // message of the conversation.
   std::int64_t reply_to = 0;
   bool broadcast = false;  // a reply also shown in the conversation
+  Mentions mentions;
 };
 
 // The replies under one root message, counted at read time (tombstoned
@@ -109,6 +121,7 @@ struct ConversationSummary {
   Conversation conversation;
   Member me;
   std::int64_t unread = 0;
+  std::int64_t unread_mentions = 0;
   std::int64_t member_count = 0;
   std::optional<Message> last_message;
 };

@@ -8,7 +8,7 @@ import { LiveConnection, realTimers, type Timers, type WebSocketCtor } from "./l
 import { errorFrom, expandPath, parseBody, queryString, type CallOptions, type Method, type Op, type Response, type Transport } from "./rest.js";
 import { SessionManager, type StoredTokens } from "./session.js";
 import { IndexedDbStore, MemoryStore, type LocalStore } from "./store.js";
-import type { ClientEvents, ConnectionState, Conversation, Message, OutboxItem, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
+import type { ClientEvents, ConnectionState, Conversation, Mentions, Message, OutboxItem, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
 
 export interface ParleyClientOptions {
   /** http(s)://host[:port]; in a browser page, defaults to the page's origin. */
@@ -305,11 +305,12 @@ export class ParleyClient {
    * it is a reply in that message's thread; `broadcast` also shows the reply
    * in the conversation.
    */
-  async send(conv: string, body: string, opts: { replyTo?: number; broadcast?: boolean } = {}): Promise<OutboxItem> {
+  async send(conv: string, body: string, opts: { replyTo?: number; broadcast?: boolean; mentions?: Partial<Mentions> } = {}): Promise<OutboxItem> {
     if (!this.local) throw new ParleyError(401, "unauthorized", "sign in (or openOffline) first");
     const item: OutboxItem = { client_id: randomId(), conv, body, created_at: Date.now(), state: "pending" };
     if (opts.replyTo) item.reply_to = opts.replyTo;
     if (opts.broadcast) item.broadcast = true;
+    if (opts.mentions && ((opts.mentions.user_ids?.length ?? 0) > 0 || opts.mentions.here || opts.mentions.all)) item.mentions = opts.mentions;
     // Distinct, increasing created_at keeps the order of sends made in one millisecond.
     const last = this.outboxItems[this.outboxItems.length - 1];
     if (last && item.created_at <= last.created_at) item.created_at = last.created_at + 1;
@@ -434,6 +435,7 @@ export class ParleyClient {
       case "typing":
       case "presence":
       case "reaction":
+      case "mention":
       case "member.joined":
       case "member.left":
       case "conversation.updated":
@@ -461,6 +463,7 @@ export class ParleyClient {
       const req: Record<string, unknown> = { conv: item.conv, client_id: item.client_id, body: item.body };
       if (item.reply_to) req.reply_to = item.reply_to;
       if (item.broadcast) req.broadcast = true;
+      if (item.mentions) req.mentions = item.mentions;
       const ack = (await this.live.request("send", req)) as unknown as SendAck;
       this.outboxItems = this.outboxItems.filter((i) => i.client_id !== item.client_id);
       await this.local?.removeOutbox(item.client_id);

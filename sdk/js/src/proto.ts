@@ -55,6 +55,7 @@ export function encodeRequest(id: string | number, op: string, f: Json): Uint8Ar
           body: str(f.body),
           replyTo: typeof f.reply_to === "number" ? num(f.reply_to) : 0n,
           broadcast: f.broadcast === true,
+          ...(f.mentions && typeof f.mentions === "object" ? { mentions: mentionsIn(f.mentions as Json) } : {}),
         },
       };
       break;
@@ -106,7 +107,12 @@ function message(m: PbMessage | undefined): Json {
     deleted: m.deleted,
     deleted_at: m.deletedAt === undefined ? null : n(m.deletedAt),
     ...(m.replyTo ? { reply_to: n(m.replyTo), broadcast: m.broadcast } : {}),
+    ...(m.mentions ? { mentions: { user_ids: m.mentions.userIds.map(idOut), here: m.mentions.here, all: m.mentions.all } } : {}),
   };
+}
+
+function mentionsIn(j: Json) {
+  return { userIds: ids(j.user_ids), here: j.here === true, all: j.all === true };
 }
 
 function conversation(c: PbConversation | undefined): Json {
@@ -149,6 +155,11 @@ export function eventJson(e: PbEvent): Json | null {
     case "presence": {
       const o: Json = { type: "presence", user_id: idOut(t.value.userId), status: t.value.online ? "online" : "offline", conv };
       if (t.value.lastSeen !== undefined) o.last_seen = n(t.value.lastSeen);
+      return o;
+    }
+    case "mention": {
+      const o: Json = { type: "mention", conv, seq: n(t.value.seq), sender_id: idOut(t.value.senderId), kind: t.value.kind };
+      if (t.value.replyTo) o.reply_to = n(t.value.replyTo);
       return o;
     }
     case "reaction":

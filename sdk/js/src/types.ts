@@ -16,6 +16,7 @@ export type Problem = Schemas["Problem"];
 export type ReactionCount = Schemas["ReactionCount"];
 export type Reacted = Schemas["Reacted"];
 export type ThreadSummary = Schemas["ThreadSummary"];
+export type Mentions = Schemas["Mentions"];
 /** A thread as GET .../messages/{seq}/thread returns it: the root and a page of replies. */
 export type ThreadPage = paths["/api/conversations/{id}/messages/{seq}/thread"]["get"]["responses"]["200"]["content"]["application/json"];
 
@@ -44,6 +45,16 @@ export interface ReactionEvent {
   count: number;
 }
 
+/** A message mentions me (by id, or all / here), in any conversation, followed or not. */
+export interface MentionEvent {
+  type: "mention";
+  conv: string;
+  seq: number;
+  sender_id: string;
+  kind: "user" | "all" | "here";
+  reply_to?: number;
+}
+
 /** A server event of protocol v1. */
 export type ServerEvent =
   | MessageNewEvent
@@ -56,6 +67,7 @@ export type ServerEvent =
   | TypingEvent
   | PresenceEvent
   | ReactionEvent
+  | MentionEvent
   | ConversationAddedEvent;
 
 export interface ReplyError { code: string; status: number; message: string }
@@ -80,6 +92,7 @@ export interface OutboxItem {
   /** A reply: the seq it answers; broadcast: also shown in the conversation. */
   reply_to?: number;
   broadcast?: boolean;
+  mentions?: Partial<Mentions>;
   /** pending: will be (re)sent; failed: the server refused it for good (see error). */
   state: "pending" | "failed";
   error?: string;
@@ -99,6 +112,8 @@ export interface ClientEvents {
   presence: (event: PresenceEvent) => void;
   /** A reaction on a message changed (not replayed after a disconnect: re-read the messages shown). */
   reaction: (event: ReactionEvent) => void;
+  /** A message mentions me; its message comes as a `message` event where I follow the conversation. */
+  mention: (event: MentionEvent) => void;
   "member.joined": (event: MemberJoinedEvent) => void;
   "member.left": (event: MemberLeftEvent) => void;
   "conversation.updated": (event: ConversationUpdatedEvent) => void;

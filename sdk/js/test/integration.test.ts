@@ -144,6 +144,28 @@ describe("the SDK against parley", { skip }, () => {
     bob.disconnect();
   });
 
+  test("mentions: sent with the message, heard by the mentioned member without following, counted unread", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_mention", PASSWORD);
+    const bobUser = await bob.register("bob_mention", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "group", title: "M", members: [bobUser.id] } });
+    const heard: { seq: number; kind: string; sender_id: string }[] = [];
+    bob.on("mention", (e) => heard.push({ seq: e.seq, kind: e.kind, sender_id: e.sender_id }));
+    alice.connect();
+    bob.connect();
+    await until("both connected", () => alice.state === "connected" && bob.state === "connected");
+    await alice.send(conv.id, "hi @bob", { mentions: { user_ids: [bobUser.id] } });
+    await until("the mention", () => heard.length === 1);
+    assert.deepEqual(heard[0], { seq: 1, kind: "user", sender_id: alice.user!.id });
+    const list = await bob.conversations();
+    assert.equal(list.find((c) => c.id === conv.id)?.unread_mentions, 1);
+    const page = await bob.messages(conv.id);
+    assert.deepEqual(page.messages[0]?.mentions, { user_ids: [bobUser.id], here: false, all: false });
+    alice.disconnect();
+    bob.disconnect();
+  });
+
   test("resumes without gap or duplicate after the server is killed and restarted", async () => {
     const alice = client(server);
     const bob = client(server);

@@ -442,6 +442,7 @@ void PgStore::append_messages(std::span<Message* const> in, std::span<std::int64
   std::vector<bool> sent(in.size(), false);
   std::size_t n = 0;
   for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!in[i]->mentions.empty()) out[i] = 0;  // the step-by-step path checks them
     if (!out[i]) continue;
     sent[i] = true;
     const Message& m = *in[i];

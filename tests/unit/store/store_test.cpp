@@ -687,6 +687,53 @@ TEST_P(StoreTest, RepliesJoinTheRootsThreadAndThreadsAreSummarizedWithoutTombsto
   EXPECT_EQ(store_->thread_replies(10, 1, 0, 10).size(), 2u) << "the tombstone keeps its seq";
 }
 
+TEST_P(StoreTest, MentionsAreKeptOnTheMessageAndCountedUnreadPerMember) {
+  user(1, "ann");
+  user(2, "bob");
+  user(3, "cy");
+  conversation(10, 1, 1);
+  join(10, 1);
+  join(10, 2);
+  join(10, 3);
+  Message m;
+  m.id = 7000;
+  m.conversation_id = 10;
+  m.sender_id = 1;
+  m.client_id = "mention-1";
+  m.body = "@bob look";
+  m.created_at = 10;
+  m.mentions.user_ids = {2};
+  // The batch leaves a message with mentions to the caller.
+  EXPECT_EQ(append_run(*store_, {m}), std::vector<std::int64_t>{0});
+  m.seq = store_->next_seq(10, 10);
+  store_->insert_message(m);
+  Message all = m;
+  all.id = 7001;
+  all.client_id = "mention-2";
+  all.mentions = Mentions{{}, false, true};
+  all.seq = store_->next_seq(10, 11);
+  store_->insert_message(all);
+  post(10, 2, "plain");
+
+  EXPECT_EQ(store_->message(10, 1)->mentions, m.mentions);
+  EXPECT_EQ(store_->message(10, 2)->mentions, all.mentions);
+  EXPECT_TRUE(store_->message(10, 3)->mentions.empty());
+  EXPECT_EQ(store_->unread_mention_count(10, 2, 0), 2) << "by id and by all";
+  EXPECT_EQ(store_->unread_mention_count(10, 3, 0), 1);
+  EXPECT_EQ(store_->unread_mention_count(10, 2, 1), 1) << "only after the read marker";
+  auto list = store_->conversations_for_user(2, std::nullopt, 10);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].unread_mentions, 2);
+  EXPECT_EQ(list[0].me.notify, "all");
+  store_->set_member_notify(10, 2, "mentions");
+  EXPECT_EQ(store_->member(10, 2)->notify, "mentions");
+
+  store_->tombstone_message(10, 1, 50);
+  EXPECT_EQ(store_->unread_mention_count(10, 2, 0), 1) << "a deleted message mentions nobody";
+  store_->delete_member(10, 3);
+  EXPECT_EQ(store_->unread_mention_count(10, 3, 0), 1) << "all stays for whoever is a member";
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
 
 TEST(SqliteStore, IntegrityCheckPasses) {
