@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// reactions; threads; axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; threads; mentions; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -313,6 +313,38 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await panelA.waitFor({ state: "detached" });
     await pageA.reload();
     await root(pageA).getByTestId("thread-count").filter({ hasText: "2 replies" }).waitFor();
+  });
+
+  test("mentions: @ offers members by keyboard; the mentioned member sees it marked and counted", async () => {
+    // Bob is on the home screen, so the mention counts in his list.
+    await pageB.goto(server.url + "/");
+    const link = pageB.getByTestId("conversation-link").filter({ hasText: "Alice" });
+    await link.waitFor();
+    const composerA = pageA.getByLabel("Message Bob");
+    await composerA.focus();
+    await pageA.keyboard.type("hey @bo");
+    const list = pageA.getByRole("listbox", { name: "Mention someone" });
+    await list.getByRole("option", { name: /Bob/ }).waitFor();
+    await axe(pageA, "mention suggestions");
+    await pageA.keyboard.press("Enter");
+    await list.waitFor({ state: "detached" });
+    assert.equal(await composerA.inputValue(), "hey @bob_e2e ");
+    await pageA.keyboard.type("look at this");
+    await pageA.keyboard.press("Enter");
+    await link.getByLabel("1 mention").waitFor();
+    await link.click();
+    const msg = pageB.getByTestId("message").filter({ hasText: "look at this" });
+    await msg.locator("mark.mention", { hasText: "@bob_e2e" }).waitFor();
+    await msg.getByText("mentions you").waitFor();
+    await link.getByLabel("1 mention").waitFor({ state: "detached" });
+    await axe(pageB, "conversation with a mention");
+    // The notification level is kept.
+    const saved = pageB.waitForResponse((r) => r.url().endsWith(`/api/conversations/${conv}/notify`) && r.status() === 200);
+    await pageB.getByLabel("Notifications").selectOption("mentions");
+    await saved;
+    await pageB.reload();
+    // The cached list shows first; the server's follows.
+    await pageB.waitForFunction(() => document.querySelector(".notify select")?.value === "mentions", null, { timeout: 10_000 });
   });
 
   test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {

@@ -188,7 +188,14 @@ function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; 
     });
     const offRead = client.on("read", (ev) => {
       if (ev.user_id !== me.id) return;
-      setConversations((list) => list.map((c) => (c.id === ev.conv ? { ...c, last_read_seq: ev.seq, unread: Math.max(0, c.last_seq - ev.seq) } : c)));
+      setConversations((list) => list.map((c) => (c.id === ev.conv ? readUpTo(c, ev.seq) : c)));
+    });
+    // Mentions of me count where I am not reading.
+    const offMention = client.on("mention", (ev) => {
+      const open = current.current === ev.conv && document.visibilityState === "visible";
+      if (open) return;
+      setConversations((list) => list.map((c) => (c.id === ev.conv ? { ...c, unread_mentions: (c.unread_mentions ?? 0) + 1 } : c)));
+      announce("You were mentioned in another conversation");
     });
     // Someone started a conversation with me or added me: list it now.
     const offAdded = client.on("conversation.added", () => void refresh());
@@ -198,13 +205,18 @@ function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; 
     return () => {
       off();
       offRead();
+      offMention();
       offAdded();
       offUpdated();
     };
   }, [me.id, refresh]);
 
   const markedRead = useCallback((conv: string, seq: number) => {
-    setConversations((list) => list.map((c) => (c.id === conv ? { ...c, last_read_seq: seq, unread: Math.max(0, c.last_seq - seq) } : c)));
+    setConversations((list) => list.map((c) => (c.id === conv ? readUpTo(c, seq) : c)));
+  }, []);
+
+  const notifyChanged = useCallback((conv: string, level: "all" | "mentions" | "none") => {
+    setConversations((list) => list.map((c) => (c.id === conv ? { ...c, notify: level } : c)));
   }, []);
 
   const selected = useMemo(() => conversations.find((c) => c.id === currentId) ?? null, [conversations, currentId]);
@@ -245,7 +257,7 @@ function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; 
       </nav>
       <main id="main" class="content" tabIndex={-1}>
         {route.name === "conversation" && selected && (
-          <ConversationView key={selected.id} conversation={selected} me={me} names={names} learnNames={learnNames} onRead={markedRead} offline={state !== "connected"} />
+          <ConversationView key={selected.id} conversation={selected} me={me} names={names} learnNames={learnNames} onRead={markedRead} onNotify={notifyChanged} offline={state !== "connected"} />
         )}
         {route.name === "conversation" && !selected && <p class="empty">{conversations.length ? "This conversation is not in your list." : "Loading…"}</p>}
         {route.name === "home" && (
@@ -277,4 +289,9 @@ function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; 
       )}
     </div>
   );
+}
+
+/** A conversation read up to seq: unread mentions go once everything is read. */
+function readUpTo(c: Conversation, seq: number): Conversation {
+  return { ...c, last_read_seq: seq, unread: Math.max(0, c.last_seq - seq), unread_mentions: seq >= c.last_seq ? 0 : c.unread_mentions };
 }

@@ -31,6 +31,11 @@ export function ConversationList(props: { conversations: Conversation[]; current
               data-testid="conversation-link"
             >
               <span class="conv-title">{title}</span>
+              {(c.unread_mentions ?? 0) > 0 && (
+                <span class="badge mention-badge" aria-label={`${c.unread_mentions} ${c.unread_mentions === 1 ? "mention" : "mentions"}`}>
+                  @{c.unread_mentions}
+                </span>
+              )}
               {unread > 0 && (
                 <span class="badge" aria-label={`${unread} unread`}>
                   {unread}

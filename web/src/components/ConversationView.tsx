@@ -6,7 +6,7 @@ import { client } from "../client";
 import { problemText } from "../hooks";
 import { conversationTitle } from "./ConversationList";
 import { MembersDialog } from "./MembersDialog";
-import { MessageComposer } from "./MessageComposer";
+import { MessageComposer, type Mentionable } from "./MessageComposer";
 import { MessageList } from "./MessageList";
 import { ThreadPanel } from "./ThreadPanel";
 
@@ -20,6 +20,7 @@ export function ConversationView(props: {
   names: Record<string, string>;
   learnNames(entries: Record<string, string>): void;
   onRead(conv: string, seq: number): void;
+  onNotify(conv: string, level: "all" | "mentions" | "none"): void;
   offline: boolean;
 }) {
   const conv = props.conversation;
@@ -229,6 +230,25 @@ export function ConversationView(props: {
   const myLastSeq = [...sorted].reverse().find((m) => m.sender_id === me.id && !m.deleted)?.seq ?? 0;
   const seenBy = myLastSeq ? members.filter((m) => m.user_id !== me.id && m.last_read_seq >= myLastSeq).map((m) => m.display_name ?? m.username ?? "") : [];
   const myRole = members.find((m) => m.user_id === me.id)?.role ?? conv.my_role ?? "member";
+  const mentionable: Mentionable[] = useMemo(
+    () => members.filter((m) => m.user_id !== me.id && m.username).map((m) => ({ user_id: m.user_id, username: m.username!, name: m.display_name ?? m.username! })),
+    [members, me.id],
+  );
+  const usernames = useMemo(() => Object.fromEntries(members.flatMap((m) => (m.username ? [[m.user_id, m.username]] : []))), [members]);
+  const canMentionAll = conv.kind !== "direct" && (myRole === "owner" || myRole === "admin");
+  const [notify, setNotify] = useState(conv.notify ?? "all");
+  useEffect(() => setNotify(conv.notify ?? "all"), [conv.notify]);
+  const changeNotify = async (level: "all" | "mentions" | "none") => {
+    const was = notify;
+    setNotify(level);
+    try {
+      await client.api("put", "/api/conversations/{id}/notify", { path: { id: conv.id }, body: { notify: level } });
+      props.onNotify(conv.id, level);
+    } catch (e) {
+      setNotify(was);
+      setError(problemText(e));
+    }
+  };
 
   return (
     <section class="conversation" aria-labelledby="conversation-title">
@@ -246,6 +266,14 @@ export function ConversationView(props: {
               : `${members.length || conv.member_count || 0} members`}
           </p>
         </div>
+        <label class="notify">
+          <span class="visually-hidden">Notifications</span>
+          <select value={notify ?? "all"} onChange={(e) => void changeNotify(e.currentTarget.value as "all" | "mentions" | "none")}>
+            <option value="all">All messages</option>
+            <option value="mentions">Mentions only</option>
+            <option value="none">Nothing</option>
+          </select>
+        </label>
         <button type="button" aria-expanded={showNotes} onClick={() => setShowNotes((v) => !v)}>
           Notes
         </button>
@@ -280,6 +308,7 @@ export function ConversationView(props: {
         onError={setError}
         onReacted={(seq, r) => applyReaction(seq, r.reaction, r.count, r.me)}
         onOpenThread={setThreadRoot}
+        usernames={usernames}
       />
       {root && (
         <ThreadPanel
@@ -294,6 +323,9 @@ export function ConversationView(props: {
           onError={setError}
           onReacted={(seq, r) => applyReaction(seq, r.reaction, r.count, r.me)}
           onClose={closeThread}
+          members={mentionable}
+          usernames={usernames}
+          canMentionAll={canMentionAll}
         />
       )}
       <div class="below-list">
@@ -306,7 +338,7 @@ export function ConversationView(props: {
           </p>
         )}
       </div>
-      <MessageComposer conv={conv.id} title={title} />
+      <MessageComposer conv={conv.id} title={title} members={mentionable} canMentionAll={canMentionAll} />
       {showMembers && <MembersDialog conversation={conv} me={me} members={members} myRole={myRole} onChanged={loadMembers} onClose={() => setShowMembers(false)} />}
     </section>
   );

@@ -32,6 +32,8 @@ export function MessageList(props: {
   /** The conversation's list has a Reply action and reply counts; a thread's has neither. */
   onOpenThread?(root: number): void;
   label?: string;
+  /** user id -> username, to mark the @mentions in bodies. */
+  usernames?: Record<string, string>;
 }) {
   const { ref, onScroll } = useStickToBottom(props.messages.length + props.pending.length);
   const sentinel = useRef<HTMLLIElement>(null);
@@ -73,12 +75,15 @@ export function MessageList(props: {
           const mine = m.sender_id === props.me.id;
           const name = mine ? "You" : props.names[m.sender_id] ?? "Unknown";
           const replies = m.thread?.reply_count ?? 0;
+          const mentioned = mentionTokens(m, props.usernames ?? {});
+          const mentionsMe = !mine && !!m.mentions && (m.mentions.all || m.mentions.here || (m.mentions.user_ids ?? []).includes(props.me.id));
           const open = props.onOpenThread;
           return (
-            <li key={m.seq} class={`message ${mine ? "mine" : ""}`} data-testid="message" data-seq={m.seq}>
+            <li key={m.seq} class={`message ${mine ? "mine" : ""} ${mentionsMe ? "mentions-me" : ""}`} data-testid="message" data-seq={m.seq}>
               <div class="meta">
                 <span class="sender">{name}</span> <time dateTime={new Date(m.created_at).toISOString()}>{formatTime(m.created_at)}</time>
                 {m.edited_at && !m.deleted && <span class="edited"> (edited)</span>}
+                {mentionsMe && !m.deleted && <span class="mentions-you"> mentions you</span>}
                 {open && m.reply_to ? (
                   <>
                     {" "}
@@ -94,7 +99,7 @@ export function MessageList(props: {
                 <EditForm message={m} onDone={() => setEditing(null)} onError={props.onError} />
               ) : (
                 <p class="body" data-testid="message-body">
-                  <Linkified text={m.body} />
+                  <Linkified text={m.body} highlight={mentioned} />
                 </p>
               )}
               {!m.deleted && (m.reactions?.length ?? 0) > 0 && (
@@ -262,4 +267,13 @@ function EditForm(props: { message: Message; onDone(): void; onError(text: strin
       </div>
     </form>
   );
+}
+
+/** The "@name" tokens a message's mentions stand for. */
+function mentionTokens(m: Message, usernames: Record<string, string>): string[] {
+  if (!m.mentions) return [];
+  const out = (m.mentions.user_ids ?? []).flatMap((id) => (usernames[id] ? [`@${usernames[id]}`] : []));
+  if (m.mentions.all) out.push("@all");
+  if (m.mentions.here) out.push("@here");
+  return out;
 }

@@ -1,6 +1,6 @@
 import type { Message, OutboxItem, Reacted, User } from "@parley/sdk";
 import { useEffect } from "preact/hooks";
-import { MessageComposer } from "./MessageComposer";
+import { MessageComposer, type Mentionable } from "./MessageComposer";
 import { MessageList } from "./MessageList";
 
 /** A thread beside the conversation: its root, its replies, and a reply composer. Escape closes it. */
@@ -16,6 +16,9 @@ export function ThreadPanel(props: {
   onError(text: string): void;
   onReacted(seq: number, r: Reacted): void;
   onClose(): void;
+  members: Mentionable[];
+  usernames: Record<string, string>;
+  canMentionAll: boolean;
 }) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -48,8 +51,9 @@ export function ThreadPanel(props: {
         onError={props.onError}
         onReacted={props.onReacted}
         label="Thread messages"
+        usernames={props.usernames}
       />
-      <MessageComposer conv={props.conv} title={props.title} replyTo={props.root.seq} autoFocus />
+      <MessageComposer conv={props.conv} title={props.title} replyTo={props.root.seq} autoFocus members={props.members} canMentionAll={props.canMentionAll} />
     </aside>
   );
 }
