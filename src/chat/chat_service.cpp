@@ -697,6 +697,69 @@ ConversationView ChatService::mark_read(Id actor, Id conversation_id, std::int64
       });
 }
 
+bool ChatService::pin(Id actor, Id conversation_id, std::int64_t seq, bool pinned) {
+  std::int64_t now = now_ms();
+  return db_.write(
+      [&](store::Store& s) {
+        auto me = require_member(s, actor, conversation_id);
+        auto c = s.conversation(conversation_id);
+        if (c->pin_role == "admin" && !is_manager(me)) {
+          fail(Errc::forbidden, "only owners and admins may pin in this conversation");
+        }
+        auto m = s.message(conversation_id, seq);
+        if (!m) fail(Errc::not_found, "message not found");
+        if (pinned && m->deleted_at != 0) fail(Errc::conflict, "the message was deleted");
+        return s.set_pin(conversation_id, seq, actor, now, pinned);
+      },
+      [this, conversation_id, seq, actor, pinned](bool changed) {
+        if (changed && sink_) sink_->pin_changed(conversation_id, seq, actor, pinned);
+      });
+}
+
+std::vector<std::pair<store::Pin, store::Message>> ChatService::pinned(Id actor, Id conversation_id,
+                                                                       std::int64_t before,
+                                                                       int limit) {
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    std::vector<std::pair<store::Pin, store::Message>> out;
+    for (const auto& p : s.pins(conversation_id, 1, before - 1, limit)) {
+      if (auto m = s.message(conversation_id, p.seq)) out.emplace_back(p, std::move(*m));
+    }
+    return out;
+  });
+}
+
+std::vector<store::Pin> ChatService::pins_among(Id actor, Id conversation_id,
+                                                std::span<const std::int64_t> seqs) {
+  if (seqs.empty()) return {};
+  auto [lo, hi] = std::minmax_element(seqs.begin(), seqs.end());
+  return db_.read([&](store::Store& s) {
+    require_member(s, actor, conversation_id);
+    auto all = s.pins(conversation_id, *lo, *hi, static_cast<int>(seqs.size()) + 1000);
+    std::erase_if(all, [&](const store::Pin& p) {
+      return std::find(seqs.begin(), seqs.end(), p.seq) == seqs.end();
+    });
+    return all;
+  });
+}
+
+store::Conversation ChatService::set_pin_role(Id actor, Id conversation_id, std::string_view role) {
+  if (role != "member" && role != "admin") {
+    fail(Errc::bad_request, "'pin_role' must be member or admin");
+  }
+  std::int64_t now = now_ms();
+  return db_.write(
+      [&](store::Store& s) {
+        auto me = require_member(s, actor, conversation_id);
+        if (!is_manager(me)) fail(Errc::forbidden, "only owners and admins may change who pins");
+        s.set_conversation_pin_role(conversation_id, role, now);
+        return *s.conversation(conversation_id);
+      },
+      [this](const store::Conversation& c) {
+        if (sink_) sink_->conversation_updated(c);
+      });
+}
+
 ConversationView ChatService::set_notify(Id actor, Id conversation_id, std::string_view level) {
   if (level != "all" && level != "mentions" && level != "none") {
     fail(Errc::bad_request, "'notify' must be all, mentions or none");

@@ -178,6 +178,18 @@ class ChatService {
                                  std::string_view reaction, Id after_user, int limit);
   // actor's own reactions, all of them, in pages of `page` (data export).
   std::vector<store::UserReaction> reactions_of(Id actor, int page);
+  // Pins or unpins a message (idempotent; false when nothing changed). Who
+  // may: any member, or owners and admins where the conversation's pin_role
+  // is "admin".
+  bool pin(Id actor, Id conversation_id, std::int64_t seq, bool pinned);
+  // Pinned messages, newest seq first, seq < before.
+  std::vector<std::pair<store::Pin, store::Message>> pinned(Id actor, Id conversation_id,
+                                                            std::int64_t before, int limit);
+  // Which of `seqs` are pinned.
+  std::vector<store::Pin> pins_among(Id actor, Id conversation_id,
+                                     std::span<const std::int64_t> seqs);
+  // Owners and admins: who may pin ("member" or "admin").
+  store::Conversation set_pin_role(Id actor, Id conversation_id, std::string_view role);
   // Moves the read marker forward to seq (clamped to the newest message).
   ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);
   // actor's notification level in the conversation: "all", "mentions" or "none".

@@ -78,9 +78,13 @@ void register_conversation_routes(Router& r, Services& s) {
     Id me = require_auth(ctx, s).user_id;
     Id conv = path_id(ctx, "id", "conversation");
     auto body = body_object(ctx, s);
-    auto title =
-        json::require_string(body, "title", static_cast<std::size_t>(s.cfg.limits.max_title_bytes));
-    s.chat.rename(me, conv, title);
+    auto title = json::optional_string(body, "title",
+                                       static_cast<std::size_t>(s.cfg.limits.max_title_bytes));
+    auto pin_role = json::optional_string(body, "pin_role", 16);
+    if (!title && !pin_role)
+      fail(Errc::bad_request, "nothing to change: give 'title' or 'pin_role'");
+    if (pin_role) s.chat.set_pin_role(me, conv, *pin_role);
+    if (title) s.chat.rename(me, conv, *title);
     return json_reply(200, conversation_view_json(s.chat.get_conversation(me, conv)));
   });
 

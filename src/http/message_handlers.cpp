@@ -24,6 +24,10 @@ bj::array reactions_json(const std::vector<store::ReactionCount>& counts, std::i
   return out;
 }
 
+bj::object pin_json(const store::Pin& p) {
+  return {{"by", id_to_string(p.pinned_by)}, {"at", p.pinned_at}};
+}
+
 // Messages as REST shows them: each with its reactions and, for a root with
 // replies, its thread summary.
 bj::array page_json(Services& s, Id me, Id conv, std::span<const store::Message> page) {
@@ -31,12 +35,16 @@ bj::array page_json(Services& s, Id me, Id conv, std::span<const store::Message>
   for (const auto& m : page) seqs.push_back(m.seq);
   auto counts = s.chat.reactions(me, conv, seqs);
   auto threads = s.chat.thread_summaries(me, conv, seqs);
+  auto pins = s.chat.pins_among(me, conv, seqs);
   bj::array items;
   for (const auto& m : page) {
     auto o = message_json(m);
     o["reactions"] = reactions_json(counts, m.seq);
     for (const auto& t : threads) {
       if (t.root_seq == m.seq) o["thread"] = thread_json(t);
+    }
+    for (const auto& p : pins) {
+      if (p.seq == m.seq) o["pinned"] = pin_json(p);
     }
     items.push_back(std::move(o));
   }
@@ -164,6 +172,32 @@ void register_message_routes(Router& r, Services& s) {
                       message_json(s.chat.delete_message(me, path_id(ctx, "id", "conversation"),
                                                          path_int(ctx, "seq", "message"))));
   });
+
+  // Pins: the pinned messages (newest seq first), pin, unpin.
+  r.add("GET", "/api/conversations/{id}/pins", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto before = query_int(ctx, "before", 1, INT64_MAX).value_or(INT64_MAX);
+    int limit = page_limit(ctx, s, 50);
+    auto list = s.chat.pinned(me, conv, before, limit);
+    std::vector<store::Message> msgs;
+    for (auto& [p, m] : list) msgs.push_back(m);
+    bj::array items = page_json(s, me, conv, msgs);
+    return json_reply(200, bj::object{{"messages", std::move(items)},
+                                      {"has_more", static_cast<int>(list.size()) == limit}});
+  });
+
+  for (const char* method : {"PUT", "DELETE"}) {
+    bool pinned = std::string_view(method) == "PUT";
+    r.add(method, "/api/conversations/{id}/pins/{seq}", [&s, pinned](Context& ctx) {
+      Id me = require_auth(ctx, s).user_id;
+      Id conv = path_id(ctx, "id", "conversation");
+      auto seq = path_int(ctx, "seq", "message");
+      bool changed = s.chat.pin(me, conv, seq, pinned);
+      return json_reply(pinned && changed ? 201 : 200,
+                        bj::object{{"seq", seq}, {"pinned", pinned}, {"changed", changed}});
+    });
+  }
 
   r.add("POST", "/api/conversations/{id}/read", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;

@@ -352,6 +352,15 @@ void Gateway::mentioned(const store::Message& m, const std::vector<Id>& users) {
   for (Id u : users) to_user(u, json);
 }
 
+void Gateway::pin_changed(Id conversation_id, std::int64_t seq, Id user_id, bool pinned) {
+  bj::object o{{"type", "pin"},
+               {"conv", id_to_string(conversation_id)},
+               {"seq", seq},
+               {"user_id", id_to_string(user_id)},
+               {"pinned", pinned}};
+  emit(conversation_id, 0, bj::serialize(o));
+}
+
 void Gateway::reaction_changed(const chat::ReactionEvent& e) {
   bj::object o{{"type", "reaction"},
                {"conv", id_to_string(e.conversation_id)},

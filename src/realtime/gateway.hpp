@@ -73,6 +73,7 @@ class Gateway final : public chat::EventSink {
   void conversation_updated(const store::Conversation& c) override;
   void reaction_changed(const chat::ReactionEvent& e) override;
   void mentioned(const store::Message& m, const std::vector<Id>& users) override;
+  void pin_changed(Id conversation_id, std::int64_t seq, Id user_id, bool pinned) override;
 
   // An event for every connection of user_id, on this node and the others.
   void to_user(Id user_id, std::string json);

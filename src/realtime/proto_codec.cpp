@@ -133,13 +133,16 @@ void to_proto(const bj::object& j, pb::Conversation& c) {
   c.set_updated_at(int_of(j, "updated_at"));
   c.set_last_seq(int_of(j, "last_seq"));
   c.set_activity_at(int_of(j, "activity_at"));
+  c.set_pin_role(string_of(j, "pin_role"));
 }
 
 bj::object to_json(const pb::Conversation& c) {
-  return {{"id", id_value(c.id())},       {"kind", c.kind()},
-          {"title", c.title()},           {"created_by", id_value(c.created_by())},
-          {"created_at", c.created_at()}, {"updated_at", c.updated_at()},
-          {"last_seq", c.last_seq()},     {"activity_at", c.activity_at()}};
+  bj::object o{{"id", id_value(c.id())},       {"kind", c.kind()},
+               {"title", c.title()},           {"created_by", id_value(c.created_by())},
+               {"created_at", c.created_at()}, {"updated_at", c.updated_at()},
+               {"last_seq", c.last_seq()},     {"activity_at", c.activity_at()}};
+  if (!c.pin_role().empty()) o["pin_role"] = c.pin_role();  // absent from older servers
+  return o;
 }
 
 std::string serialize(const pb::ServerMessage& m) {
@@ -353,6 +356,11 @@ std::string encode_proto_event(std::string_view json) {
     p.set_user_id(id_of(j, "user_id"));
     p.set_online(string_of(j, "status") == "online");
     if (has_int(j, "last_seen")) p.set_last_seen(int_of(j, "last_seen"));
+  } else if (type == "pin") {
+    auto& x = *e.mutable_pin();
+    x.set_seq(int_of(j, "seq"));
+    x.set_user_id(id_of(j, "user_id"));
+    x.set_pinned(bool_of(j, "pinned"));
   } else if (type == "mention") {
     auto& x = *e.mutable_mention();
     x.set_seq(int_of(j, "seq"));
@@ -443,6 +451,13 @@ bj::object decode_proto_event(std::string_view bytes) {
            {"user_id", id_value(e.reaction().user_id())},
            {"action", e.reaction().added() ? "added" : "removed"},
            {"count", e.reaction().count()}};
+      break;
+    case pb::Event::kPin:
+      o = {{"type", "pin"},
+           {"conv", id_value(e.conv())},
+           {"seq", e.pin().seq()},
+           {"user_id", id_value(e.pin().user_id())},
+           {"pinned", e.pin().pinned()}};
       break;
     case pb::Event::kMention:
       o = {{"type", "mention"},

@@ -18,11 +18,13 @@ constexpr const char* kUserCols =
     "id, username, display_name, role, password_hash, created_at, disabled";
 constexpr const char* kConvCols =
     "c.id, c.kind, c.title, c.created_by, c.created_at, c.updated_at, c.last_seq, c.activity_at, "
-    "COALESCE(c.direct_key, '')";
+    "COALESCE(c.direct_key, ''), c.pin_role";
 // A tombstoned message's reactions go with it.
 constexpr const char* kDeleteMessageReactions =
     "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2";
-// ... and its mentions.
+// ... and its pin and mentions.
+constexpr const char* kDeleteMessagePin =
+    "DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2";
 constexpr const char* kDeleteMessageMentions =
     "DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2";
 constexpr const char* kInsertMention =
@@ -87,6 +89,7 @@ Conversation read_conversation(const S& s, int o = 0) {
   c.last_seq = s.i64(o + 6);
   c.activity_at = s.i64(o + 7);
   c.direct_key = s.text(o + 8);
+  c.pin_role = s.text(o + 9);
   return c;
 }
 
@@ -481,11 +484,11 @@ std::vector<ConversationSummary> SqlStore::conversations_for_user(
   while (s.step()) {
     ConversationSummary sum;
     sum.conversation = read_conversation(s, 0);
-    sum.me = read_member(s, 9);
-    sum.unread = s.i64(15);
-    sum.unread_mentions = s.i64(16);
-    sum.member_count = s.i64(17);
-    if (!s.is_null(18)) sum.last_message = read_message(s, 18);
+    sum.me = read_member(s, 10);
+    sum.unread = s.i64(16);
+    sum.unread_mentions = s.i64(17);
+    sum.member_count = s.i64(18);
+    if (!s.is_null(19)) sum.last_message = read_message(s, 19);
     out.push_back(std::move(sum));
   }
   return out;
@@ -736,6 +739,7 @@ void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int6
       .run();
   prepare(kDeleteMessageReactions).bind(1, conversation_id).bind(2, seq).run();
   prepare(kDeleteMessageMentions).bind(1, conversation_id).bind(2, seq).run();
+  prepare(kDeleteMessagePin).bind(1, conversation_id).bind(2, seq).run();
 }
 
 std::vector<Message> SqlStore::messages_by_sender(Id sender_id, Id after_id, int limit) {
@@ -765,6 +769,7 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
   for (const auto& m : out) {
     prepare(kDeleteMessageReactions).bind(1, m.conversation_id).bind(2, m.seq).run();
     prepare(kDeleteMessageMentions).bind(1, m.conversation_id).bind(2, m.seq).run();
+    prepare(kDeleteMessagePin).bind(1, m.conversation_id).bind(2, m.seq).run();
   }
   return out;
 }
@@ -781,6 +786,7 @@ std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now,
   for (const auto& [conv, seq] : gone) {
     prepare(kDeleteMessageReactions).bind(1, conv).bind(2, seq).run();
     prepare(kDeleteMessageMentions).bind(1, conv).bind(2, seq).run();
+    prepare(kDeleteMessagePin).bind(1, conv).bind(2, seq).run();
   }
   return static_cast<std::int64_t>(gone.size());
 }
@@ -860,6 +866,46 @@ std::vector<Message> SqlStore::thread_replies(Id conversation_id, std::int64_t r
   std::vector<Message> out;
   while (s.step()) out.push_back(read_message(s));
   return out;
+}
+
+// Pins.
+
+bool SqlStore::set_pin(Id conversation_id, std::int64_t seq, Id user_id, std::int64_t now,
+                       bool pinned) {
+  if (!pinned) {
+    return prepare("DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2 RETURNING 1")
+               .bind(1, conversation_id)
+               .bind(2, seq)
+               .count_rows() == 1;
+  }
+  return prepare(
+             "INSERT INTO pins (conversation_id, seq, pinned_by, pinned_at) VALUES (?1, ?2, ?3, "
+             "?4) "
+             "ON CONFLICT DO NOTHING RETURNING 1")
+             .bind(1, conversation_id)
+             .bind(2, seq)
+             .bind(3, user_id)
+             .bind(4, now)
+             .count_rows() == 1;
+}
+
+std::vector<Pin> SqlStore::pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
+                                int limit) {
+  auto s = prepare(
+      "SELECT seq, pinned_by, pinned_at FROM pins WHERE conversation_id = ?1 AND seq >= ?2 "
+      "AND seq <= ?3 ORDER BY seq DESC LIMIT ?4");
+  s.bind(1, conversation_id).bind(2, lo_seq).bind(3, hi_seq).bind(4, std::int64_t{limit});
+  std::vector<Pin> out;
+  while (s.step()) out.push_back({s.i64(0), s.i64(1), s.i64(2)});
+  return out;
+}
+
+void SqlStore::set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) {
+  prepare("UPDATE conversations SET pin_role = ?2, updated_at = ?3 WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, role)
+      .bind(3, now)
+      .run();
 }
 
 }  // namespace parley::store

@@ -94,6 +94,11 @@ class SqlStore : public Store {
   std::int64_t unread_mention_count(Id conversation_id, Id user_id,
                                     std::int64_t after_seq) override;
   void set_member_notify(Id conversation_id, Id user_id, std::string_view level) override;
+  bool set_pin(Id conversation_id, std::int64_t seq, Id user_id, std::int64_t now,
+               bool pinned) override;
+  std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
+                        int limit) override;
+  void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) override;
   std::vector<ThreadSummary> thread_summaries(Id conversation_id,
                                               std::span<const std::int64_t> seqs,
                                               int max_participants) override;

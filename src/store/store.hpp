@@ -162,6 +162,13 @@ class Store {
   virtual std::int64_t unread_mention_count(Id conversation_id, Id user_id,
                                             std::int64_t after_seq) = 0;
   virtual void set_member_notify(Id conversation_id, Id user_id, std::string_view level) = 0;
+  // Pins: set_pin is false when nothing changed (already pinned, or not).
+  virtual bool set_pin(Id conversation_id, std::int64_t seq, Id user_id, std::int64_t now,
+                       bool pinned) = 0;
+  // Pins with lo_seq <= seq <= hi_seq, newest seq first.
+  virtual std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
+                                int limit) = 0;
+  virtual void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) = 0;
 
   // Collaboration documents. insert: Errc::conflict when the name is taken.
   virtual void insert_collab_document(const CollabDocument& d) = 0;

@@ -50,9 +50,17 @@ struct Conversation {
   Id created_by = 0;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
-  std::int64_t last_seq = 0;     // seq of the newest message, 0 when none
-  std::int64_t activity_at = 0;  // newest message time, or creation time
-  std::string direct_key;        // "lo:hi" user ids for direct conversations
+  std::int64_t last_seq = 0;        // seq of the newest message, 0 when none
+  std::int64_t activity_at = 0;     // newest message time, or creation time
+  std::string direct_key;           // "lo:hi" user ids for direct conversations
+  std::string pin_role = "member";  // who may pin: "member" (anyone) | "admin"
+};
+
+// A pinned message of a conversation.
+struct Pin {
+  std::int64_t seq = 0;
+  Id pinned_by = 0;
+  std::int64_t pinned_at = 0;
 };
 
 struct Member {

@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// reactions; threads; mentions; axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; threads; mentions; pins; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -345,6 +345,25 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageB.reload();
     // The cached list shows first; the server's follows.
     await pageB.waitForFunction(() => document.querySelector(".notify select")?.value === "mentions", null, { timeout: 10_000 });
+  });
+
+  test("pins: pinned by keyboard, marked live on both sides, listed in a dialog that jumps to the message", async () => {
+    const msg = (page) => page.locator(".message-list").first().getByTestId("message").filter({ hasText: "hello bob" });
+    await msg(pageB).getByRole("button", { name: /^Pin message/ }).focus();
+    await pageB.keyboard.press("Enter");
+    await msg(pageB).getByText("· pinned").waitFor();
+    await msg(pageA).getByText("· pinned").waitFor();
+    await pageA.getByRole("button", { name: "Pinned", exact: true }).click();
+    const dialog = pageA.getByRole("dialog", { name: "Pinned messages" });
+    await dialog.getByTestId("pinned-list").getByText("hello bob").waitFor();
+    await axe(pageA, "pinned messages dialog");
+    await dialog.getByRole("button", { name: /^Show message/ }).focus();
+    await pageA.keyboard.press("Enter");
+    await dialog.waitFor({ state: "detached" });
+    await pageA.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "message");
+    assert.match(await pageA.evaluate(() => document.activeElement?.textContent ?? ""), /hello bob/);
+    await msg(pageA).getByRole("button", { name: /^Unpin message/ }).click();
+    await msg(pageB).getByText("· pinned").waitFor({ state: "detached" });
   });
 
   test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {

@@ -74,6 +74,26 @@ events = [
     ("presence offline", {"type": "presence", "user_id": S(USER), "status": "offline", "last_seen": 1795324013371,
                           "conv": S(CONV)},
      ev(presence=pb.PresenceEvent(user_id=USER, online=False, last_seen=1795324013371))),
+    ("reaction", {"type": "reaction", "conv": S(CONV), "seq": 12, "reaction": "🎉", "user_id": S(OTHER),
+                  "action": "added", "count": 2},
+     ev(reaction=pb.ReactionEvent(seq=12, reaction="🎉", user_id=OTHER, added=True, count=2))),
+    ("message.new reply with mentions",
+     {"type": "message.new", "conv": S(CONV), "seq": 13,
+      "message": dict(msg_json, seq=13, reply_to=12, broadcast=True,
+                      mentions={"user_ids": [S(OTHER)], "here": False, "all": True})},
+     ev(message_new=pb.MessageEvent(seq=13, message=pb.Message(
+         id=MSG, conversation_id=CONV, seq=13, sender_id=USER, client_id="c-42", body="hello, 世界 — привет",
+         created_at=1795324013371, reply_to=12, broadcast=True,
+         mentions=pb.Mentions(user_ids=[OTHER], all=True))))),
+    ("mention", {"type": "mention", "conv": S(CONV), "seq": 13, "sender_id": S(USER), "kind": "all", "reply_to": 12},
+     ev(mention=pb.MentionEvent(seq=13, sender_id=USER, kind="all", reply_to=12))),
+    ("pin", {"type": "pin", "conv": S(CONV), "seq": 12, "user_id": S(USER), "pinned": True},
+     ev(pin=pb.PinEvent(seq=12, user_id=USER, pinned=True))),
+    ("conversation.updated pin_role",
+     {"type": "conversation.updated", "conv": S(CONV), "conversation": dict(conv_json, pin_role="admin")},
+     ev(conversation_updated=pb.ConversationUpdated(conversation=pb.Conversation(
+         id=CONV, kind="group", title="Launch", created_by=USER, created_at=1795324000000,
+         updated_at=1795324010000, last_seq=12, activity_at=1795324013371, pin_role="admin")))),
 ]
 
 requests = [
@@ -99,6 +119,13 @@ requests = [
     ("presence", {"id": 12, "op": "presence", "users": [S(USER), S(OTHER)]},
      pb.Request(id_number=12, presence=pb.Presence(users=[USER, OTHER]))),
     ("ping", {"id": 13, "op": "ping"}, pb.Request(id_number=13, ping=pb.Ping())),
+    ("send reply with mentions",
+     {"id": "14", "op": "send", "conv": S(CONV), "client_id": "c-43", "body": "@ben", "reply_to": 12,
+      "broadcast": True, "mentions": {"user_ids": [S(OTHER)], "here": True, "all": False}},
+     pb.Request(id_string="14", send=pb.Send(conv=CONV, client_id="c-43", body="@ben", reply_to=12, broadcast=True,
+                                             mentions=pb.Mentions(user_ids=[OTHER], here=True)))),
+    ("react", {"id": 15, "op": "react", "conv": S(CONV), "seq": 12, "reaction": "👍", "remove": True},
+     pb.Request(id_number=15, react=pb.React(conv=CONV, seq=12, reaction="👍", remove=True))),
 ]
 
 
@@ -136,6 +163,12 @@ replies = [
          pb.PresenceResult.User(user_id=OTHER, online=False, last_seen=1795324013371)]))),
     ("ping", "ping", ok(13, {"ts": 1795324013371}),
      pb.Reply(id_number=13, ok=True, ping=pb.PingResult(ts=1795324013371))),
+    ("send reply", "send", ok("14", {"message_id": S(MSG), "conv": S(CONV), "seq": 13, "ts": 1795324013371,
+                                     "duplicate": False, "reply_to": 12}),
+     pb.Reply(id_string="14", ok=True, send=pb.SendResult(message_id=MSG, conv=CONV, seq=13, ts=1795324013371,
+                                                          reply_to=12))),
+    ("react", "react", ok(15, {"seq": 12, "reaction": "👍", "count": 1, "me": False}),
+     pb.Reply(id_number=15, ok=True, react=pb.ReactResult(seq=12, reaction="👍", count=1, me=False))),
     ("error", "send", {"id": "7", "ok": False, "error": {"code": "not_found", "status": 404,
                                                           "message": "conversation not found"}},
      pb.Reply(id_string="7", ok=False, error=pb.Error(code="not_found", status=404,

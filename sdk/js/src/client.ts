@@ -358,6 +358,20 @@ export class ParleyClient {
     });
   }
 
+  /** Pins a message (idempotent); members hear a `pin` event. */
+  async pin(conv: string, seq: number): Promise<void> {
+    await this.api("put", "/api/conversations/{id}/pins/{seq}", { path: { id: conv, seq } });
+  }
+
+  async unpin(conv: string, seq: number): Promise<void> {
+    await this.api("delete", "/api/conversations/{id}/pins/{seq}", { path: { id: conv, seq } });
+  }
+
+  /** Pinned messages, newest seq first; page on with `before` (the last seq of a page). */
+  async pins(conv: string, opts: { before?: number; limit?: number } = {}) {
+    return this.api("get", "/api/conversations/{id}/pins", { path: { id: conv }, query: opts });
+  }
+
   /** Adds my reaction (an emoji or a :short_code:) to a message; idempotent. */
   async react(conv: string, seq: number, reaction: string): Promise<Reacted> {
     const live = await this.reactLive(conv, seq, reaction, false);
@@ -436,6 +450,7 @@ export class ParleyClient {
       case "presence":
       case "reaction":
       case "mention":
+      case "pin":
       case "member.joined":
       case "member.left":
       case "conversation.updated":

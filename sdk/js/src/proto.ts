@@ -126,6 +126,7 @@ function conversation(c: PbConversation | undefined): Json {
     updated_at: n(c.updatedAt),
     last_seq: n(c.lastSeq),
     activity_at: n(c.activityAt),
+    ...(c.pinRole ? { pin_role: c.pinRole } : {}),
   };
 }
 
@@ -157,6 +158,8 @@ export function eventJson(e: PbEvent): Json | null {
       if (t.value.lastSeen !== undefined) o.last_seen = n(t.value.lastSeen);
       return o;
     }
+    case "pin":
+      return { type: "pin", conv, seq: n(t.value.seq), user_id: idOut(t.value.userId), pinned: t.value.pinned };
     case "mention": {
       const o: Json = { type: "mention", conv, seq: n(t.value.seq), sender_id: idOut(t.value.senderId), kind: t.value.kind };
       if (t.value.replyTo) o.reply_to = n(t.value.replyTo);

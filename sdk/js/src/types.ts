@@ -55,6 +55,9 @@ export interface MentionEvent {
   reply_to?: number;
 }
 
+/** A member pinned or unpinned a message. */
+export interface PinEvent { type: "pin"; conv: string; seq: number; user_id: string; pinned: boolean }
+
 /** A server event of protocol v1. */
 export type ServerEvent =
   | MessageNewEvent
@@ -68,6 +71,7 @@ export type ServerEvent =
   | PresenceEvent
   | ReactionEvent
   | MentionEvent
+  | PinEvent
   | ConversationAddedEvent;
 
 export interface ReplyError { code: string; status: number; message: string }
@@ -114,6 +118,7 @@ export interface ClientEvents {
   reaction: (event: ReactionEvent) => void;
   /** A message mentions me; its message comes as a `message` event where I follow the conversation. */
   mention: (event: MentionEvent) => void;
+  pin: (event: PinEvent) => void;
   "member.joined": (event: MemberJoinedEvent) => void;
   "member.left": (event: MemberLeftEvent) => void;
   "conversation.updated": (event: ConversationUpdatedEvent) => void;

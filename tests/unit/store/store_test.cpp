@@ -734,6 +734,30 @@ TEST_P(StoreTest, MentionsAreKeptOnTheMessageAndCountedUnreadPerMember) {
   EXPECT_EQ(store_->unread_mention_count(10, 3, 0), 1) << "all stays for whoever is a member";
 }
 
+TEST_P(StoreTest, PinsAreIdempotentListedNewestFirstAndGoWithTombstones) {
+  user(1, "ann");
+  conversation(10, 1, 1);
+  join(10, 1);
+  for (int i = 1; i <= 3; ++i) post(10, 1, "pin-" + std::to_string(i));
+  EXPECT_EQ(store_->conversation(10)->pin_role, "member");
+  EXPECT_TRUE(store_->set_pin(10, 1, 1, 100, true));
+  EXPECT_FALSE(store_->set_pin(10, 1, 1, 101, true)) << "already pinned";
+  EXPECT_TRUE(store_->set_pin(10, 3, 1, 102, true));
+  auto all = store_->pins(10, 1, INT64_MAX, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].seq, 3);
+  EXPECT_EQ(all[1].pinned_at, 100);
+  EXPECT_EQ(store_->pins(10, 2, 3, 10).size(), 1u) << "a seq range";
+  EXPECT_EQ(store_->pins(10, 1, INT64_MAX, 1).size(), 1u);
+  EXPECT_TRUE(store_->set_pin(10, 1, 1, 0, false));
+  EXPECT_FALSE(store_->set_pin(10, 1, 1, 0, false));
+  store_->tombstone_message(10, 3, 200);
+  EXPECT_TRUE(store_->pins(10, 1, INT64_MAX, 10).empty());
+  store_->set_conversation_pin_role(10, "admin", 300);
+  EXPECT_EQ(store_->conversation(10)->pin_role, "admin");
+  EXPECT_EQ(store_->conversation(10)->updated_at, 300);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
 
 TEST(SqliteStore, IntegrityCheckPasses) {

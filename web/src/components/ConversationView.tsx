@@ -8,6 +8,7 @@ import { conversationTitle } from "./ConversationList";
 import { MembersDialog } from "./MembersDialog";
 import { MessageComposer, type Mentionable } from "./MessageComposer";
 import { MessageList } from "./MessageList";
+import { PinnedDialog } from "./PinnedDialog";
 import { ThreadPanel } from "./ThreadPanel";
 
 const PAGE = 50;
@@ -36,6 +37,8 @@ export function ConversationView(props: {
   const [showMembers, setShowMembers] = useState(false);
   const [showNotes, setShowNotes] = useState(false);
   const [threadRoot, setThreadRoot] = useState<number | null>(null);
+  const [showPins, setShowPins] = useState(false);
+  const [pinsVersion, setPinsVersion] = useState(0);
   const readUpTo = useRef(conv.last_read_seq ?? 0);
 
   const merge = useCallback((list: Message[]) => {
@@ -49,6 +52,7 @@ export function ConversationView(props: {
           const kept = { ...m };
           if (m.reactions === undefined && had?.reactions && !m.deleted) kept.reactions = had.reactions;
           if (m.thread === undefined && had?.thread) kept.thread = had.thread;
+          if (m.pinned === undefined && had?.pinned && !m.deleted) kept.pinned = had.pinned;
           next.set(m.seq, kept);
         }
         if (m.reply_to) countReply(next, m, had);
@@ -153,6 +157,18 @@ export function ConversationView(props: {
       client.on("reaction", (ev) => {
         if (ev.conv === conv.id) applyReaction(ev.seq, ev.reaction, ev.count, ev.user_id === me.id ? ev.action === "added" : undefined);
       }),
+      client.on("pin", (ev) => {
+        if (ev.conv !== conv.id) return;
+        setMessages((old) => {
+          const m = old.get(ev.seq);
+          if (!m) return old;
+          const next = new Map(old);
+          const { pinned: _, ...rest } = m;
+          next.set(ev.seq, ev.pinned ? { ...rest, pinned: { by: ev.user_id, at: Date.now() } } : rest);
+          return next;
+        });
+        setPinsVersion((v) => v + 1);
+      }),
       client.on("rewound", (c, last) => {
         if (c !== conv.id) return;
         setMessages((old) => new Map([...old].filter(([seq]) => seq <= last)));
@@ -238,6 +254,17 @@ export function ConversationView(props: {
   const canMentionAll = conv.kind !== "direct" && (myRole === "owner" || myRole === "admin");
   const [notify, setNotify] = useState(conv.notify ?? "all");
   useEffect(() => setNotify(conv.notify ?? "all"), [conv.notify]);
+  const canPin = (conv.pin_role ?? "member") === "member" || myRole === "owner" || myRole === "admin";
+  const pin = useCallback(
+    async (m: Message, on: boolean) => {
+      try {
+        await (on ? client.pin(conv.id, m.seq) : client.unpin(conv.id, m.seq));
+      } catch (e) {
+        setError(problemText(e));
+      }
+    },
+    [conv.id],
+  );
   const changeNotify = async (level: "all" | "mentions" | "none") => {
     const was = notify;
     setNotify(level);
@@ -274,6 +301,9 @@ export function ConversationView(props: {
             <option value="none">Nothing</option>
           </select>
         </label>
+        <button type="button" onClick={() => setShowPins(true)}>
+          Pinned
+        </button>
         <button type="button" aria-expanded={showNotes} onClick={() => setShowNotes((v) => !v)}>
           Notes
         </button>
@@ -309,7 +339,24 @@ export function ConversationView(props: {
         onReacted={(seq, r) => applyReaction(seq, r.reaction, r.count, r.me)}
         onOpenThread={setThreadRoot}
         usernames={usernames}
+        onPin={canPin ? pin : undefined}
       />
+      {showPins && (
+        <PinnedDialog
+          conv={conv.id}
+          version={pinsVersion}
+          names={props.names}
+          me={me}
+          onClose={() => setShowPins(false)}
+          onShow={(seq) => {
+            const el = document.getElementById(`message-${seq}`);
+            if (el) {
+              el.scrollIntoView({ block: "center" });
+              el.focus();
+            }
+          }}
+        />
+      )}
       {root && (
         <ThreadPanel
           conv={conv.id}

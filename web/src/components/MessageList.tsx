@@ -34,6 +34,8 @@ export function MessageList(props: {
   label?: string;
   /** user id -> username, to mark the @mentions in bodies. */
   usernames?: Record<string, string>;
+  /** Pin actions, where the member may pin. */
+  onPin?(m: Message, pinned: boolean): void;
 }) {
   const { ref, onScroll } = useStickToBottom(props.messages.length + props.pending.length);
   const sentinel = useRef<HTMLLIElement>(null);
@@ -79,11 +81,12 @@ export function MessageList(props: {
           const mentionsMe = !mine && !!m.mentions && (m.mentions.all || m.mentions.here || (m.mentions.user_ids ?? []).includes(props.me.id));
           const open = props.onOpenThread;
           return (
-            <li key={m.seq} class={`message ${mine ? "mine" : ""} ${mentionsMe ? "mentions-me" : ""}`} data-testid="message" data-seq={m.seq}>
+            <li key={m.seq} id={props.onOpenThread ? `message-${m.seq}` : undefined} tabIndex={-1} class={`message ${mine ? "mine" : ""} ${mentionsMe ? "mentions-me" : ""}`} data-testid="message" data-seq={m.seq}>
               <div class="meta">
                 <span class="sender">{name}</span> <time dateTime={new Date(m.created_at).toISOString()}>{formatTime(m.created_at)}</time>
                 {m.edited_at && !m.deleted && <span class="edited"> (edited)</span>}
                 {mentionsMe && !m.deleted && <span class="mentions-you"> mentions you</span>}
+                {m.pinned && !m.deleted && <span class="pinned-mark"> · pinned</span>}
                 {open && m.reply_to ? (
                   <>
                     {" "}
@@ -134,6 +137,11 @@ export function MessageList(props: {
                   <button type="button" class="link" onClick={() => setPicking(m)} aria-label={`React to message: ${m.body.slice(0, 40)}`}>
                     React
                   </button>
+                  {props.onPin && (
+                    <button type="button" class="link" onClick={() => props.onPin!(m, !m.pinned)} aria-label={`${m.pinned ? "Unpin" : "Pin"} message: ${m.body.slice(0, 40)}`}>
+                      {m.pinned ? "Unpin" : "Pin"}
+                    </button>
+                  )}
                   {mine && (
                     <button type="button" class="link" onClick={() => setEditing(m.seq)} aria-label={`Edit message: ${m.body.slice(0, 40)}`}>
                       Edit
