@@ -435,6 +435,10 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.limits.max_reactions_per_user, 1, 1000},
       {"limits.max_mentions", "most members one message mentions by id (all and here aside)",
        &c.limits.max_mentions, 1, 1000},
+      {"limits.max_poll_options", "most options of one poll (added ones included)",
+       &c.limits.max_poll_options, 2, 100},
+      {"limits.max_poll_option_bytes", "longest poll option (UTF-8 bytes)",
+       &c.limits.max_poll_option_bytes, 16, 1024},
       {"backup.dir",
        "directory for scheduled online backups of the SQLite database (empty: none); "
        "PostgreSQL is backed up with pg_dump",

@@ -149,6 +149,8 @@ struct Config {
     std::int64_t max_reaction_bytes = 64;
     std::int64_t max_reactions_per_user = 20;  // distinct reactions per user per message
     std::int64_t max_mentions = 50;            // user ids mentioned by one message
+    std::int64_t max_poll_options = 20;        // options of one poll (at least 2)
+    std::int64_t max_poll_option_bytes = 200;  // one option's text
   } limits;
 
   struct Backup {

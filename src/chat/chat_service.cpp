@@ -7,6 +7,7 @@
 
 #include "app/config.hpp"
 #include "chat/event_sink.hpp"
+#include "chat/rules.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -46,16 +47,8 @@ ConversationView view_of(store::Store& s, const store::Conversation& c, Id actor
   return v;
 }
 
-store::Member require_member(store::Store& s, Id actor, Id conversation_id) {
-  Access a = visible(s, actor, conversation_id);
-  if (!a.me) fail(Errc::forbidden, "join this channel first");
-  return *a.me;
-}
-
 // Who replied, shown on a thread's root: the first few.
 constexpr int kThreadParticipants = 5;
-
-bool is_manager(const store::Member& m) { return m.role == "owner" || m.role == "admin"; }
 
 void validate_client_id(std::string_view id, std::size_t max) {
   if (id.empty() || id.size() > max) {
@@ -67,6 +60,14 @@ void validate_client_id(std::string_view id, std::size_t max) {
 }
 
 }  // namespace
+
+store::Member require_member(store::Store& s, Id actor, Id conversation_id) {
+  Access a = visible(s, actor, conversation_id);
+  if (!a.me) fail(Errc::forbidden, "join this channel first");
+  return *a.me;
+}
+
+bool is_manager(const store::Member& m) { return m.role == "owner" || m.role == "admin"; }
 
 ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& ids,
                          metrics::Registry& m)
@@ -80,6 +81,9 @@ ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& id
           m.counter("parley_thread_replies_total", "Messages committed as replies in a thread")),
       mentions_sent_(m.counter("parley_mentions_total",
                                "Mention notifications sent (one per mentioned member)")),
+      poll_votes_(m.counter("parley_poll_votes_total", "Poll votes committed (each change)")),
+      polls_refused_(m.counter("parley_poll_votes_refused_total",
+                               "Poll votes refused: closed, unknown options, past max_votes")),
       reactions_added_(m.counter("parley_reactions_total", "Reactions changed, by action",
                                  {{"action", "added"}})),
       reactions_removed_(m.counter("parley_reactions_total", "Reactions changed, by action",
@@ -398,7 +402,9 @@ SendResult ChatService::append_checked(store::Store& s, store::Message m) {
     }
     if (target->reply_to) m.reply_to = target->reply_to;
   }
-  if (m.mentions.empty()) fail(Errc::internal, "the store refused a message from a member");
+  if (m.mentions.empty() && m.poll.empty()) {
+    fail(Errc::internal, "the store refused a message from a member");
+  }
   SendResult r{m, true, {}};
   for (Id u : m.mentions.user_ids) {
     auto member = s.member(m.conversation_id, u);
@@ -419,6 +425,7 @@ SendResult ChatService::append_checked(store::Store& s, store::Message m) {
   }
   r.message.seq = s.next_seq(m.conversation_id, m.created_at);
   s.insert_message(r.message);
+  if (!m.poll.empty()) s.insert_poll(poll_from_spec(r.message));
   s.set_last_read(m.conversation_id, m.sender_id, r.message.seq);
   return r;
 }
@@ -475,6 +482,7 @@ void ChatService::send_async(Id actor, Id conversation_id, std::string client_id
   msg.reply_to = opts.reply_to;
   msg.broadcast = opts.broadcast;
   msg.mentions = std::move(opts.mentions);
+  if (opts.poll) msg.poll = make_poll_spec(cfg_, msg.body, *opts.poll, msg.created_at);
   auto result = std::make_shared<SendResult>();
   db_.submit_append(
       a, [this, a, result](store::Store& s) { *result = append(s, a->message); },

@@ -59,12 +59,22 @@ struct SendResult {
 // How a message is sent: as a reply (reply_to: the seq it answers; a reply
 // to a reply joins that reply's thread) and, for a reply, whether it is also
 // shown in the conversation.
+// A poll to send: the message's body is its question.
+struct PollInput {
+  std::vector<std::string> options;  // 2 to limits.max_poll_options
+  std::int64_t max_votes = 1;        // 1: single choice
+  bool anonymous = false;
+  bool open_options = false;   // members may add options
+  std::int64_t closes_at = 0;  // 0: open until closed
+};
+
 // mentions: members by id (the sender left out), or all / here (owners and
 // admins only).
 struct SendOptions {
   std::int64_t reply_to = 0;
   bool broadcast = false;
   store::Mentions mentions;
+  std::optional<PollInput> poll;
 };
 
 // A thread: its root and a page of its replies, ascending.
@@ -178,6 +188,15 @@ class ChatService {
                                  std::string_view reaction, Id after_user, int limit);
   // actor's own reactions, all of them, in pages of `page` (data export).
   std::vector<store::UserReaction> reactions_of(Id actor, int page);
+  // Polls. vote: replaces actor's votes (empty retracts); refused on a
+  // closed poll, for options that do not exist, past max_votes.
+  store::Poll poll(Id actor, Id conversation_id, std::int64_t seq);
+  store::Poll vote(Id actor, Id conversation_id, std::int64_t seq,
+                   std::vector<std::int64_t> option_ids);
+  store::Poll add_poll_option(Id actor, Id conversation_id, std::int64_t seq,
+                              std::string_view text);
+  // The poll's creator or a conversation owner/admin; idempotent.
+  store::Poll close_poll(Id actor, Id conversation_id, std::int64_t seq);
   // Pins or unpins a message (idempotent; false when nothing changed). Who
   // may: any member, or owners and admins where the conversation's pin_role
   // is "admin".
@@ -214,6 +233,8 @@ class ChatService {
   metrics::Counter& send_retries_;
   metrics::Counter& replies_sent_;
   metrics::Counter& mentions_sent_;
+  metrics::Counter& poll_votes_;
+  metrics::Counter& polls_refused_;
   metrics::Counter& reactions_added_;
   metrics::Counter& reactions_removed_;
   metrics::Counter& reactions_refused_;

@@ -33,6 +33,8 @@ class EventSink {
   virtual void member_left(Id conversation_id, Id user_id) = 0;
   virtual void conversation_updated(const store::Conversation& c) = 0;
   virtual void reaction_changed(const ReactionEvent& e) = 0;
+  // A poll's results changed (votes, options, closed); p carries no viewer.
+  virtual void poll_changed(const store::Poll& p) = 0;
   // A message was pinned or unpinned by user_id.
   virtual void pin_changed(Id conversation_id, std::int64_t seq, Id user_id, bool pinned) = 0;
   // m mentions these users (after message_created for it).

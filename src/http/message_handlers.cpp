@@ -46,6 +46,7 @@ bj::array page_json(Services& s, Id me, Id conv, std::span<const store::Message>
     for (const auto& p : pins) {
       if (p.seq == m.seq) o["pinned"] = pin_json(p);
     }
+    if (!m.poll.empty() && !m.deleted_at) o["poll"] = poll_json(s.chat.poll(me, conv, m.seq), true);
     items.push_back(std::move(o));
   }
   return items;
@@ -70,6 +71,7 @@ void register_message_routes(Router& r, Services& s) {
     opts.reply_to = json::optional_int(body, "reply_to", 1, INT64_MAX).value_or(0);
     opts.broadcast = json::optional_bool(body, "broadcast").value_or(false);
     opts.mentions = mentions_from_json(body, kMaxMentionItems);
+    opts.poll = poll_from_json(body);
     auto sent = s.chat.send(me, conv, client_id, text, opts);
     Response res = json_reply(sent.created ? 201 : 200, message_json(sent.message));
     res.set("Location", "/api/conversations/" + id_to_string(conv) + "/messages/" +
@@ -198,6 +200,44 @@ void register_message_routes(Router& r, Services& s) {
                         bj::object{{"seq", seq}, {"pinned", pinned}, {"changed", changed}});
     });
   }
+
+  // Polls: the state, my votes (replaced; [] retracts), options, closing.
+  r.add("GET", "/api/conversations/{id}/messages/{seq}/poll", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    return json_reply(200, poll_json(s.chat.poll(me, conv, path_int(ctx, "seq", "message")), true));
+  });
+
+  r.add("PUT", "/api/conversations/{id}/messages/{seq}/poll/votes", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto seq = path_int(ctx, "seq", "message");
+    auto body = body_object(ctx, s);
+    std::vector<std::int64_t> ids;
+    for (const auto& v : json::require_array(body, "option_ids", 100)) {
+      if (!v.is_int64() || v.get_int64() < 1) {
+        fail(Errc::bad_request, "'option_ids' must hold option ids (integers)");
+      }
+      ids.push_back(v.get_int64());
+    }
+    return json_reply(200, poll_json(s.chat.vote(me, conv, seq, std::move(ids)), true));
+  });
+
+  r.add("POST", "/api/conversations/{id}/messages/{seq}/poll/options", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto seq = path_int(ctx, "seq", "message");
+    auto body = body_object(ctx, s);
+    auto text = json::require_string(body, "text", 4096);
+    return json_reply(201, poll_json(s.chat.add_poll_option(me, conv, seq, text), true));
+  });
+
+  r.add("POST", "/api/conversations/{id}/messages/{seq}/poll/close", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    return json_reply(
+        200, poll_json(s.chat.close_poll(me, conv, path_int(ctx, "seq", "message")), true));
+  });
 
   r.add("POST", "/api/conversations/{id}/read", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;

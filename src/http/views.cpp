@@ -2,6 +2,9 @@
 
 #include <boost/json/array.hpp>
 
+#include <boost/json/parse.hpp>
+
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 
@@ -38,6 +41,11 @@ bj::object message_json(const store::Message& m) {
     o["reply_to"] = m.reply_to;
     o["broadcast"] = m.broadcast;
   }
+  if (!m.poll.empty()) {
+    boost::system::error_code ec;
+    auto spec = bj::parse(m.poll, ec);
+    if (!ec) o["poll"] = std::move(spec);
+  }
   if (!m.mentions.empty()) {
     bj::array ids;
     for (Id u : m.mentions.user_ids) ids.push_back(bj::value(id_to_string(u)));
@@ -65,6 +73,51 @@ store::Mentions mentions_from_json(const bj::object& body, std::size_t max_items
   m.here = json::optional_bool(o, "here").value_or(false);
   m.all = json::optional_bool(o, "all").value_or(false);
   return m;
+}
+
+std::optional<chat::PollInput> poll_from_json(const bj::object& body) {
+  auto it = body.find("poll");
+  if (it == body.end() || it->value().is_null()) return std::nullopt;
+  if (!it->value().is_object()) {
+    fail(Errc::bad_request, "'poll' must be an object: {options, max_votes, ...}");
+  }
+  const auto& o = it->value().get_object();
+  chat::PollInput in;
+  for (const auto& v : json::require_array(o, "options", 100)) {
+    if (!v.is_string()) fail(Errc::bad_request, "'options' must hold strings");
+    in.options.emplace_back(v.get_string());
+  }
+  in.max_votes = json::optional_int(o, "max_votes", 1, 100).value_or(1);
+  in.anonymous = json::optional_bool(o, "anonymous").value_or(false);
+  in.open_options = json::optional_bool(o, "open_options").value_or(false);
+  in.closes_at = json::optional_int(o, "closes_at", 1, INT64_MAX).value_or(0);
+  return in;
+}
+
+bj::object poll_json(const store::Poll& p, bool me) {
+  bj::array options;
+  for (const auto& o : p.options) {
+    bj::object x{{"id", o.id}, {"text", o.text}, {"votes", o.votes}};
+    if (me) x["me"] = o.me;
+    if (!p.anonymous && me) {
+      bj::array who;
+      for (Id u : o.voters) who.push_back(bj::value(id_to_string(u)));
+      x["voters"] = std::move(who);
+    }
+    options.push_back(std::move(x));
+  }
+  bj::object out{{"seq", p.seq},
+                 {"question", p.question},
+                 {"options", std::move(options)},
+                 {"voters", p.voters},
+                 {"max_votes", p.max_votes},
+                 {"anonymous", p.anonymous},
+                 {"open_options", p.open_options},
+                 {"created_by", id_to_string(p.created_by)},
+                 {"closed", p.closed_at != 0 || (p.closes_at != 0 && p.closes_at <= now_ms())}};
+  out["closes_at"] = p.closes_at ? bj::value(p.closes_at) : bj::value(nullptr);
+  out["closed_at"] = p.closed_at ? bj::value(p.closed_at) : bj::value(nullptr);
+  return out;
 }
 
 bj::object thread_json(const store::ThreadSummary& t) {

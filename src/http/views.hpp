@@ -18,6 +18,11 @@ boost::json::object message_json(const store::Message& m);
 // service's (limits.max_mentions); max_items bounds what is parsed.
 store::Mentions mentions_from_json(const boost::json::object& body, std::size_t max_items);
 inline constexpr std::size_t kMaxMentionItems = 1000;  // limits.max_mentions' ceiling
+// The optional "poll" member of a send: {options: [text], max_votes,
+// anonymous, open_options, closes_at}; the service checks the values.
+std::optional<chat::PollInput> poll_from_json(const boost::json::object& body);
+// A poll's state; me: with the viewer's own votes (REST), not in events.
+boost::json::object poll_json(const store::Poll& p, bool me);
 // The "thread" member of a root message that has replies.
 boost::json::object thread_json(const store::ThreadSummary& t);
 boost::json::object conversation_json(const store::Conversation& c);

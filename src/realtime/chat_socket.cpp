@@ -406,6 +406,7 @@ void ChatSocket::op_send(const bj::value& id, const bj::object& req) {
   opts.reply_to = json::optional_int(req, "reply_to", 1, INT64_MAX).value_or(0);
   opts.broadcast = json::optional_bool(req, "broadcast").value_or(false);
   opts.mentions = http::mentions_from_json(req, http::kMaxMentionItems);
+  opts.poll = http::poll_from_json(req);
   auto keep = conn_->shared();
   auto& ioc = conn_->context();
   auto started = Clock::now();

@@ -78,6 +78,7 @@ void Gateway::resync() { sequencer_.resync(now_ms()); }
 
 void Gateway::tick(std::int64_t now) {
   presence_tick(now);
+  flush_polls(now);
   sequencer_.tick(now);
   if (shared_ && now >= next_heartbeat_) {
     next_heartbeat_ = now + kHeartbeatMs;
@@ -258,6 +259,10 @@ std::string message_event(const store::Message& m, bool created) {
     append_int(out, m.reply_to);
     out += m.broadcast ? R"(,"broadcast":true)" : R"(,"broadcast":false)";
   }
+  if (!m.poll.empty()) {
+    out += R"(,"poll":)";
+    out += m.poll;  // JSON the service wrote
+  }
   if (!m.mentions.empty()) {
     out += R"(,"mentions":{"user_ids":[)";
     for (std::size_t i = 0; i < m.mentions.user_ids.size(); ++i) {
@@ -359,6 +364,47 @@ void Gateway::pin_changed(Id conversation_id, std::int64_t seq, Id user_id, bool
                {"user_id", id_to_string(user_id)},
                {"pinned", pinned}};
   emit(conversation_id, 0, bj::serialize(o));
+}
+
+void Gateway::poll_changed(const store::Poll& p) {
+  bj::object o{{"type", "poll"}, {"conv", id_to_string(p.conversation_id)}};
+  o["poll"] = http::poll_json(p, false);
+  auto json = bj::serialize(o);
+  auto now = now_ms();
+  auto key = std::to_string(p.conversation_id) + ":" + std::to_string(p.seq);
+  {
+    std::lock_guard lock(polls_mu_);
+    auto& pending = polls_[key];
+    pending.conversation_id = p.conversation_id;
+    if (!pending.json.empty() || now - pending.last_sent < kPollCoalesceMs) {
+      pending.json = std::move(json);  // tick() sends the latest
+      return;
+    }
+    pending.last_sent = now;
+  }
+  emit(p.conversation_id, 0, std::move(json));
+}
+
+void Gateway::flush_polls(std::int64_t now) {
+  std::vector<std::pair<Id, std::string>> due;
+  {
+    std::lock_guard lock(polls_mu_);
+    for (auto it = polls_.begin(); it != polls_.end();) {
+      auto& p = it->second;
+      if (!p.json.empty() && now - p.last_sent >= kPollCoalesceMs) {
+        due.emplace_back(p.conversation_id, std::move(p.json));
+        p.json.clear();
+        p.last_sent = now;
+      }
+      // Quiet polls are forgotten; the next change goes out at once.
+      if (p.json.empty() && now - p.last_sent > 10 * kPollCoalesceMs) {
+        it = polls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [conv, json] : due) emit(conv, 0, std::move(json));
 }
 
 void Gateway::reaction_changed(const chat::ReactionEvent& e) {

@@ -74,6 +74,12 @@ class Gateway final : public chat::EventSink {
   void reaction_changed(const chat::ReactionEvent& e) override;
   void mentioned(const store::Message& m, const std::vector<Id>& users) override;
   void pin_changed(Id conversation_id, std::int64_t seq, Id user_id, bool pinned) override;
+  // Coalesced: a poll's first change goes out at once; changes within
+  // kPollCoalesceMs of the last event wait for tick(), which sends only the
+  // latest, so under load a poll costs a few events a second and the last
+  // one is always the committed state.
+  void poll_changed(const store::Poll& p) override;
+  static constexpr std::int64_t kPollCoalesceMs = 200;
 
   // An event for every connection of user_id, on this node and the others.
   void to_user(Id user_id, std::string json);
@@ -120,6 +126,15 @@ class Gateway final : public chat::EventSink {
   std::function<std::vector<Id>(Id)> conversations_of_;
   mutable std::mutex presence_mu_;
   std::unordered_map<Id, UserPresence> presence_;
+
+  struct PendingPoll {
+    Id conversation_id = 0;
+    std::int64_t last_sent = 0;  // ms
+    std::string json;            // the latest unsent state; empty when none
+  };
+  void flush_polls(std::int64_t now_ms);
+  std::mutex polls_mu_;
+  std::unordered_map<std::string, PendingPoll> polls_;  // by "conv:seq"
 };
 
 // Builds a text frame holding json, ready to share.

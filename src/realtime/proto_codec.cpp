@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -103,6 +104,9 @@ void to_proto(const bj::object& j, pb::Message& m) {
   if (auto it = j.find("mentions"); it != j.end() && it->value().is_object()) {
     to_proto(it->value().get_object(), *m.mutable_mentions());
   }
+  if (auto it = j.find("poll"); it != j.end() && it->value().is_object()) {
+    m.set_poll(bj::serialize(it->value()));
+  }
 }
 
 bj::object to_json(const pb::Message& m) {
@@ -119,6 +123,11 @@ bj::object to_json(const pb::Message& m) {
   if (m.reply_to()) {
     o["reply_to"] = m.reply_to();
     o["broadcast"] = m.broadcast();
+  }
+  if (!m.poll().empty()) {
+    bj::error_code ec;
+    auto poll = bj::parse(m.poll(), ec);
+    if (!ec) o["poll"] = std::move(poll);
   }
   if (m.has_mentions()) o["mentions"] = to_json(m.mentions());
   return o;
@@ -197,6 +206,17 @@ Request decode_proto_request(std::string_view bytes, bj::value* id_out) {
       if (r.send().reply_to()) f["reply_to"] = r.send().reply_to();
       if (r.send().broadcast()) f["broadcast"] = true;
       if (r.send().has_mentions()) f["mentions"] = to_json(r.send().mentions());
+      if (r.send().has_poll()) {
+        const auto& p = r.send().poll();
+        bj::array options;
+        for (const auto& o : p.options()) options.push_back(bj::value(o));
+        bj::object poll{{"options", std::move(options)},
+                        {"max_votes", p.max_votes() ? p.max_votes() : 1},
+                        {"anonymous", p.anonymous()},
+                        {"open_options", p.open_options()}};
+        if (p.closes_at()) poll["closes_at"] = p.closes_at();
+        f["poll"] = std::move(poll);
+      }
       break;
     case pb::Request::kEdit:
       out.op = "edit";
@@ -356,6 +376,19 @@ std::string encode_proto_event(std::string_view json) {
     p.set_user_id(id_of(j, "user_id"));
     p.set_online(string_of(j, "status") == "online");
     if (has_int(j, "last_seen")) p.set_last_seen(int_of(j, "last_seen"));
+  } else if (type == "poll") {
+    const auto& p = object_of(j, "poll");
+    auto& x = *e.mutable_poll();
+    x.set_seq(int_of(p, "seq"));
+    for (const auto& v : array_of(p, "options")) {
+      if (!v.is_object()) continue;
+      auto& o = *x.add_options();
+      o.set_id(int_of(v.as_object(), "id"));
+      o.set_text(string_of(v.as_object(), "text"));
+      o.set_votes(int_of(v.as_object(), "votes"));
+    }
+    x.set_voters(int_of(p, "voters"));
+    x.set_closed(bool_of(p, "closed"));
   } else if (type == "pin") {
     auto& x = *e.mutable_pin();
     x.set_seq(int_of(j, "seq"));
@@ -452,6 +485,20 @@ bj::object decode_proto_event(std::string_view bytes) {
            {"action", e.reaction().added() ? "added" : "removed"},
            {"count", e.reaction().count()}};
       break;
+    case pb::Event::kPoll: {
+      bj::array options;
+      for (const auto& opt : e.poll().options()) {
+        options.push_back(
+            bj::object{{"id", opt.id()}, {"text", opt.text()}, {"votes", opt.votes()}});
+      }
+      o = {{"type", "poll"},
+           {"conv", id_value(e.conv())},
+           {"poll", bj::object{{"seq", e.poll().seq()},
+                               {"options", std::move(options)},
+                               {"voters", e.poll().voters()},
+                               {"closed", e.poll().closed()}}}};
+      break;
+    }
     case pb::Event::kPin:
       o = {{"type", "pin"},
            {"conv", id_value(e.conv())},

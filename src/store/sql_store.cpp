@@ -19,20 +19,21 @@ constexpr const char* kUserCols =
 constexpr const char* kConvCols =
     "c.id, c.kind, c.title, c.created_by, c.created_at, c.updated_at, c.last_seq, c.activity_at, "
     "COALESCE(c.direct_key, ''), c.pin_role";
-// A tombstoned message's reactions go with it.
-constexpr const char* kDeleteMessageReactions =
-    "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2";
-// ... and its pin and mentions.
-constexpr const char* kDeleteMessagePin =
-    "DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2";
-constexpr const char* kDeleteMessageMentions =
-    "DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2";
+// What goes with a tombstoned message: its reactions, pin, mentions and poll.
+constexpr std::array kDeleteMessageExtras = {
+    "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2",
+    "DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2",
+    "DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2",
+    "DELETE FROM poll_votes WHERE conversation_id = ?1 AND seq = ?2",
+    "DELETE FROM poll_options WHERE conversation_id = ?1 AND seq = ?2",
+    "DELETE FROM polls WHERE conversation_id = ?1 AND seq = ?2",
+};
 constexpr const char* kInsertMention =
     "INSERT INTO mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3) "
     "ON CONFLICT DO NOTHING";
 constexpr const char* kMsgCols =
     "id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted_at, "
-    "reply_to, broadcast, mentions";
+    "reply_to, broadcast, mentions, poll";
 
 // messages.mentions: "all", "here" and user ids, comma-separated.
 std::string encode_mentions(const Mentions& m) {
@@ -108,6 +109,7 @@ Message read_message(const S& s, int o = 0) {
   m.reply_to = s.i64(o + 9);
   m.broadcast = s.i64(o + 10) != 0;
   m.mentions = decode_mentions(s.text(o + 11));
+  m.poll = s.text(o + 12);
   return m;
 }
 
@@ -157,7 +159,7 @@ const std::string kSqlConvsForUser =
     "    WHERE z.conversation_id = c.id AND z.user_id = 0 AND z.seq > m.last_read_seq),"
     " (SELECT COUNT(*) FROM members y WHERE y.conversation_id = c.id),"
     " l.id, l.conversation_id, l.seq, l.sender_id, l.client_id, l.body, l.created_at,"
-    " l.edited_at, l.deleted_at, l.reply_to, l.broadcast, l.mentions"
+    " l.edited_at, l.deleted_at, l.reply_to, l.broadcast, l.mentions, l.poll"
     " FROM members m JOIN conversations c ON c.id = m.conversation_id"
     " LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq"
     " WHERE m.user_id = ?1 AND (?2 = 0 OR c.activity_at < ?3 OR (c.activity_at = ?3 AND c.id < ?4))"
@@ -258,6 +260,7 @@ void SqlStore::anonymize_user(Id id, std::string_view username, std::string_view
   // What the user said stays (tombstoned separately); their reactions go.
   prepare("DELETE FROM reactions WHERE user_id = ?1").bind(1, id).run();
   prepare("DELETE FROM mentions WHERE user_id = ?1").bind(1, id).run();
+  prepare("DELETE FROM poll_votes WHERE user_id = ?1").bind(1, id).run();
 }
 
 // Refresh tokens.
@@ -585,7 +588,7 @@ void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int6
   // A message with mentions takes the step-by-step path (the caller checks
   // them and calls insert_message).
   for (std::size_t i : order) {
-    if (!in[i]->mentions.empty()) out[i] = 0;
+    if (!in[i]->mentions.empty() || !in[i]->poll.empty()) out[i] = 0;
   }
   // A reply joins the thread of the message it answers; one to a seq not
   // (yet) stored goes the step-by-step way, which says so.
@@ -666,7 +669,7 @@ void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int6
 void SqlStore::insert_message(const Message& m) {
   prepare(
       "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, "
-      "reply_to, broadcast, mentions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+      "reply_to, broadcast, mentions, poll) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
       .bind(1, m.id)
       .bind(2, m.conversation_id)
       .bind(3, m.seq)
@@ -677,6 +680,7 @@ void SqlStore::insert_message(const Message& m) {
       .bind(8, m.reply_to)
       .bind(9, std::int64_t{m.broadcast})
       .bind(10, encode_mentions(m.mentions))
+      .bind(11, m.poll)
       .run();
   // One row per mentioned member, one (user 0) for all or here.
   for (Id u : m.mentions.user_ids) {
@@ -731,15 +735,14 @@ void SqlStore::update_message_body(Id conversation_id, std::int64_t seq, std::st
 
 void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) {
   prepare(
-      "UPDATE messages SET body = '', deleted_at = ?3 WHERE conversation_id = ?1 AND seq = ?2 "
+      "UPDATE messages SET body = '', poll = '', deleted_at = ?3 WHERE conversation_id = ?1 AND "
+      "seq = ?2 "
       "AND deleted_at = 0")
       .bind(1, conversation_id)
       .bind(2, seq)
       .bind(3, now)
       .run();
-  prepare(kDeleteMessageReactions).bind(1, conversation_id).bind(2, seq).run();
-  prepare(kDeleteMessageMentions).bind(1, conversation_id).bind(2, seq).run();
-  prepare(kDeleteMessagePin).bind(1, conversation_id).bind(2, seq).run();
+  delete_message_extras(conversation_id, seq);
 }
 
 std::vector<Message> SqlStore::messages_by_sender(Id sender_id, Id after_id, int limit) {
@@ -757,7 +760,8 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
                                                          int limit) {
   static const std::string kSql =
       std::string(
-          "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
+          "UPDATE messages SET body = '', poll = '', deleted_at = ?2 WHERE id IN (SELECT id FROM "
+          "messages "
           "WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING ") +
       kMsgCols;
   std::vector<Message> out;
@@ -767,9 +771,7 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
     while (s.step()) out.push_back(read_message(s));
   }
   for (const auto& m : out) {
-    prepare(kDeleteMessageReactions).bind(1, m.conversation_id).bind(2, m.seq).run();
-    prepare(kDeleteMessageMentions).bind(1, m.conversation_id).bind(2, m.seq).run();
-    prepare(kDeleteMessagePin).bind(1, m.conversation_id).bind(2, m.seq).run();
+    delete_message_extras(m.conversation_id, m.seq);
   }
   return out;
 }
@@ -778,15 +780,14 @@ std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now,
   std::vector<std::pair<Id, std::int64_t>> gone;
   {
     auto s = prepare(
-        "UPDATE messages SET body = '', deleted_at = ?2 WHERE id IN (SELECT id FROM messages "
+        "UPDATE messages SET body = '', poll = '', deleted_at = ?2 WHERE id IN (SELECT id FROM "
+        "messages "
         "WHERE id < ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING conversation_id, seq");
     s.bind(1, before_id).bind(2, now).bind(3, std::int64_t{limit});
     while (s.step()) gone.emplace_back(s.i64(0), s.i64(1));
   }
   for (const auto& [conv, seq] : gone) {
-    prepare(kDeleteMessageReactions).bind(1, conv).bind(2, seq).run();
-    prepare(kDeleteMessageMentions).bind(1, conv).bind(2, seq).run();
-    prepare(kDeleteMessagePin).bind(1, conv).bind(2, seq).run();
+    delete_message_extras(conv, seq);
   }
   return static_cast<std::int64_t>(gone.size());
 }
@@ -866,6 +867,12 @@ std::vector<Message> SqlStore::thread_replies(Id conversation_id, std::int64_t r
   std::vector<Message> out;
   while (s.step()) out.push_back(read_message(s));
   return out;
+}
+
+void SqlStore::delete_message_extras(Id conversation_id, std::int64_t seq) {
+  for (const char* sql : kDeleteMessageExtras) {
+    prepare(sql).bind(1, conversation_id).bind(2, seq).run();
+  }
 }
 
 // Pins.

@@ -99,6 +99,16 @@ class SqlStore : public Store {
   std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
                         int limit) override;
   void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) override;
+
+  // Polls (sql_polls.cpp).
+  void insert_poll(const Poll& p) override;
+  std::optional<Poll> poll(Id conversation_id, std::int64_t seq, Id viewer,
+                           int max_voters) override;
+  void set_poll_votes(Id conversation_id, std::int64_t seq, Id user_id,
+                      std::span<const std::int64_t> option_ids, std::int64_t now) override;
+  std::int64_t add_poll_option(Id conversation_id, std::int64_t seq, std::string_view text,
+                               Id user_id) override;
+  void close_poll(Id conversation_id, std::int64_t seq, std::int64_t now) override;
   std::vector<ThreadSummary> thread_summaries(Id conversation_id,
                                               std::span<const std::int64_t> seqs,
                                               int max_participants) override;
@@ -210,6 +220,8 @@ class SqlStore : public Store {
   // Sets ok[i] to 1 where in[i] is the first use of its (sender_id,
   // client_id) in `in`, else to 0 (the caller's step-by-step path makes the
   // later ones retries of the first).
+  // Deletes what goes with a tombstoned message (reactions, pin, mentions, poll).
+  void delete_message_extras(Id conversation_id, std::int64_t seq);
   static void mark_first_uses(std::span<Message* const> in, std::span<std::int64_t> ok);
   // The newest version in schema_migrations (0 when empty).
   std::int64_t recorded_version();

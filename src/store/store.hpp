@@ -169,6 +169,18 @@ class Store {
   virtual std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
                                 int limit) = 0;
   virtual void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) = 0;
+  // Polls (the message is inserted first). poll(): with its options, their
+  // votes, whether viewer voted for each, and up to max_voters voter ids
+  // per option (none for an anonymous poll).
+  virtual void insert_poll(const Poll& p) = 0;
+  virtual std::optional<Poll> poll(Id conversation_id, std::int64_t seq, Id viewer,
+                                   int max_voters) = 0;
+  // Replaces user_id's votes with option_ids (empty: retracts).
+  virtual void set_poll_votes(Id conversation_id, std::int64_t seq, Id user_id,
+                              std::span<const std::int64_t> option_ids, std::int64_t now) = 0;
+  virtual std::int64_t add_poll_option(Id conversation_id, std::int64_t seq, std::string_view text,
+                                       Id user_id) = 0;  // returns the new option's id
+  virtual void close_poll(Id conversation_id, std::int64_t seq, std::int64_t now) = 0;
 
   // Collaboration documents. insert: Errc::conflict when the name is taken.
   virtual void insert_collab_document(const CollabDocument& d) = 0;

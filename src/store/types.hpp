@@ -97,6 +97,32 @@ struct Message {
   std::int64_t reply_to = 0;
   bool broadcast = false;  // a reply also shown in the conversation
   Mentions mentions;
+  // A poll message: the poll as it was sent (JSON: question, options,
+  // settings), for clients; its state is in Poll.
+  std::string poll;
+};
+
+struct PollOption {
+  std::int64_t id = 0;  // 1, 2, ... in the order added
+  std::string text;
+  Id added_by = 0;
+  std::int64_t votes = 0;
+  bool me = false;         // the viewer voted for it
+  std::vector<Id> voters;  // the first few, unless the poll is anonymous
+};
+
+struct Poll {
+  Id conversation_id = 0;
+  std::int64_t seq = 0;
+  std::string question;
+  std::int64_t max_votes = 1;  // 1: single choice
+  bool anonymous = false;
+  bool open_options = false;   // members may add options
+  std::int64_t closes_at = 0;  // 0: no closing time
+  std::int64_t closed_at = 0;  // 0: open (unless closes_at passed)
+  Id created_by = 0;
+  std::vector<PollOption> options;
+  std::int64_t voters = 0;  // members with at least one vote
 };
 
 // The replies under one root message, counted at read time (tombstoned

@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// reactions; threads; mentions; pins; axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; threads; mentions; pins; polls; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -364,6 +364,38 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     assert.match(await pageA.evaluate(() => document.activeElement?.textContent ?? ""), /hello bob/);
     await msg(pageA).getByRole("button", { name: /^Unpin message/ }).click();
     await msg(pageB).getByText("· pinned").waitFor({ state: "detached" });
+  });
+
+  test("polls: composed in a dialog, voted by keyboard, results live on both sides, closed", async () => {
+    await pageA.getByRole("button", { name: "Poll", exact: true }).click();
+    const dialog = pageA.getByRole("dialog", { name: "New poll" });
+    await dialog.waitFor();
+    await axe(pageA, "poll composer");
+    await dialog.getByLabel("Question").fill("Where to eat?");
+    await dialog.getByLabel("Option 1", { exact: true }).fill("Pizza");
+    await dialog.getByLabel("Option 2", { exact: true }).fill("Sushi");
+    await dialog.getByRole("button", { name: "Add option" }).click();
+    await dialog.getByLabel("Option 3", { exact: true }).fill("Salad");
+    await dialog.getByRole("button", { name: "Send poll" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const card = (page) => page.getByRole("form", { name: "Poll: Where to eat?" });
+    await card(pageB).waitFor();
+    // Bob votes by keyboard: focus Sushi's radio, Space, then the Vote button.
+    await card(pageB).getByRole("radio", { name: /Sushi/ }).focus();
+    await pageB.keyboard.press("Space");
+    await card(pageB).getByRole("button", { name: "Vote" }).focus();
+    await pageB.keyboard.press("Enter");
+    const votes = (page, option) => card(page).locator("label", { hasText: option }).getByTestId("poll-votes");
+    await votes(pageA, "Sushi").filter({ hasText: "1 vote" }).waitFor();
+    await card(pageA).getByText("1 person voted").waitFor();
+    await axe(pageA, "conversation with a poll");
+    await card(pageA).getByRole("radio", { name: /Pizza/ }).check();
+    await card(pageA).getByRole("button", { name: "Vote" }).click();
+    await votes(pageB, "Pizza").filter({ hasText: "1 vote" }).waitFor();
+    await card(pageB).getByText("2 people voted").waitFor();
+    await card(pageA).getByRole("button", { name: "Close poll" }).click();
+    await card(pageB).getByText("(closed)").waitFor();
+    assert.equal(await card(pageB).getByRole("button", { name: "Change vote" }).isDisabled(), true);
   });
 
   test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {

@@ -8,7 +8,7 @@ import { LiveConnection, realTimers, type Timers, type WebSocketCtor } from "./l
 import { errorFrom, expandPath, parseBody, queryString, type CallOptions, type Method, type Op, type Response, type Transport } from "./rest.js";
 import { SessionManager, type StoredTokens } from "./session.js";
 import { IndexedDbStore, MemoryStore, type LocalStore } from "./store.js";
-import type { ClientEvents, ConnectionState, Conversation, Mentions, Message, OutboxItem, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
+import type { ClientEvents, ConnectionState, Conversation, Mentions, Message, OutboxItem, Poll, PollInput, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
 
 export interface ParleyClientOptions {
   /** http(s)://host[:port]; in a browser page, defaults to the page's origin. */
@@ -305,11 +305,12 @@ export class ParleyClient {
    * it is a reply in that message's thread; `broadcast` also shows the reply
    * in the conversation.
    */
-  async send(conv: string, body: string, opts: { replyTo?: number; broadcast?: boolean; mentions?: Partial<Mentions> } = {}): Promise<OutboxItem> {
+  async send(conv: string, body: string, opts: { replyTo?: number; broadcast?: boolean; mentions?: Partial<Mentions>; poll?: PollInput } = {}): Promise<OutboxItem> {
     if (!this.local) throw new ParleyError(401, "unauthorized", "sign in (or openOffline) first");
     const item: OutboxItem = { client_id: randomId(), conv, body, created_at: Date.now(), state: "pending" };
     if (opts.replyTo) item.reply_to = opts.replyTo;
     if (opts.broadcast) item.broadcast = true;
+    if (opts.poll) item.poll = opts.poll;
     if (opts.mentions && ((opts.mentions.user_ids?.length ?? 0) > 0 || opts.mentions.here || opts.mentions.all)) item.mentions = opts.mentions;
     // Distinct, increasing created_at keeps the order of sends made in one millisecond.
     const last = this.outboxItems[this.outboxItems.length - 1];
@@ -356,6 +357,24 @@ export class ParleyClient {
       path: { id: conv, seq },
       query: opts,
     });
+  }
+
+  /** A poll's state with my votes. */
+  async poll(conv: string, seq: number): Promise<Poll> {
+    return this.api("get", "/api/conversations/{id}/messages/{seq}/poll", { path: { id: conv, seq } });
+  }
+
+  /** Sets my votes on a poll, replacing any ([] retracts). */
+  async vote(conv: string, seq: number, optionIds: number[]): Promise<Poll> {
+    return this.api("put", "/api/conversations/{id}/messages/{seq}/poll/votes", { path: { id: conv, seq }, body: { option_ids: optionIds } });
+  }
+
+  async addPollOption(conv: string, seq: number, text: string): Promise<Poll> {
+    return this.api("post", "/api/conversations/{id}/messages/{seq}/poll/options", { path: { id: conv, seq }, body: { text } });
+  }
+
+  async closePoll(conv: string, seq: number): Promise<Poll> {
+    return this.api("post", "/api/conversations/{id}/messages/{seq}/poll/close", { path: { id: conv, seq } });
   }
 
   /** Pins a message (idempotent); members hear a `pin` event. */
@@ -451,6 +470,7 @@ export class ParleyClient {
       case "reaction":
       case "mention":
       case "pin":
+      case "poll":
       case "member.joined":
       case "member.left":
       case "conversation.updated":
@@ -479,6 +499,7 @@ export class ParleyClient {
       if (item.reply_to) req.reply_to = item.reply_to;
       if (item.broadcast) req.broadcast = true;
       if (item.mentions) req.mentions = item.mentions;
+      if (item.poll) req.poll = item.poll;
       const ack = (await this.live.request("send", req)) as unknown as SendAck;
       this.outboxItems = this.outboxItems.filter((i) => i.client_id !== item.client_id);
       await this.local?.removeOutbox(item.client_id);

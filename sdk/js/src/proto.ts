@@ -56,6 +56,7 @@ export function encodeRequest(id: string | number, op: string, f: Json): Uint8Ar
           replyTo: typeof f.reply_to === "number" ? num(f.reply_to) : 0n,
           broadcast: f.broadcast === true,
           ...(f.mentions && typeof f.mentions === "object" ? { mentions: mentionsIn(f.mentions as Json) } : {}),
+          ...(f.poll && typeof f.poll === "object" ? { poll: pollIn(f.poll as Json) } : {}),
         },
       };
       break;
@@ -107,7 +108,18 @@ function message(m: PbMessage | undefined): Json {
     deleted: m.deleted,
     deleted_at: m.deletedAt === undefined ? null : n(m.deletedAt),
     ...(m.replyTo ? { reply_to: n(m.replyTo), broadcast: m.broadcast } : {}),
+    ...(m.poll ? { poll: JSON.parse(m.poll) as Json } : {}),
     ...(m.mentions ? { mentions: { user_ids: m.mentions.userIds.map(idOut), here: m.mentions.here, all: m.mentions.all } } : {}),
+  };
+}
+
+function pollIn(j: Json) {
+  return {
+    options: Array.isArray(j.options) ? (j.options as unknown[]).map(str) : [],
+    maxVotes: typeof j.max_votes === "number" ? num(j.max_votes) : 1n,
+    anonymous: j.anonymous === true,
+    openOptions: j.open_options === true,
+    closesAt: typeof j.closes_at === "number" ? num(j.closes_at) : 0n,
   };
 }
 
@@ -158,6 +170,17 @@ export function eventJson(e: PbEvent): Json | null {
       if (t.value.lastSeen !== undefined) o.last_seen = n(t.value.lastSeen);
       return o;
     }
+    case "poll":
+      return {
+        type: "poll",
+        conv,
+        poll: {
+          seq: n(t.value.seq),
+          options: t.value.options.map((o) => ({ id: n(o.id), text: o.text, votes: n(o.votes) })),
+          voters: n(t.value.voters),
+          closed: t.value.closed,
+        },
+      };
     case "pin":
       return { type: "pin", conv, seq: n(t.value.seq), user_id: idOut(t.value.userId), pinned: t.value.pinned };
     case "mention": {

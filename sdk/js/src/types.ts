@@ -17,6 +17,9 @@ export type ReactionCount = Schemas["ReactionCount"];
 export type Reacted = Schemas["Reacted"];
 export type ThreadSummary = Schemas["ThreadSummary"];
 export type Mentions = Schemas["Mentions"];
+export type Poll = Schemas["Poll"];
+/** A poll to send with `send(conv, question, { poll })`. */
+export interface PollInput { options: string[]; max_votes?: number; anonymous?: boolean; open_options?: boolean; closes_at?: number }
 /** A thread as GET .../messages/{seq}/thread returns it: the root and a page of replies. */
 export type ThreadPage = paths["/api/conversations/{id}/messages/{seq}/thread"]["get"]["responses"]["200"]["content"]["application/json"];
 
@@ -55,6 +58,9 @@ export interface MentionEvent {
   reply_to?: number;
 }
 
+/** A poll's results changed; coalesced under load, the last one is the state. */
+export interface PollEvent { type: "poll"; conv: string; poll: Partial<Poll> & Pick<Poll, "seq" | "options" | "voters" | "closed"> }
+
 /** A member pinned or unpinned a message. */
 export interface PinEvent { type: "pin"; conv: string; seq: number; user_id: string; pinned: boolean }
 
@@ -72,6 +78,7 @@ export type ServerEvent =
   | ReactionEvent
   | MentionEvent
   | PinEvent
+  | PollEvent
   | ConversationAddedEvent;
 
 export interface ReplyError { code: string; status: number; message: string }
@@ -97,6 +104,7 @@ export interface OutboxItem {
   reply_to?: number;
   broadcast?: boolean;
   mentions?: Partial<Mentions>;
+  poll?: PollInput;
   /** pending: will be (re)sent; failed: the server refused it for good (see error). */
   state: "pending" | "failed";
   error?: string;
@@ -119,6 +127,7 @@ export interface ClientEvents {
   /** A message mentions me; its message comes as a `message` event where I follow the conversation. */
   mention: (event: MentionEvent) => void;
   pin: (event: PinEvent) => void;
+  poll: (event: PollEvent) => void;
   "member.joined": (event: MemberJoinedEvent) => void;
   "member.left": (event: MemberLeftEvent) => void;
   "conversation.updated": (event: ConversationUpdatedEvent) => void;

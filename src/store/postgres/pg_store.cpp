@@ -442,7 +442,8 @@ void PgStore::append_messages(std::span<Message* const> in, std::span<std::int64
   std::vector<bool> sent(in.size(), false);
   std::size_t n = 0;
   for (std::size_t i = 0; i < in.size(); ++i) {
-    if (!in[i]->mentions.empty()) out[i] = 0;  // the step-by-step path checks them
+    // The step-by-step path checks mentions and writes polls.
+    if (!in[i]->mentions.empty() || !in[i]->poll.empty()) out[i] = 0;
     if (!out[i]) continue;
     sent[i] = true;
     const Message& m = *in[i];

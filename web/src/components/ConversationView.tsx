@@ -9,6 +9,7 @@ import { MembersDialog } from "./MembersDialog";
 import { MessageComposer, type Mentionable } from "./MessageComposer";
 import { MessageList } from "./MessageList";
 import { PinnedDialog } from "./PinnedDialog";
+import { PollDialog } from "./PollDialog";
 import { ThreadPanel } from "./ThreadPanel";
 
 const PAGE = 50;
@@ -38,6 +39,7 @@ export function ConversationView(props: {
   const [showNotes, setShowNotes] = useState(false);
   const [threadRoot, setThreadRoot] = useState<number | null>(null);
   const [showPins, setShowPins] = useState(false);
+  const [showPoll, setShowPoll] = useState(false);
   const [pinsVersion, setPinsVersion] = useState(0);
   const readUpTo = useRef(conv.last_read_seq ?? 0);
 
@@ -304,6 +306,9 @@ export function ConversationView(props: {
         <button type="button" onClick={() => setShowPins(true)}>
           Pinned
         </button>
+        <button type="button" onClick={() => setShowPoll(true)} disabled={props.offline}>
+          Poll
+        </button>
         <button type="button" aria-expanded={showNotes} onClick={() => setShowNotes((v) => !v)}>
           Notes
         </button>
@@ -341,6 +346,7 @@ export function ConversationView(props: {
         usernames={usernames}
         onPin={canPin ? pin : undefined}
       />
+      {showPoll && <PollDialog conv={conv.id} onClose={() => setShowPoll(false)} />}
       {showPins && (
         <PinnedDialog
           conv={conv.id}

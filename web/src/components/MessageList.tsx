@@ -5,6 +5,7 @@ import { formatTime, problemText } from "../hooks";
 import { useStickToBottom } from "./ConversationView";
 import { Dialog } from "./Dialog";
 import { Linkified } from "./Linkified";
+import { PollCard } from "./PollCard";
 
 // The picker's choices, with the names screen readers say.
 const PICKER: [string, string][] = [
@@ -98,6 +99,8 @@ export function MessageList(props: {
               </div>
               {m.deleted ? (
                 <p class="body deleted">Message deleted</p>
+              ) : m.poll ? (
+                <PollCard message={m} me={props.me} canModerate={props.canModerate} onError={props.onError} />
               ) : editing === m.seq ? (
                 <EditForm message={m} onDone={() => setEditing(null)} onError={props.onError} />
               ) : (
@@ -142,7 +145,7 @@ export function MessageList(props: {
                       {m.pinned ? "Unpin" : "Pin"}
                     </button>
                   )}
-                  {mine && (
+                  {mine && !m.poll && (
                     <button type="button" class="link" onClick={() => setEditing(m.seq)} aria-label={`Edit message: ${m.body.slice(0, 40)}`}>
                       Edit
                     </button>
