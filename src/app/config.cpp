@@ -439,6 +439,9 @@ std::vector<KeyBinding> bindings(Config& c) {
        &c.limits.max_poll_options, 2, 100},
       {"limits.max_poll_option_bytes", "longest poll option (UTF-8 bytes)",
        &c.limits.max_poll_option_bytes, 16, 1024},
+      {"limits.receipts_max_members",
+       "largest conversation whose members hear each other's delivery receipts (stored always)",
+       &c.limits.receipts_max_members, 0, 1000000},
       {"backup.dir",
        "directory for scheduled online backups of the SQLite database (empty: none); "
        "PostgreSQL is backed up with pg_dump",

@@ -151,6 +151,7 @@ struct Config {
     std::int64_t max_mentions = 50;            // user ids mentioned by one message
     std::int64_t max_poll_options = 20;        // options of one poll (at least 2)
     std::int64_t max_poll_option_bytes = 200;  // one option's text
+    std::int64_t receipts_max_members = 100;   // delivery receipt events up to this size
   } limits;
 
   struct Backup {

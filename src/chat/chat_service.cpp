@@ -768,6 +768,27 @@ store::Conversation ChatService::set_pin_role(Id actor, Id conversation_id, std:
       });
 }
 
+std::int64_t ChatService::mark_delivered(Id actor, Id conversation_id, std::int64_t seq) {
+  struct Out {
+    std::int64_t seq = 0;
+    bool announce = false;
+  };
+  auto out = db_.write(
+      [&](store::Store& s) {
+        auto me = require_member(s, actor, conversation_id);
+        auto c = s.conversation(conversation_id);
+        Out o;
+        o.announce = s.set_delivered(conversation_id, actor, std::min(seq, c->last_seq)) &&
+                     s.member_count(conversation_id) <= cfg_.limits.receipts_max_members;
+        o.seq = std::max(me.delivered_seq, std::min(seq, c->last_seq));
+        return o;
+      },
+      [this, actor, conversation_id](const Out& o) {
+        if (o.announce && sink_) sink_->delivered(conversation_id, actor, o.seq);
+      });
+  return out.seq;
+}
+
 ConversationView ChatService::set_notify(Id actor, Id conversation_id, std::string_view level) {
   if (level != "all" && level != "mentions" && level != "none") {
     fail(Errc::bad_request, "'notify' must be all, mentions or none");

@@ -211,6 +211,10 @@ class ChatService {
   store::Conversation set_pin_role(Id actor, Id conversation_id, std::string_view role);
   // Moves the read marker forward to seq (clamped to the newest message).
   ConversationView mark_read(Id actor, Id conversation_id, std::int64_t seq);
+  // Moves actor's delivered marker forward to seq (clamped to the newest
+  // message); returns it. Members hear it where the conversation has at most
+  // limits.receipts_max_members members.
+  std::int64_t mark_delivered(Id actor, Id conversation_id, std::int64_t seq);
   // actor's notification level in the conversation: "all", "mentions" or "none".
   ConversationView set_notify(Id actor, Id conversation_id, std::string_view level);
 

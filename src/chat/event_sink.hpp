@@ -28,6 +28,7 @@ class EventSink {
   // An edit or a deletion (tombstone).
   virtual void message_updated(const store::Message& m) = 0;
   virtual void read_marker(Id conversation_id, Id user_id, std::int64_t seq) = 0;
+  virtual void delivered(Id conversation_id, Id user_id, std::int64_t seq) = 0;
   virtual void member_joined(const store::Member& m) = 0;
   // The user left or was removed: their subscriptions to it must end.
   virtual void member_left(Id conversation_id, Id user_id) = 0;

@@ -251,6 +251,16 @@ void register_message_routes(Router& r, Services& s) {
                                       {"unread_mentions", view.unread_mentions}});
   });
 
+  // My delivered marker: the highest seq one of my devices has received.
+  r.add("POST", "/api/conversations/{id}/delivered", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    Id conv = path_id(ctx, "id", "conversation");
+    auto body = body_object(ctx, s);
+    auto seq = json::require_int(body, "seq", 0, INT64_MAX);
+    return json_reply(200, bj::object{{"conversation_id", id_to_string(conv)},
+                                      {"delivered_seq", s.chat.mark_delivered(me, conv, seq)}});
+  });
+
   // My notification level in the conversation.
   r.add("PUT", "/api/conversations/{id}/notify", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;

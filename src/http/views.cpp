@@ -172,7 +172,8 @@ bj::object member_json(const store::Member& m) {
           {"conversation_id", id_to_string(m.conversation_id)},
           {"role", m.role},
           {"joined_at", m.joined_at},
-          {"last_read_seq", m.last_read_seq}};
+          {"last_read_seq", m.last_read_seq},
+          {"delivered_seq", std::max(m.delivered_seq, m.last_read_seq)}};
 }
 
 bj::object member_view_json(const chat::MemberView& m) {

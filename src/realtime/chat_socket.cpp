@@ -240,7 +240,8 @@ void ChatSocket::on_message(net::WsConnection& c, std::string&& text, bool binar
       op_unsubscribe(id, req);
     } else if (op == "send") {
       op_send(id, req);
-    } else if (op == "read" || op == "edit" || op == "delete" || op == "react") {
+    } else if (op == "read" || op == "edit" || op == "delete" || op == "react" ||
+               op == "delivered") {
       op_blocking(id, req, op);
     } else if (op == "typing") {
       op_typing(id, req);
@@ -503,6 +504,10 @@ void ChatSocket::op_blocking(const bj::value& id, const bj::object& req, const s
                                              {"reaction", r.event.reaction},
                                              {"count", r.event.count},
                                              {"me", r.event.added}}};
+          }
+          if (op == "delivered") {
+            return {std::nullopt,
+                    bj::object{{"delivered_seq", chat->mark_delivered(user, conv, seq)}}};
           }
           if (op == "read") {
             auto v = chat->mark_read(user, conv, seq);

@@ -317,6 +317,14 @@ void Gateway::to_user(Id user_id, std::string json) {
   }
 }
 
+void Gateway::delivered(Id conversation_id, Id user_id, std::int64_t seq) {
+  bj::object o{{"type", "delivered"},
+               {"conv", id_to_string(conversation_id)},
+               {"user_id", id_to_string(user_id)},
+               {"seq", seq}};
+  emit(conversation_id, 0, bj::serialize(o));
+}
+
 void Gateway::member_joined(const store::Member& m) {
   bj::object o{{"type", "member.joined"},
                {"conv", id_to_string(m.conversation_id)},

@@ -68,6 +68,7 @@ class Gateway final : public chat::EventSink {
   void message_created(const store::Message& m) override;
   void message_updated(const store::Message& m) override;
   void read_marker(Id conversation_id, Id user_id, std::int64_t seq) override;
+  void delivered(Id conversation_id, Id user_id, std::int64_t seq) override;
   void member_joined(const store::Member& m) override;
   void member_left(Id conversation_id, Id user_id) override;
   void conversation_updated(const store::Conversation& c) override;

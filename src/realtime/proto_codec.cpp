@@ -248,6 +248,11 @@ Request decode_proto_request(std::string_view bytes, bj::value* id_out) {
     case pb::Request::kPing:
       out.op = "ping";
       break;
+    case pb::Request::kDelivered:
+      out.op = "delivered";
+      f["conv"] = id_value(r.delivered().conv());
+      f["seq"] = r.delivered().seq();
+      break;
     case pb::Request::kReact:
       out.op = "react";
       f["conv"] = id_value(r.react().conv());
@@ -326,6 +331,8 @@ std::string encode_proto_reply(std::string_view op, const bj::object& reply) {
     }
   } else if (op == "ping") {
     r.mutable_ping()->set_ts(int_of(j, "ts"));
+  } else if (op == "delivered") {
+    r.mutable_delivered()->set_delivered_seq(int_of(j, "delivered_seq"));
   } else if (op == "react") {
     auto& x = *r.mutable_react();
     x.set_seq(int_of(j, "seq"));
@@ -376,6 +383,9 @@ std::string encode_proto_event(std::string_view json) {
     p.set_user_id(id_of(j, "user_id"));
     p.set_online(string_of(j, "status") == "online");
     if (has_int(j, "last_seen")) p.set_last_seen(int_of(j, "last_seen"));
+  } else if (type == "delivered") {
+    e.mutable_delivered()->set_user_id(id_of(j, "user_id"));
+    e.mutable_delivered()->set_seq(int_of(j, "seq"));
   } else if (type == "poll") {
     const auto& p = object_of(j, "poll");
     auto& x = *e.mutable_poll();
@@ -484,6 +494,12 @@ bj::object decode_proto_event(std::string_view bytes) {
            {"user_id", id_value(e.reaction().user_id())},
            {"action", e.reaction().added() ? "added" : "removed"},
            {"count", e.reaction().count()}};
+      break;
+    case pb::Event::kDelivered:
+      o = {{"type", "delivered"},
+           {"conv", id_value(e.conv())},
+           {"user_id", id_value(e.delivered().user_id())},
+           {"seq", e.delivered().seq()}};
       break;
     case pb::Event::kPoll: {
       bj::array options;

@@ -122,6 +122,7 @@ Member read_member(const S& s, int o = 0) {
   m.joined_at = s.i64(o + 3);
   m.last_read_seq = s.i64(o + 4);
   m.notify = s.text(o + 5);
+  m.delivered_seq = s.i64(o + 6);
   return m;
 }
 
@@ -152,6 +153,7 @@ const std::string kSqlMsgsBefore = std::string("SELECT ") + kMsgCols +
 const std::string kSqlConvsForUser =
     std::string("SELECT ") + kConvCols +
     ", m.conversation_id, m.user_id, m.role, m.joined_at, m.last_read_seq, m.notify,"
+    " m.delivered_seq,"
     " (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.last_read_seq"
     "    AND x.sender_id <> m.user_id AND x.deleted_at = 0),"
     " (SELECT COUNT(*) FROM mentions y WHERE y.conversation_id = c.id AND y.user_id = m.user_id"
@@ -425,7 +427,8 @@ void SqlStore::insert_member(const Member& m) {
 
 std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
   auto s = prepare(
-      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify FROM members "
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify, delivered_seq FROM "
+      "members "
       "WHERE conversation_id = ?1 AND user_id = ?2");
   s.bind(1, conversation_id).bind(2, user_id);
   if (!s.step()) return std::nullopt;
@@ -434,7 +437,8 @@ std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
 
 std::vector<Member> SqlStore::members(Id conversation_id) {
   auto s = prepare(
-      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify FROM members "
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify, delivered_seq FROM "
+      "members "
       "WHERE conversation_id = ?1 ORDER BY joined_at, user_id");
   s.bind(1, conversation_id);
   std::vector<Member> out;
@@ -488,10 +492,10 @@ std::vector<ConversationSummary> SqlStore::conversations_for_user(
     ConversationSummary sum;
     sum.conversation = read_conversation(s, 0);
     sum.me = read_member(s, 10);
-    sum.unread = s.i64(16);
-    sum.unread_mentions = s.i64(17);
-    sum.member_count = s.i64(18);
-    if (!s.is_null(19)) sum.last_message = read_message(s, 19);
+    sum.unread = s.i64(17);
+    sum.unread_mentions = s.i64(18);
+    sum.member_count = s.i64(19);
+    if (!s.is_null(20)) sum.last_message = read_message(s, 20);
     out.push_back(std::move(sum));
   }
   return out;
@@ -794,7 +798,8 @@ std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now,
 
 void SqlStore::set_last_read(Id conversation_id, Id user_id, std::int64_t seq) {
   prepare(
-      "UPDATE members SET last_read_seq = ?3 "
+      "UPDATE members SET last_read_seq = ?3, "
+      "delivered_seq = CASE WHEN delivered_seq < ?3 THEN ?3 ELSE delivered_seq END "
       "WHERE conversation_id = ?1 AND user_id = ?2 AND last_read_seq < ?3")
       .bind(1, conversation_id)
       .bind(2, user_id)
@@ -809,6 +814,16 @@ std::int64_t SqlStore::unread_mention_count(Id conversation_id, Id user_id,
       "AND seq > ?3");
   s.bind(1, conversation_id).bind(2, user_id).bind(3, after_seq);
   return s.step() ? s.i64(0) : 0;
+}
+
+bool SqlStore::set_delivered(Id conversation_id, Id user_id, std::int64_t seq) {
+  return prepare(
+             "UPDATE members SET delivered_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 "
+             "AND delivered_seq < ?3 RETURNING 1")
+             .bind(1, conversation_id)
+             .bind(2, user_id)
+             .bind(3, seq)
+             .count_rows() == 1;
 }
 
 void SqlStore::set_member_notify(Id conversation_id, Id user_id, std::string_view level) {

@@ -94,6 +94,7 @@ class SqlStore : public Store {
   std::int64_t unread_mention_count(Id conversation_id, Id user_id,
                                     std::int64_t after_seq) override;
   void set_member_notify(Id conversation_id, Id user_id, std::string_view level) override;
+  bool set_delivered(Id conversation_id, Id user_id, std::int64_t seq) override;
   bool set_pin(Id conversation_id, std::int64_t seq, Id user_id, std::int64_t now,
                bool pinned) override;
   std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,

@@ -162,6 +162,9 @@ class Store {
   virtual std::int64_t unread_mention_count(Id conversation_id, Id user_id,
                                             std::int64_t after_seq) = 0;
   virtual void set_member_notify(Id conversation_id, Id user_id, std::string_view level) = 0;
+  // Moves the member's delivered marker forward; false when it was there.
+  // set_last_read moves it along with the read marker.
+  virtual bool set_delivered(Id conversation_id, Id user_id, std::int64_t seq) = 0;
   // Pins: set_pin is false when nothing changed (already pinned, or not).
   virtual bool set_pin(Id conversation_id, std::int64_t seq, Id user_id, std::int64_t now,
                        bool pinned) = 0;

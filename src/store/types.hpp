@@ -69,7 +69,8 @@ struct Member {
   std::string role;  // "owner" | "admin" | "member"
   std::int64_t joined_at = 0;
   std::int64_t last_read_seq = 0;
-  std::string notify = "all";  // notification level: "all" | "mentions" | "none"
+  std::string notify = "all";      // notification level: "all" | "mentions" | "none"
+  std::int64_t delivered_seq = 0;  // highest seq on any of the member's devices
 };
 
 // Whom a message mentions: members by id, everyone (all), or everyone

@@ -332,7 +332,10 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.keyboard.type("look at this");
     await pageA.keyboard.press("Enter");
     await link.getByLabel("1 mention").waitFor();
+    // Bob's device has it but Bob has not read it: Alice sees "Delivered", then "Seen by Bob".
+    await pageA.getByTestId("delivery").filter({ hasText: /^Delivered$/ }).waitFor();
     await link.click();
+    await pageA.getByTestId("seen-by").filter({ hasText: "Seen by Bob" }).waitFor();
     const msg = pageB.getByTestId("message").filter({ hasText: "look at this" });
     await msg.locator("mark.mention", { hasText: "@bob_e2e" }).waitFor();
     await msg.getByText("mentions you").waitFor();

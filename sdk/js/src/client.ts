@@ -40,6 +40,12 @@ export interface ParleyClientOptions {
   /** Messages kept in the local cache per conversation. */
   cacheMessages?: number;
   requestTimeoutMs?: number;
+  /**
+   * Tell the server what this device has received (delivery receipts), at
+   * most once per conversation per `deliveryAckMs` (default 500 ms). On by default.
+   */
+  deliveryReceipts?: boolean;
+  deliveryAckMs?: number;
 }
 
 type Listener<E extends keyof ClientEvents> = ClientEvents[E];
@@ -68,10 +74,20 @@ export class ParleyClient {
   private localFor: string | null = null;
   private outboxItems: OutboxItem[] = [];
   private inflight = new Set<string>();
+  // Delivery receipts: the highest seq received per conversation, and what was acknowledged.
+  private received = new Map<string, number>();
+  private acked = new Map<string, number>();
+  private ackTimer: unknown = null;
+  private readonly timers: Timers;
+  private readonly deliveryReceipts: boolean;
+  private readonly deliveryAckMs: number;
 
   constructor(options: ParleyClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? defaultBaseUrl()).replace(/\/+$/, "");
     const timers = options.timers ?? realTimers;
+    this.timers = timers;
+    this.deliveryReceipts = options.deliveryReceipts ?? true;
+    this.deliveryAckMs = options.deliveryAckMs ?? 500;
     const f = options.fetch ?? globalThis.fetch.bind(globalThis);
     const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
     const mode = options.session ?? (inBrowser ? "cookie" : "token");
@@ -128,6 +144,7 @@ export class ParleyClient {
       onMessage: (message) => {
         void this.local?.putMessages([message], this.cacheMessages).catch((e) => this.events.emit("error", e));
         this.events.emit("message", message);
+        this.noteReceived(message);
       },
       onRewound: (conv, lastSeq) => {
         void this.local?.dropMessagesAfter(conv, lastSeq);
@@ -471,6 +488,7 @@ export class ParleyClient {
       case "mention":
       case "pin":
       case "poll":
+      case "delivered":
       case "member.joined":
       case "member.left":
       case "conversation.updated":
@@ -479,6 +497,24 @@ export class ParleyClient {
         break;
       default:
         break;
+    }
+  }
+
+  private noteReceived(m: Message): void {
+    if (!this.deliveryReceipts || m.sender_id === this.user?.id) return;
+    if ((this.received.get(m.conversation_id) ?? 0) >= m.seq) return;
+    this.received.set(m.conversation_id, m.seq);
+    if (this.ackTimer === null) this.ackTimer = this.timers.setTimeout(() => void this.ackDelivered(), this.deliveryAckMs);
+  }
+
+  // One `delivered` per conversation with news since the last; what fails waits for the next message.
+  private async ackDelivered(): Promise<void> {
+    this.ackTimer = null;
+    if (this.live.state !== "connected") return;
+    for (const [conv, seq] of this.received) {
+      if ((this.acked.get(conv) ?? 0) >= seq) continue;
+      this.acked.set(conv, seq);
+      await this.live.request("delivered", { conv, seq }).catch(() => this.acked.delete(conv));
     }
   }
 

@@ -81,6 +81,9 @@ export function encodeRequest(id: string | number, op: string, f: Json): Uint8Ar
     case "react":
       value = { case: "react", value: { conv, seq: num(f.seq), reaction: str(f.reaction), remove: f.remove === true } };
       break;
+    case "delivered":
+      value = { case: "delivered", value: { conv, seq: num(f.seq) } };
+      break;
     default:
       value = { case: undefined }; // the server answers "unknown op"
   }
@@ -170,6 +173,8 @@ export function eventJson(e: PbEvent): Json | null {
       if (t.value.lastSeen !== undefined) o.last_seen = n(t.value.lastSeen);
       return o;
     }
+    case "delivered":
+      return { type: "delivered", conv, user_id: idOut(t.value.userId), seq: n(t.value.seq) };
     case "poll":
       return {
         type: "poll",
@@ -263,6 +268,9 @@ export function replyJson(r: PbReply): Json {
       break;
     case "react":
       result = { seq: n(x.value.seq), reaction: x.value.reaction, count: n(x.value.count), me: x.value.me };
+      break;
+    case "delivered":
+      result = { delivered_seq: n(x.value.deliveredSeq) };
       break;
     default:
       break;

@@ -61,6 +61,9 @@ export interface MentionEvent {
 /** A poll's results changed; coalesced under load, the last one is the state. */
 export interface PollEvent { type: "poll"; conv: string; poll: Partial<Poll> & Pick<Poll, "seq" | "options" | "voters" | "closed"> }
 
+/** A member's devices have received up to seq (conversations up to limits.receipts_max_members). */
+export interface DeliveredEvent { type: "delivered"; conv: string; user_id: string; seq: number }
+
 /** A member pinned or unpinned a message. */
 export interface PinEvent { type: "pin"; conv: string; seq: number; user_id: string; pinned: boolean }
 
@@ -79,6 +82,7 @@ export type ServerEvent =
   | MentionEvent
   | PinEvent
   | PollEvent
+  | DeliveredEvent
   | ConversationAddedEvent;
 
 export interface ReplyError { code: string; status: number; message: string }
@@ -128,6 +132,7 @@ export interface ClientEvents {
   mention: (event: MentionEvent) => void;
   pin: (event: PinEvent) => void;
   poll: (event: PollEvent) => void;
+  delivered: (event: DeliveredEvent) => void;
   "member.joined": (event: MemberJoinedEvent) => void;
   "member.left": (event: MemberLeftEvent) => void;
   "conversation.updated": (event: ConversationUpdatedEvent) => void;

@@ -166,6 +166,29 @@ describe("the SDK against parley", { skip }, () => {
     bob.disconnect();
   });
 
+  test("delivery receipts: what a device receives is acknowledged, and the sender hears it", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_delivery", PASSWORD);
+    const bobUser = await bob.register("bob_delivery", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "direct", members: [bobUser.id] } });
+    const heard: { user_id: string; seq: number }[] = [];
+    alice.on("delivered", (e) => heard.push({ user_id: e.user_id, seq: e.seq }));
+    alice.follow(conv.id, 0);
+    bob.follow(conv.id, 0);
+    alice.connect();
+    bob.connect();
+    await until("both connected", () => alice.state === "connected" && bob.state === "connected");
+    for (let i = 1; i <= 3; i++) await alice.send(conv.id, `d ${i}`);
+    await until("bob's device acknowledged all three", () => heard.some((h) => h.seq === 3));
+    assert.ok(heard.every((h) => h.user_id === bobUser.id));
+    assert.ok(heard.length <= 3, "debounced: at most one per message");
+    const { members } = await alice.api("get", "/api/conversations/{id}/members", { path: { id: conv.id } });
+    assert.equal(members.find((m) => m.user_id === bobUser.id)?.delivered_seq, 3);
+    alice.disconnect();
+    bob.disconnect();
+  });
+
   test("resumes without gap or duplicate after the server is killed and restarted", async () => {
     const alice = client(server);
     const bob = client(server);

@@ -179,6 +179,10 @@ export function ConversationView(props: {
         if (ev.conv !== conv.id) return;
         setMembers((list) => list.map((m) => (m.user_id === ev.user_id ? { ...m, last_read_seq: Math.max(m.last_read_seq, ev.seq) } : m)));
       }),
+      client.on("delivered", (ev) => {
+        if (ev.conv !== conv.id) return;
+        setMembers((list) => list.map((m) => (m.user_id === ev.user_id ? { ...m, delivered_seq: Math.max(m.delivered_seq ?? 0, ev.seq) } : m)));
+      }),
       client.on("typing", (ev) => {
         if (ev.conv !== conv.id || ev.user_id === me.id) return;
         setTyping((t) => ({ ...t, [ev.user_id]: Date.now() + ev.expires_in_ms }));
@@ -247,6 +251,8 @@ export function ConversationView(props: {
   const typers = Object.keys(typing).map((id) => props.names[id] ?? "Someone");
   const myLastSeq = [...sorted].reverse().find((m) => m.sender_id === me.id && !m.deleted)?.seq ?? 0;
   const seenBy = myLastSeq ? members.filter((m) => m.user_id !== me.id && m.last_read_seq >= myLastSeq).map((m) => m.display_name ?? m.username ?? "") : [];
+  const others = members.filter((m) => m.user_id !== me.id);
+  const deliveredTo = myLastSeq ? others.filter((m) => Math.max(m.delivered_seq ?? 0, m.last_read_seq) >= myLastSeq).length : 0;
   const myRole = members.find((m) => m.user_id === me.id)?.role ?? conv.my_role ?? "member";
   const mentionable: Mentionable[] = useMemo(
     () => members.filter((m) => m.user_id !== me.id && m.username).map((m) => ({ user_id: m.user_id, username: m.username!, name: m.display_name ?? m.username! })),
@@ -385,11 +391,15 @@ export function ConversationView(props: {
         <p class="typing" aria-live="polite" data-testid="typing">
           {typers.length ? `${typers.join(", ")} ${typers.length > 1 ? "are" : "is"} typing…` : ""}
         </p>
-        {seenBy.length > 0 && (
+        {seenBy.length > 0 ? (
           <p class="seen" data-testid="seen-by">
             Seen by {seenBy.join(", ")}
           </p>
-        )}
+        ) : myLastSeq > 0 && others.length > 0 ? (
+          <p class="seen" data-testid="delivery">
+            {deliveredTo === 0 ? "Sent" : deliveredTo === others.length ? "Delivered" : `Delivered to ${deliveredTo} of ${others.length}`}
+          </p>
+        ) : null}
       </div>
       <MessageComposer conv={conv.id} title={title} members={mentionable} canMentionAll={canMentionAll} />
       {showMembers && <MembersDialog conversation={conv} me={me} members={members} myRole={myRole} onChanged={loadMembers} onClose={() => setShowMembers(false)} />}
