@@ -82,6 +82,9 @@ ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& id
       mentions_sent_(m.counter("parley_mentions_total",
                                "Mention notifications sent (one per mentioned member)")),
       poll_votes_(m.counter("parley_poll_votes_total", "Poll votes committed (each change)")),
+      moderation_actions_(m.counter("parley_moderation_actions_total",
+                                    "Mutes, bans, unbans, slow mode changes, resolved reports")),
+      reports_filed_(m.counter("parley_reports_total", "Messages reported by members")),
       polls_refused_(m.counter("parley_poll_votes_refused_total",
                                "Poll votes refused: closed, unknown options, past max_votes")),
       reactions_added_(m.counter("parley_reactions_total", "Reactions changed, by action",
@@ -298,6 +301,9 @@ store::Member ChatService::add_member(Id actor, Id conversation_id, Id user_id,
           }
         }
         if (auto existing = s.member(conversation_id, user_id)) return {*existing, false};
+        if (s.ban(conversation_id, user_id)) {
+          fail(Errc::forbidden, "that user is banned from this conversation");
+        }
         auto u = s.user_by_id(user_id);
         if (!u || u->disabled) fail(Errc::bad_request, "unknown user " + std::to_string(user_id));
         if (s.member_count(conversation_id) >= cfg_.limits.max_members) {
@@ -402,8 +408,17 @@ SendResult ChatService::append_checked(store::Store& s, store::Message m) {
     }
     if (target->reply_to) m.reply_to = target->reply_to;
   }
-  if (m.mentions.empty() && m.poll.empty()) {
-    fail(Errc::internal, "the store refused a message from a member");
+  if (me.muted_until > m.created_at) {
+    fail(Errc::forbidden, "you are muted in this conversation for another " +
+                              std::to_string((me.muted_until - m.created_at + 999) / 1000) + " s");
+  }
+  auto conv = s.conversation(m.conversation_id);
+  bool slow = conv->slow_mode_s > 0 && !is_manager(me);
+  if (slow && me.last_sent_at + conv->slow_mode_s * 1000 > m.created_at) {
+    auto wait = (me.last_sent_at + conv->slow_mode_s * 1000 - m.created_at + 999) / 1000;
+    fail(Errc::too_many_requests, "slow mode: one message every " +
+                                      std::to_string(conv->slow_mode_s) + " s; wait " +
+                                      std::to_string(wait) + " s");
   }
   SendResult r{m, true, {}};
   for (Id u : m.mentions.user_ids) {
@@ -427,6 +442,7 @@ SendResult ChatService::append_checked(store::Store& s, store::Message m) {
   s.insert_message(r.message);
   if (!m.poll.empty()) s.insert_poll(poll_from_spec(r.message));
   s.set_last_read(m.conversation_id, m.sender_id, r.message.seq);
+  if (slow) s.set_last_sent(m.conversation_id, m.sender_id, m.created_at);
   return r;
 }
 
@@ -683,7 +699,14 @@ store::Message ChatService::delete_message(Id actor, Id conversation_id, std::in
         if (m->deleted_at == 0) {
           s.tombstone_message(conversation_id, seq, now);
           m->body.clear();
+          m->poll.clear();
           m->deleted_at = now;
+          if (m->sender_id != actor) {  // a moderator's deletion is audited
+            s.insert_audit_event({ids_.next(), now, actor, "moderation.message_deleted",
+                                  m->sender_id, "",
+                                  "{\"conversation_id\":\"" + id_to_string(conversation_id) +
+                                      "\",\"seq\":" + std::to_string(seq) + "}"});
+          }
         }
         return *m;
       },

@@ -197,6 +197,23 @@ class ChatService {
                               std::string_view text);
   // The poll's creator or a conversation owner/admin; idempotent.
   store::Poll close_poll(Id actor, Id conversation_id, std::int64_t seq);
+  // Moderation (moderation.cpp), by conversation owners and admins (an
+  // admin acts on members only); each action is in the audit trail with ip.
+  // mute: seconds 0 unmutes. ban: removes the user and keeps them out.
+  store::Member mute(Id actor, Id conversation_id, Id user_id, std::int64_t seconds,
+                     std::string_view ip);
+  void ban(Id actor, Id conversation_id, Id user_id, std::string_view reason, std::string_view ip);
+  bool unban(Id actor, Id conversation_id, Id user_id, std::string_view ip);
+  std::vector<store::Ban> bans(Id actor, Id conversation_id, Id after_user, int limit);
+  store::Conversation set_slow_mode(Id actor, Id conversation_id, std::int64_t seconds,
+                                    std::string_view ip);
+  // Any member reports a message; server admins list and resolve reports
+  // (action "dismiss" or "delete_message").
+  store::Report report(Id actor, Id conversation_id, std::int64_t seq, std::string_view reason,
+                       std::string_view ip);
+  std::vector<store::Report> reports(Id admin, bool open_only, Id before_id, int limit);
+  store::Report resolve_report(Id admin, Id report_id, std::string_view action,
+                               std::string_view ip);
   // Pins or unpins a message (idempotent; false when nothing changed). Who
   // may: any member, or owners and admins where the conversation's pin_role
   // is "admin".
@@ -238,6 +255,8 @@ class ChatService {
   metrics::Counter& replies_sent_;
   metrics::Counter& mentions_sent_;
   metrics::Counter& poll_votes_;
+  metrics::Counter& moderation_actions_;
+  metrics::Counter& reports_filed_;
   metrics::Counter& polls_refused_;
   metrics::Counter& reactions_added_;
   metrics::Counter& reactions_removed_;

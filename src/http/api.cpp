@@ -21,6 +21,7 @@ Api::Api(Services services)
   register_auth_routes(router_, s_);
   register_conversation_routes(router_, s_);
   register_message_routes(router_, s_);
+  register_moderation_routes(router_, s_);
   register_admin_routes(router_, s_);
   register_collab_routes(router_, s_);
 }

@@ -92,6 +92,7 @@ class Api {
 void register_auth_routes(Router& r, Services& s);
 void register_conversation_routes(Router& r, Services& s);
 void register_message_routes(Router& r, Services& s);
+void register_moderation_routes(Router& r, Services& s);
 void register_ops_routes(Router& r, Services& s);
 void register_admin_routes(Router& r, Services& s);
 void register_collab_routes(Router& r, Services& s);

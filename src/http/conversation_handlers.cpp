@@ -81,8 +81,11 @@ void register_conversation_routes(Router& r, Services& s) {
     auto title = json::optional_string(body, "title",
                                        static_cast<std::size_t>(s.cfg.limits.max_title_bytes));
     auto pin_role = json::optional_string(body, "pin_role", 16);
-    if (!title && !pin_role)
-      fail(Errc::bad_request, "nothing to change: give 'title' or 'pin_role'");
+    auto slow = json::optional_int(body, "slow_mode_s", 0, INT64_MAX);
+    if (!title && !pin_role && !slow) {
+      fail(Errc::bad_request, "nothing to change: give 'title', 'pin_role' or 'slow_mode_s'");
+    }
+    if (slow) s.chat.set_slow_mode(me, conv, *slow, ctx.client_ip);
     if (pin_role) s.chat.set_pin_role(me, conv, *pin_role);
     if (title) s.chat.rename(me, conv, *title);
     return json_reply(200, conversation_view_json(s.chat.get_conversation(me, conv)));

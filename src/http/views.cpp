@@ -134,7 +134,7 @@ bj::object conversation_json(const store::Conversation& c) {
           {"title", c.title},           {"created_by", id_to_string(c.created_by)},
           {"created_at", c.created_at}, {"updated_at", c.updated_at},
           {"last_seq", c.last_seq},     {"activity_at", c.activity_at},
-          {"pin_role", c.pin_role}};
+          {"pin_role", c.pin_role},     {"slow_mode_s", c.slow_mode_s}};
 }
 
 bj::object conversation_view_json(const chat::ConversationView& v) {

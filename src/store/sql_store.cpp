@@ -18,7 +18,7 @@ constexpr const char* kUserCols =
     "id, username, display_name, role, password_hash, created_at, disabled";
 constexpr const char* kConvCols =
     "c.id, c.kind, c.title, c.created_by, c.created_at, c.updated_at, c.last_seq, c.activity_at, "
-    "COALESCE(c.direct_key, ''), c.pin_role";
+    "COALESCE(c.direct_key, ''), c.pin_role, c.slow_mode_s";
 // What goes with a tombstoned message: its reactions, pin, mentions and poll.
 constexpr std::array kDeleteMessageExtras = {
     "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2",
@@ -91,6 +91,7 @@ Conversation read_conversation(const S& s, int o = 0) {
   c.activity_at = s.i64(o + 7);
   c.direct_key = s.text(o + 8);
   c.pin_role = s.text(o + 9);
+  c.slow_mode_s = s.i64(o + 10);
   return c;
 }
 
@@ -123,6 +124,8 @@ Member read_member(const S& s, int o = 0) {
   m.last_read_seq = s.i64(o + 4);
   m.notify = s.text(o + 5);
   m.delivered_seq = s.i64(o + 6);
+  m.muted_until = s.i64(o + 7);
+  m.last_sent_at = s.i64(o + 8);
   return m;
 }
 
@@ -153,7 +156,7 @@ const std::string kSqlMsgsBefore = std::string("SELECT ") + kMsgCols +
 const std::string kSqlConvsForUser =
     std::string("SELECT ") + kConvCols +
     ", m.conversation_id, m.user_id, m.role, m.joined_at, m.last_read_seq, m.notify,"
-    " m.delivered_seq,"
+    " m.delivered_seq, m.muted_until, m.last_sent_at,"
     " (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.last_read_seq"
     "    AND x.sender_id <> m.user_id AND x.deleted_at = 0),"
     " (SELECT COUNT(*) FROM mentions y WHERE y.conversation_id = c.id AND y.user_id = m.user_id"
@@ -427,7 +430,8 @@ void SqlStore::insert_member(const Member& m) {
 
 std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
   auto s = prepare(
-      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify, delivered_seq FROM "
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify, delivered_seq, "
+      "muted_until, last_sent_at FROM "
       "members "
       "WHERE conversation_id = ?1 AND user_id = ?2");
   s.bind(1, conversation_id).bind(2, user_id);
@@ -437,7 +441,8 @@ std::optional<Member> SqlStore::member(Id conversation_id, Id user_id) {
 
 std::vector<Member> SqlStore::members(Id conversation_id) {
   auto s = prepare(
-      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify, delivered_seq FROM "
+      "SELECT conversation_id, user_id, role, joined_at, last_read_seq, notify, delivered_seq, "
+      "muted_until, last_sent_at FROM "
       "members "
       "WHERE conversation_id = ?1 ORDER BY joined_at, user_id");
   s.bind(1, conversation_id);
@@ -491,11 +496,12 @@ std::vector<ConversationSummary> SqlStore::conversations_for_user(
   while (s.step()) {
     ConversationSummary sum;
     sum.conversation = read_conversation(s, 0);
-    sum.me = read_member(s, 10);
-    sum.unread = s.i64(17);
-    sum.unread_mentions = s.i64(18);
-    sum.member_count = s.i64(19);
-    if (!s.is_null(20)) sum.last_message = read_message(s, 20);
+    // Columns: the conversation's 11, the member's 9, then the counts.
+    sum.me = read_member(s, 11);
+    sum.unread = s.i64(20);
+    sum.unread_mentions = s.i64(21);
+    sum.member_count = s.i64(22);
+    if (!s.is_null(23)) sum.last_message = read_message(s, 23);
     out.push_back(std::move(sum));
   }
   return out;
@@ -582,10 +588,15 @@ void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int6
   for (std::size_t k = 0; k < order.size();) {
     std::size_t end = k + 1;
     while (end < order.size() && pair(order[end]) == pair(order[k])) ++end;
-    auto s = prepare("SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2");
+    // A muted sender or a conversation in slow mode takes the step-by-step
+    // path, which enforces them.
+    auto s = prepare(
+        "SELECT m.muted_until, c.slow_mode_s FROM members m JOIN conversations c "
+        "ON c.id = m.conversation_id WHERE m.conversation_id = ?1 AND m.user_id = ?2");
     s.bind(1, in[order[k]]->conversation_id).bind(2, in[order[k]]->sender_id);
-    if (!s.step()) {
-      for (std::size_t j = k; j < end; ++j) out[order[j]] = 0;
+    bool ok = s.step() && s.i64(1) == 0;
+    for (std::size_t j = k; j < end; ++j) {
+      if (!ok || s.i64(0) > in[order[j]]->created_at) out[order[j]] = 0;
     }
     k = end;
   }

@@ -101,6 +101,19 @@ class SqlStore : public Store {
                         int limit) override;
   void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) override;
 
+  // Moderation (sql_moderation.cpp).
+  void set_muted_until(Id conversation_id, Id user_id, std::int64_t until) override;
+  void set_last_sent(Id conversation_id, Id user_id, std::int64_t at) override;
+  void set_slow_mode(Id conversation_id, std::int64_t seconds, std::int64_t now) override;
+  void insert_ban(const Ban& b) override;
+  bool delete_ban(Id conversation_id, Id user_id) override;
+  std::optional<Ban> ban(Id conversation_id, Id user_id) override;
+  std::vector<Ban> bans(Id conversation_id, Id after_user, int limit) override;
+  bool insert_report(const Report& r) override;
+  std::optional<Report> report(Id id) override;
+  std::vector<Report> reports(bool open_only, Id before_id, int limit) override;
+  void resolve_report(Id id, Id by, std::int64_t at, std::string_view resolution) override;
+
   // Polls (sql_polls.cpp).
   void insert_poll(const Poll& p) override;
   std::optional<Poll> poll(Id conversation_id, std::int64_t seq, Id viewer,

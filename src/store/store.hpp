@@ -172,6 +172,20 @@ class Store {
   virtual std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
                                 int limit) = 0;
   virtual void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) = 0;
+  // Moderation. A conversation's bans by user id; reports newest first
+  // (open_only: not resolved), id < before_id. insert_report is false when
+  // the reporter has an open report of that message already.
+  virtual void set_muted_until(Id conversation_id, Id user_id, std::int64_t until) = 0;
+  virtual void set_last_sent(Id conversation_id, Id user_id, std::int64_t at) = 0;
+  virtual void set_slow_mode(Id conversation_id, std::int64_t seconds, std::int64_t now) = 0;
+  virtual void insert_ban(const Ban& b) = 0;
+  virtual bool delete_ban(Id conversation_id, Id user_id) = 0;
+  virtual std::optional<Ban> ban(Id conversation_id, Id user_id) = 0;
+  virtual std::vector<Ban> bans(Id conversation_id, Id after_user, int limit) = 0;
+  virtual bool insert_report(const Report& r) = 0;
+  virtual std::optional<Report> report(Id id) = 0;
+  virtual std::vector<Report> reports(bool open_only, Id before_id, int limit) = 0;
+  virtual void resolve_report(Id id, Id by, std::int64_t at, std::string_view resolution) = 0;
   // Polls (the message is inserted first). poll(): with its options, their
   // votes, whether viewer voted for each, and up to max_voters voter ids
   // per option (none for an anonymous poll).

@@ -54,6 +54,28 @@ struct Conversation {
   std::int64_t activity_at = 0;     // newest message time, or creation time
   std::string direct_key;           // "lo:hi" user ids for direct conversations
   std::string pin_role = "member";  // who may pin: "member" (anyone) | "admin"
+  std::int64_t slow_mode_s = 0;     // members (not owners, admins) send once per this; 0: off
+};
+
+struct Ban {
+  Id conversation_id = 0;
+  Id user_id = 0;
+  Id banned_by = 0;
+  std::int64_t banned_at = 0;
+  std::string reason;
+};
+
+// A member's report of a message, for the server's admins.
+struct Report {
+  Id id = 0;
+  Id conversation_id = 0;
+  std::int64_t seq = 0;
+  Id reporter_id = 0;
+  std::string reason;
+  std::int64_t created_at = 0;
+  Id resolved_by = 0;
+  std::int64_t resolved_at = 0;  // 0: open
+  std::string resolution;        // "dismissed" | "message_deleted"
 };
 
 // A pinned message of a conversation.
@@ -71,6 +93,8 @@ struct Member {
   std::int64_t last_read_seq = 0;
   std::string notify = "all";      // notification level: "all" | "mentions" | "none"
   std::int64_t delivered_seq = 0;  // highest seq on any of the member's devices
+  std::int64_t muted_until = 0;    // ms; may not send before it
+  std::int64_t last_sent_at = 0;   // ms; kept where slow mode needs it
 };
 
 // Whom a message mentions: members by id, everyone (all), or everyone

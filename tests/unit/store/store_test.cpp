@@ -758,6 +758,44 @@ TEST_P(StoreTest, PinsAreIdempotentListedNewestFirstAndGoWithTombstones) {
   EXPECT_EQ(store_->conversation(10)->updated_at, 300);
 }
 
+TEST_P(StoreTest, MutedSendersAndSlowModeTakeTheStepByStepPathAndBansAndReportsAreKept) {
+  user(1, "ann");
+  user(2, "bob");
+  conversation(10, 1, 1);
+  join(10, 1);
+  join(10, 2);
+  store_->set_muted_until(10, 2, 1000);
+  EXPECT_EQ(store_->member(10, 2)->muted_until, 1000);
+  EXPECT_EQ(append_run(*store_, {draft(8000, 10, 2, "m1", 500)}), std::vector<std::int64_t>{0})
+      << "muted at the message's time";
+  EXPECT_EQ(append_run(*store_, {draft(8001, 10, 2, "m2", 1500)}), std::vector<std::int64_t>{1})
+      << "the mute has ended";
+  store_->set_slow_mode(10, 30, 2000);
+  EXPECT_EQ(store_->conversation(10)->slow_mode_s, 30);
+  EXPECT_EQ(append_run(*store_, {draft(8002, 10, 1, "m3", 2500)}), std::vector<std::int64_t>{0});
+  store_->set_last_sent(10, 2, 2600);
+  EXPECT_EQ(store_->member(10, 2)->last_sent_at, 2600);
+
+  store_->insert_ban({10, 2, 1, 3000, "spam"});
+  store_->insert_ban({10, 2, 1, 3100, "again"});  // a second ban replaces the first
+  ASSERT_TRUE(store_->ban(10, 2));
+  EXPECT_EQ(store_->ban(10, 2)->reason, "again");
+  EXPECT_EQ(store_->bans(10, 0, 10).size(), 1u);
+  EXPECT_TRUE(store_->delete_ban(10, 2));
+  EXPECT_FALSE(store_->delete_ban(10, 2));
+
+  EXPECT_TRUE(store_->insert_report({9000, 10, 1, 2, "rude", 4000, 0, 0, ""}));
+  EXPECT_FALSE(store_->insert_report({9001, 10, 1, 2, "rude again", 4001, 0, 0, ""}))
+      << "one open report per reporter and message";
+  EXPECT_EQ(store_->reports(true, INT64_MAX, 10).size(), 1u);
+  store_->resolve_report(9000, 1, 5000, "dismissed");
+  EXPECT_EQ(store_->report(9000)->resolution, "dismissed");
+  EXPECT_TRUE(store_->reports(true, INT64_MAX, 10).empty());
+  EXPECT_EQ(store_->reports(false, INT64_MAX, 10).size(), 1u);
+  EXPECT_TRUE(store_->insert_report({9002, 10, 1, 2, "still rude", 6000, 0, 0, ""}))
+      << "after the first was resolved";
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, testing::kEngines, testing::engine_name);
 
 TEST(SqliteStore, IntegrityCheckPasses) {
