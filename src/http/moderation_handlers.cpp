@@ -45,10 +45,7 @@ void register_moderation_routes(Router& r, Services& s) {
     Id user = path_id(ctx, "user_id", "member");
     auto body = body_object(ctx, s);
     auto seconds = json::require_int(body, "seconds", 0, INT64_MAX);
-    auto m = s.chat.mute(me, conv, user, seconds, ctx.client_ip);
-    auto o = member_json(m);
-    o["muted_until"] = m.muted_until ? bj::value(m.muted_until) : bj::value(nullptr);
-    return json_reply(200, o);
+    return json_reply(200, member_json(s.chat.mute(me, conv, user, seconds, ctx.client_ip)));
   });
 
   r.add("GET", "/api/conversations/{id}/bans", [&s](Context& ctx) {

@@ -173,7 +173,8 @@ bj::object member_json(const store::Member& m) {
           {"role", m.role},
           {"joined_at", m.joined_at},
           {"last_read_seq", m.last_read_seq},
-          {"delivered_seq", std::max(m.delivered_seq, m.last_read_seq)}};
+          {"delivered_seq", std::max(m.delivered_seq, m.last_read_seq)},
+          {"muted_until", m.muted_until > now_ms() ? bj::value(m.muted_until) : bj::value(nullptr)}};
 }
 
 bj::object member_view_json(const chat::MemberView& m) {

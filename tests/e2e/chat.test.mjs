@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// reactions; threads; mentions; pins; polls; axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; threads; mentions; pins; polls; moderation; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -487,6 +487,47 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await pageA.getByRole("cell", { name: "user.registered" }).first().waitFor();
     await axe(pageA, "admin audit");
     await shot(pageA, "10-admin-audit");
+  });
+
+  test("moderation: a muted member's send is refused plainly; a report reaches the admins, who delete the message", async () => {
+    const team = (page) => page.getByTestId("conversation-link").filter({ hasText: "Team" });
+    await pageA.goto(server.url + "/");
+    await team(pageA).click();
+    await pageA.getByLabel("Message Team").fill("team rules");
+    await pageA.getByLabel("Message Team").press("Enter");
+    await pageA.getByTestId("message-body").filter({ hasText: "team rules" }).waitFor();
+    await pageA.getByRole("button", { name: "Members" }).click();
+    const members = pageA.getByRole("dialog", { name: "Members" });
+    await members.getByRole("button", { name: /^Mute for an hour (Bob|bob_e2e)/ }).click();
+    await members.getByRole("button", { name: /^Unmute (Bob|bob_e2e)/ }).waitFor();
+    await axe(pageA, "members dialog with moderation");
+    await pageA.keyboard.press("Escape");
+
+    await pageB.goto(server.url + "/");
+    await team(pageB).click();
+    await pageB.getByLabel("Message Team").fill("can I talk?");
+    await pageB.getByLabel("Message Team").press("Enter");
+    const failed = pageB.getByTestId("pending-message").filter({ hasText: "can I talk?" });
+    await failed.getByText(/muted in this conversation/).waitFor();
+    await failed.getByRole("button", { name: "Discard" }).click();
+
+    const rules = pageB.getByTestId("message").filter({ hasText: "team rules" });
+    await rules.getByRole("button", { name: /^Report message/ }).click();
+    const dialog = pageB.getByRole("dialog", { name: "Report message" });
+    await dialog.getByLabel("What is wrong with it?").fill("testing the report");
+    await axe(pageB, "report dialog");
+    await dialog.getByRole("button", { name: "Report", exact: true }).click();
+    await dialog.getByText("The administrators will look at it").waitFor();
+    await dialog.getByRole("button", { name: "Close", exact: true }).first().click();
+
+    await pageA.getByRole("link", { name: "Admin" }).click();
+    await pageA.getByRole("tab", { name: "Reports" }).click();
+    const row = pageA.getByTestId("reports").getByRole("row").filter({ hasText: "testing the report" });
+    await row.getByText("team rules").waitFor();
+    await axe(pageA, "admin reports");
+    await row.getByRole("button", { name: /^Delete message/ }).click();
+    await row.waitFor({ state: "detached" });
+    await pageB.getByTestId("message").filter({ hasText: "Message deleted" }).first().waitFor();
   });
 
   test("works on a 360 px phone screen", async () => {

@@ -18,10 +18,11 @@ interface AuditEvent {
 }
 
 export function AdminPage(props: { me: User }) {
-  const [tab, setTab] = useState<"charts" | "users" | "audit">("charts");
+  const [tab, setTab] = useState<"charts" | "users" | "reports" | "audit">("charts");
   const tabs: [typeof tab, string][] = [
     ["charts", "Live"],
     ["users", "Users"],
+    ["reports", "Reports"],
     ["audit", "Audit trail"],
   ];
   return (
@@ -54,6 +55,7 @@ export function AdminPage(props: { me: User }) {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === "charts" && <LiveCharts />}
         {tab === "users" && <UsersTable me={props.me} />}
+        {tab === "reports" && <ReportsTable />}
         {tab === "audit" && <AuditTable />}
       </div>
     </section>
@@ -185,6 +187,76 @@ function AuditTable() {
               <td>{ev.actor_id}</td>
               <td>{ev.target_id}</td>
               <td>{ev.ip}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+type Report = { id: string; conversation_id: string; seq: number; reporter_id: string; reason: string; created_at: number };
+
+/** Open reports of messages: each with the message, dismissed or its message deleted. */
+function ReportsTable() {
+  const [reports, setReports] = useState<Report[]>([]);
+  const [bodies, setBodies] = useState<Record<string, string>>({});
+  const [error, setError] = useState("");
+  const load = async () => {
+    try {
+      const page = await client.api("get", "/api/admin/reports", { query: { status: "open" } });
+      setReports(page.reports);
+      // The reported messages, where the admin can read them (a member of the conversation).
+      const found: Record<string, string> = {};
+      for (const r of page.reports) {
+        const m = await client
+          .api("get", "/api/conversations/{id}/messages/{seq}", { path: { id: r.conversation_id, seq: r.seq } })
+          .catch(() => null);
+        found[r.id] = m ? (m.deleted ? "(deleted)" : m.body) : "(not a member of that conversation)";
+      }
+      setBodies(found);
+    } catch (e) {
+      setError(problemText(e));
+    }
+  };
+  useEffect(() => void load(), []);
+  const resolve = async (r: Report, action: "dismiss" | "delete_message") => {
+    setError("");
+    try {
+      await client.api("post", "/api/admin/reports/{id}/resolve", { path: { id: r.id }, body: { action } });
+      setReports((list) => list.filter((x) => x.id !== r.id));
+    } catch (e) {
+      setError(problemText(e));
+    }
+  };
+  return (
+    <>
+      <ErrorText text={error} />
+      {reports.length === 0 && <p class="hint">No open reports.</p>}
+      <table class="table" data-testid="reports">
+        <caption class="visually-hidden">Open reports</caption>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Message</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {reports.map((r) => (
+            <tr key={r.id}>
+              <td>{formatTime(r.created_at)}</td>
+              <td>{bodies[r.id] ?? "…"}</td>
+              <td>{r.reason}</td>
+              <td>
+                <button type="button" onClick={() => void resolve(r, "dismiss")}>
+                  Dismiss <span class="visually-hidden">report: {r.reason}</span>
+                </button>{" "}
+                <button type="button" class="danger" onClick={() => void resolve(r, "delete_message")}>
+                  Delete message <span class="visually-hidden">reported: {r.reason}</span>
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>

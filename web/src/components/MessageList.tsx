@@ -43,6 +43,7 @@ export function MessageList(props: {
   const [editing, setEditing] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<Message | null>(null);
   const [picking, setPicking] = useState<Message | null>(null);
+  const [reporting, setReporting] = useState<Message | null>(null);
 
   const toggle = async (m: Message, reaction: string, on: boolean) => {
     try {
@@ -150,6 +151,11 @@ export function MessageList(props: {
                       Edit
                     </button>
                   )}
+                  {!mine && (
+                    <button type="button" class="link" onClick={() => setReporting(m)} aria-label={`Report message: ${m.body.slice(0, 40)}`}>
+                      Report
+                    </button>
+                  )}
                   {(mine || props.canModerate) && (
                     <button type="button" class="link" onClick={() => setDeleting(m)} aria-label={`Delete message: ${m.body.slice(0, 40)}`}>
                       Delete
@@ -209,6 +215,7 @@ export function MessageList(props: {
           </div>
         </Dialog>
       )}
+      {reporting && <ReportDialog message={reporting} onDone={() => setReporting(null)} onError={props.onError} />}
       {deleting && (
         <Dialog title="Delete message" onClose={() => setDeleting(null)}>
           <p>Delete this message for everyone?</p>
@@ -287,4 +294,56 @@ function mentionTokens(m: Message, usernames: Record<string, string>): string[] 
   if (m.mentions.all) out.push("@all");
   if (m.mentions.here) out.push("@here");
   return out;
+}
+
+/** Reports a message to the server's admins, with a reason. */
+function ReportDialog(props: { message: Message; onDone(): void; onError(text: string): void }) {
+  const [reason, setReason] = useState("");
+  const [sent, setSent] = useState(false);
+  const m = props.message;
+  return (
+    <Dialog title="Report message" onClose={props.onDone}>
+      {sent ? (
+        <>
+          <p role="status">Thank you. The administrators will look at it.</p>
+          <div class="row">
+            <button type="button" onClick={props.onDone}>
+              Close
+            </button>
+          </div>
+        </>
+      ) : (
+        <form
+          class="stack"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            try {
+              await client.api("post", "/api/conversations/{id}/messages/{seq}/reports", {
+                path: { id: m.conversation_id, seq: m.seq },
+                body: { reason: reason.trim() },
+              });
+              setSent(true);
+            } catch (err) {
+              props.onDone();
+              props.onError(problemText(err));
+            }
+          }}
+        >
+          <blockquote>{m.body}</blockquote>
+          <label>
+            What is wrong with it?
+            <input value={reason} maxLength={1000} required onInput={(e) => setReason(e.currentTarget.value)} />
+          </label>
+          <div class="row">
+            <button type="submit" class="danger" disabled={!reason.trim()}>
+              Report
+            </button>
+            <button type="button" onClick={props.onDone}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
 }
