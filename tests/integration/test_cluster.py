@@ -319,6 +319,44 @@ class ClusterTest(ClusterFixture):
                                                 {"username": name, "password": "wrong password!"})
         self.assertEqual(status, 429, body)
 
+    def test_replies_mentions_reactions_pins_polls_and_receipts_reach_the_other_nodes(self):
+        self.wait_connected()
+        users, conv = self.users_and_conversation("rich")
+        clients = self.clients(users, conv)  # user n on node n + 1, subscribed
+        # The mentioned user listens on node 3 without subscribing: the mention goes to every node.
+        mentioned = ws_connect(self.nodes[2], users[2]["access_token"])
+        status, _, root = self.nodes[0].request("POST", f"/api/conversations/{conv}/messages",
+                                                {"client_id": "rich-root", "body": "root"},
+                                                token=users[0]["access_token"])
+        self.assertEqual(status, 201, root)
+        r = clients[1].request("send", conv=conv, client_id="rich-reply", body="@rich2 look",
+                               reply_to=root["seq"], mentions={"user_ids": [users[2]["user"]["id"]]})
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(mentioned.event("mention")["seq"], r["result"]["seq"])
+        for c in (clients[0], clients[2]):
+            events = message_events(c, 2)
+            self.assertEqual(events[1]["message"]["reply_to"], root["seq"])
+        status, _, poll = self.nodes[2].request("POST", f"/api/conversations/{conv}/messages",
+                                                {"client_id": "rich-poll", "body": "Go?", "poll": {"options": ["Yes", "No"]}},
+                                                token=users[2]["access_token"])
+        self.assertEqual(status, 201, poll)
+        self.nodes[0].request("PUT", f"/api/conversations/{conv}/messages/{poll['seq']}/poll/votes",
+                              {"option_ids": [1]}, token=users[0]["access_token"])
+        self.nodes[1].request("POST", f"/api/conversations/{conv}/messages/{root['seq']}/reactions",
+                              {"reaction": "👍"}, token=users[1]["access_token"])
+        self.nodes[2].request("PUT", f"/api/conversations/{conv}/pins/{root['seq']}", token=users[2]["access_token"])
+        self.nodes[1].request("POST", f"/api/conversations/{conv}/delivered", {"seq": poll["seq"]},
+                              token=users[1]["access_token"])
+        # Each kind is heard on a node other than the one it was made on; the
+        # poll's last event is its committed state.
+        self.assertEqual([o["votes"] for o in clients[1].event("poll")["poll"]["options"]], [1, 0])
+        self.assertEqual(clients[0].event("reaction")["reaction"], "👍")
+        self.assertEqual(clients[0].event("pin")["seq"], root["seq"])
+        d = clients[2].event("delivered")
+        self.assertEqual((d["user_id"], d["seq"]), (users[1]["user"]["id"], poll["seq"]))
+        for c in clients + [mentioned]:
+            c.close()
+
     def test_kill_9_a_node_under_load_its_clients_resume_through_nginx(self):
         users, conv = self.users_and_conversation("kill")
         self.current_conv = conv
