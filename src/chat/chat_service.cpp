@@ -604,6 +604,7 @@ store::Message ChatService::edit_message(Id actor, Id conversation_id, std::int6
         if (!m) fail(Errc::not_found, "message not found");
         if (m->sender_id != actor) fail(Errc::forbidden, "only the sender may edit a message");
         if (m->deleted_at != 0) fail(Errc::conflict, "the message was deleted");
+        if (!m->poll.empty()) fail(Errc::conflict, "a poll's question is not edited");
         s.update_message_body(conversation_id, seq, body, now);
         m->body = std::string(body);
         m->edited_at = now;

@@ -194,6 +194,9 @@ class PollTest(ServerTest):
         st, _, body = self.server.request("POST", f"/api/conversations/{conv}/messages/{seq}/poll/options",
                                           {"text": "Tacos"}, token=self.ben["access_token"])
         self.assertEqual(st, 403, "options are the creator's unless open_options")
+        st, _, body = self.server.request("PATCH", f"/api/conversations/{conv}/messages/{seq}",
+                                          {"body": "Dinner?"}, token=self.ann["access_token"])
+        self.assertEqual(st, 409, body)
         _, _, p = self.server.request("GET", f"/api/conversations/{conv}/messages/{seq}/poll",
                                       token=self.ann["access_token"])
         self.assertEqual((self.votes(p), p["voters"], len(p["options"])), ([0, 0, 0], 0, 3))
