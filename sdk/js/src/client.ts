@@ -8,7 +8,7 @@ import { LiveConnection, realTimers, type Timers, type WebSocketCtor } from "./l
 import { errorFrom, expandPath, parseBody, queryString, type CallOptions, type Method, type Op, type Response, type Transport } from "./rest.js";
 import { SessionManager, type StoredTokens } from "./session.js";
 import { IndexedDbStore, MemoryStore, type LocalStore } from "./store.js";
-import type { ClientEvents, ConnectionState, Conversation, Mentions, Message, OutboxItem, Poll, PollInput, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
+import type { ClientEvents, ConnectionState, Conversation, Member, Mentions, Message, OutboxItem, Poll, PollInput, Report, PresenceEntry, Reacted, SendAck, ThreadPage, User, paths } from "./types.js";
 
 export interface ParleyClientOptions {
   /** http(s)://host[:port]; in a browser page, defaults to the page's origin. */
@@ -392,6 +392,41 @@ export class ParleyClient {
 
   async closePoll(conv: string, seq: number): Promise<Poll> {
     return this.api("post", "/api/conversations/{id}/messages/{seq}/poll/close", { path: { id: conv, seq } });
+  }
+
+  // Moderation (owners and admins of the conversation; reports by any member, resolved by server admins).
+
+  /** Mutes a member for `seconds` (0 unmutes); their sends are refused meanwhile. */
+  async mute(conv: string, userId: string, seconds: number): Promise<Member> {
+    return this.api("post", "/api/conversations/{id}/members/{user_id}/mute", { path: { id: conv, user_id: userId }, body: { seconds } });
+  }
+
+  /** Bans a user: removed if a member, and kept out until unbanned. */
+  async ban(conv: string, userId: string, reason = ""): Promise<void> {
+    await this.api("post", "/api/conversations/{id}/bans", { path: { id: conv }, body: { user_id: userId, reason } });
+  }
+
+  async unban(conv: string, userId: string): Promise<void> {
+    await this.api("delete", "/api/conversations/{id}/bans/{user_id}", { path: { id: conv, user_id: userId } });
+  }
+
+  /** Slow mode: members send one message per `seconds` (0 turns it off). */
+  async setSlowMode(conv: string, seconds: number): Promise<Conversation> {
+    return this.api("patch", "/api/conversations/{id}", { path: { id: conv }, body: { slow_mode_s: seconds } });
+  }
+
+  /** Reports a message to the server's admins. */
+  async report(conv: string, seq: number, reason: string): Promise<Report> {
+    return this.api("post", "/api/conversations/{id}/messages/{seq}/reports", { path: { id: conv, seq }, body: { reason } });
+  }
+
+  /** Server admins: open reports (or all), newest first. */
+  async reports(opts: { status?: "open" | "all"; before?: number; limit?: number } = {}) {
+    return this.api("get", "/api/admin/reports", { query: opts });
+  }
+
+  async resolveReport(id: string, action: "dismiss" | "delete_message"): Promise<Report> {
+    return this.api("post", "/api/admin/reports/{id}/resolve", { path: { id }, body: { action } });
   }
 
   /** Pins a message (idempotent); members hear a `pin` event. */

@@ -18,6 +18,8 @@ export type Reacted = Schemas["Reacted"];
 export type ThreadSummary = Schemas["ThreadSummary"];
 export type Mentions = Schemas["Mentions"];
 export type Poll = Schemas["Poll"];
+export type Report = Schemas["Report"];
+export type Ban = Schemas["Ban"];
 /** A poll to send with `send(conv, question, { poll })`. */
 export interface PollInput { options: string[]; max_votes?: number; anonymous?: boolean; open_options?: boolean; closes_at?: number }
 /** A thread as GET .../messages/{seq}/thread returns it: the root and a page of replies. */

@@ -189,6 +189,37 @@ describe("the SDK against parley", { skip }, () => {
     bob.disconnect();
   });
 
+  test("moderation: a muted member's send fails for good with the reason; a ban keeps them out", async () => {
+    const alice = client(server);
+    const bob = client(server);
+    await alice.register("alice_moderate", PASSWORD);
+    const bobUser = await bob.register("bob_moderate", PASSWORD);
+    const conv = await alice.api("post", "/api/conversations", { body: { kind: "group", title: "Mod", members: [bobUser.id] } });
+    const muted = await alice.mute(conv.id, bobUser.id, 60);
+    assert.ok((muted.muted_until ?? 0) > Date.now());
+    const failed: string[] = [];
+    bob.on("send.failed", (item) => failed.push(item.error ?? ""));
+    bob.connect();
+    await until("bob connected", () => bob.state === "connected");
+    await bob.send(conv.id, "may I?");
+    await until("the refusal", () => failed.length === 1);
+    assert.match(failed[0] ?? "", /muted/);
+    await alice.mute(conv.id, bobUser.id, 0);
+    await bob.discard(bob.outbox[0]!.client_id);
+    await bob.send(conv.id, "thanks");
+    await until("sent", () => bob.outbox.length === 0);
+    const report = await bob.report(conv.id, 1, "testing");
+    assert.equal(report.reason, "testing");
+    await alice.ban(conv.id, bobUser.id, "enough");
+    await assert.rejects(bob.api("get", "/api/conversations/{id}", { path: { id: conv.id } }), (e: unknown) => e instanceof ParleyError && e.status === 404);
+    await assert.rejects(
+      alice.api("post", "/api/conversations/{id}/members", { path: { id: conv.id }, body: { user_id: bobUser.id } }),
+      (e: unknown) => e instanceof ParleyError && e.status === 403,
+    );
+    await alice.unban(conv.id, bobUser.id);
+    bob.disconnect();
+  });
+
   test("resumes without gap or duplicate after the server is killed and restarted", async () => {
     const alice = client(server);
     const bob = client(server);
