@@ -453,6 +453,12 @@ std::vector<KeyBinding> bindings(Config& c) {
        "audit events (logins, failed logins, logouts, token reuse, admin changes) older than this "
        "are deleted",
        &c.audit.retention_days, 1, 36500},
+      {"search.index_interval_ms",
+       "SQLite: how often messages sent since are added to the search indexes (the lag)",
+       &c.search.index_interval_ms, 10, 60000},
+      {"search.index_batch", "messages one indexing write job takes (the writer is held that long)",
+       &c.search.index_batch, 10, 100000},
+      {"search.max_query_bytes", "longest search query", &c.search.max_query_bytes, 16, 4096},
       {"messages.retention_days",
        "message bodies older than this are erased (tombstoned: the seq stays, the body goes); "
        "0 keeps them until deleted",

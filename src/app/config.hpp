@@ -164,6 +164,12 @@ struct Config {
     std::int64_t retention_days = 365;
   } audit;
 
+  struct Search {
+    std::int64_t index_interval_ms = 100;  // SQLite: how often new messages are indexed
+    std::int64_t index_batch = 2000;       // messages indexed by one write job
+    std::int64_t max_query_bytes = 512;
+  } search;
+
   struct Messages {
     std::int64_t retention_days = 0;  // 0: kept until deleted
   } messages;

@@ -80,4 +80,37 @@ void Maintenance::run_once() {
   }
 }
 
+SearchIndexer::SearchIndexer(const Config& cfg, store::Database& db, metrics::Registry& m)
+    : db_(db),
+      interval_ms_(cfg.search.index_interval_ms),
+      batch_(static_cast<int>(cfg.search.index_batch)),
+      indexed_(&m.counter("parley_search_indexed_total", "Messages added to the search indexes")),
+      backlog_(&m.gauge("parley_search_backlog", "Messages sent but not yet searchable")),
+      failures_(&m.counter("parley_search_index_failures_total",
+                           "Indexing passes that failed (retried at the next one)")) {}
+
+void SearchIndexer::start() {
+  if (db_.postgres()) return;
+  thread_.start(std::chrono::milliseconds(interval_ms_), [this] {
+    try {
+      run_once();
+    } catch (const std::exception& e) {
+      failures_->inc();
+      log::warn("search_index_failed", {{"error", e.what()}});
+    }
+  });
+}
+
+std::int64_t SearchIndexer::run_once() {
+  std::int64_t total = 0;
+  for (;;) {
+    auto n = db_.write([this](store::Store& s) { return s.index_pending(batch_); });
+    total += n;
+    indexed_->inc(static_cast<std::uint64_t>(n));
+    if (n < batch_) break;
+  }
+  backlog_->set(static_cast<double>(db_.read([](store::Store& s) { return s.search_backlog(); })));
+  return total;
+}
+
 }  // namespace parley::app

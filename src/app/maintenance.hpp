@@ -14,6 +14,7 @@ struct Config;
 namespace metrics {
 class Registry;
 class Counter;
+class Gauge;
 }  // namespace metrics
 namespace store {
 class Database;
@@ -38,6 +39,29 @@ class Maintenance {
   metrics::Counter* purged_audit_;
   metrics::Counter* purged_tokens_;
   metrics::Counter* erased_messages_;
+  metrics::Counter* failures_;
+  PeriodicThread thread_;
+};
+
+// Adds messages sent since the last pass to the search indexes (SQLite; a
+// PostgreSQL store indexes as it writes), every search.index_interval_ms,
+// search.index_batch per write job: the index lags the send path by about
+// one interval. parley_search_backlog says how many wait.
+class SearchIndexer {
+ public:
+  SearchIndexer(const Config& cfg, store::Database& db, metrics::Registry& m);
+  ~SearchIndexer() { stop(); }
+  void start();
+  void stop() { thread_.stop(); }
+  // Indexes everything queued now; returns how many (tests, the thread).
+  std::int64_t run_once();
+
+ private:
+  store::Database& db_;
+  std::int64_t interval_ms_;
+  int batch_;
+  metrics::Counter* indexed_;
+  metrics::Gauge* backlog_;
   metrics::Counter* failures_;
   PeriodicThread thread_;
 };

@@ -251,6 +251,8 @@ int run_server(Config cfg, const std::vector<std::string>& warnings) {
   backups.start();
   Maintenance maintenance(cfg, db, registry);
   maintenance.start();
+  SearchIndexer indexer(cfg, db, registry);
+  indexer.start();
 
   IdGenerator ids(static_cast<unsigned>(cfg.server.node_id));
   auth::AuthService auth(cfg, db, ids, registry);

@@ -85,6 +85,7 @@ ChatService::ChatService(const Config& cfg, store::Database& db, IdGenerator& id
       moderation_actions_(m.counter("parley_moderation_actions_total",
                                     "Mutes, bans, unbans, slow mode changes, resolved reports")),
       reports_filed_(m.counter("parley_reports_total", "Messages reported by members")),
+      searches_(m.counter("parley_searches_total", "Message searches answered")),
       polls_refused_(m.counter("parley_poll_votes_refused_total",
                                "Poll votes refused: closed, unknown options, past max_votes")),
       reactions_added_(m.counter("parley_reactions_total", "Reactions changed, by action",

@@ -214,6 +214,15 @@ class ChatService {
   std::vector<store::Report> reports(Id admin, bool open_only, Id before_id, int limit);
   store::Report resolve_report(Id admin, Id report_id, std::string_view action,
                                std::string_view ip);
+  // Search (search.cpp): the messages of actor's conversations matching
+  // query ("words", "\"a phrase\"", -excluded, from:user, in:conversation,
+  // has:link|file|image|poll, is:pinned|thread|mentioned, before:/after:/on:
+  // YYYY-MM-DD), best first. terms: what to highlight.
+  struct SearchResult {
+    std::vector<store::Message> messages;
+    std::vector<std::string> terms;
+  };
+  SearchResult search(Id actor, std::string_view query, int limit, int offset);
   // Pins or unpins a message (idempotent; false when nothing changed). Who
   // may: any member, or owners and admins where the conversation's pin_role
   // is "admin".
@@ -257,6 +266,7 @@ class ChatService {
   metrics::Counter& poll_votes_;
   metrics::Counter& moderation_actions_;
   metrics::Counter& reports_filed_;
+  metrics::Counter& searches_;
   metrics::Counter& polls_refused_;
   metrics::Counter& reactions_added_;
   metrics::Counter& reactions_removed_;

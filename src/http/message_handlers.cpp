@@ -201,6 +201,26 @@ void register_message_routes(Router& r, Services& s) {
     });
   }
 
+  // Search over the messages of my conversations (the query language is
+  // ChatService::search's), best first, with snippets.
+  r.add("GET", "/api/search/messages", [&s](Context& ctx) {
+    Id me = require_auth(ctx, s).user_id;
+    auto q = ctx.req.query_param("q");
+    if (!q) fail(Errc::bad_request, "query parameter 'q' is required");
+    int limit = page_limit(ctx, s, 20);
+    auto offset = static_cast<int>(query_int(ctx, "offset", 0, 1000).value_or(0));
+    auto result = s.chat.search(me, *q, limit, offset);
+    bj::array items;
+    for (const auto& m : result.messages) {
+      auto o = message_json(m);
+      o["snippet"] = snippet_json(m.body, result.terms);
+      items.push_back(std::move(o));
+    }
+    return json_reply(200,
+                      bj::object{{"messages", std::move(items)},
+                                 {"has_more", static_cast<int>(result.messages.size()) == limit}});
+  });
+
   // Polls: the state, my votes (replaced; [] retracts), options, closing.
   r.add("GET", "/api/conversations/{id}/messages/{seq}/poll", [&s](Context& ctx) {
     Id me = require_auth(ctx, s).user_id;

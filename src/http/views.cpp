@@ -1,8 +1,9 @@
 #include "http/views.hpp"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
-
 #include <boost/json/parse.hpp>
+#include <cctype>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -120,6 +121,63 @@ bj::object poll_json(const store::Poll& p, bool me) {
   return out;
 }
 
+namespace {
+
+// Where needle occurs in hay from `from` on, ASCII letters in either case.
+std::size_t find_folded(std::string_view hay, std::string_view needle, std::size_t from) {
+  auto fold = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  if (needle.empty() || needle.size() > hay.size()) return std::string_view::npos;
+  for (std::size_t i = from; i + needle.size() <= hay.size(); ++i) {
+    std::size_t k = 0;
+    while (k < needle.size() && fold(hay[i + k]) == fold(needle[k])) ++k;
+    if (k == needle.size()) return i;
+  }
+  return std::string_view::npos;
+}
+
+// Moves i back (or forward) to the start of a UTF-8 character.
+std::size_t char_start(std::string_view s, std::size_t i, bool forward) {
+  while (i > 0 && i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) {
+    forward ? ++i : --i;
+  }
+  return i;
+}
+
+}  // namespace
+
+bj::array snippet_json(std::string_view body, const std::vector<std::string>& terms) {
+  constexpr std::size_t kBefore = 60, kWidth = 160;
+  std::size_t first = std::string_view::npos;
+  for (const auto& t : terms) first = std::min(first, find_folded(body, t, 0));
+  std::size_t start = first == std::string_view::npos || first < kBefore ? 0 : first - kBefore;
+  start = char_start(body, start, true);
+  std::size_t end = std::min(body.size(), start + kWidth);
+  end = end == body.size() ? end : char_start(body, end, false);
+  std::string_view window = body.substr(start, end - start);
+  bj::array parts;
+  auto add = [&](std::string_view text, bool match) {
+    if (!text.empty()) parts.push_back(bj::object{{"text", text}, {"match", match}});
+  };
+  if (start > 0) add("…", false);
+  std::size_t at = 0;
+  while (at < window.size()) {
+    std::size_t best = std::string_view::npos, len = 0;
+    for (const auto& t : terms) {
+      auto i = find_folded(window, t, at);
+      if (i < best || (i == best && t.size() > len)) best = i, len = t.size();
+    }
+    if (best == std::string_view::npos || best + len > window.size()) {
+      add(window.substr(at), false);
+      break;
+    }
+    add(window.substr(at, best - at), false);
+    add(window.substr(best, len), true);
+    at = best + len;
+  }
+  if (end < body.size()) add("…", false);
+  return parts;
+}
+
 bj::object thread_json(const store::ThreadSummary& t) {
   bj::array who;
   for (Id u : t.participants) who.push_back(bj::value(id_to_string(u)));
@@ -168,13 +226,14 @@ bj::object summary_json(const store::ConversationSummary& s) {
 }
 
 bj::object member_json(const store::Member& m) {
-  return {{"user_id", id_to_string(m.user_id)},
-          {"conversation_id", id_to_string(m.conversation_id)},
-          {"role", m.role},
-          {"joined_at", m.joined_at},
-          {"last_read_seq", m.last_read_seq},
-          {"delivered_seq", std::max(m.delivered_seq, m.last_read_seq)},
-          {"muted_until", m.muted_until > now_ms() ? bj::value(m.muted_until) : bj::value(nullptr)}};
+  return {
+      {"user_id", id_to_string(m.user_id)},
+      {"conversation_id", id_to_string(m.conversation_id)},
+      {"role", m.role},
+      {"joined_at", m.joined_at},
+      {"last_read_seq", m.last_read_seq},
+      {"delivered_seq", std::max(m.delivered_seq, m.last_read_seq)},
+      {"muted_until", m.muted_until > now_ms() ? bj::value(m.muted_until) : bj::value(nullptr)}};
 }
 
 bj::object member_view_json(const chat::MemberView& m) {

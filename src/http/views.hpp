@@ -23,6 +23,9 @@ inline constexpr std::size_t kMaxMentionItems = 1000;  // limits.max_mentions' c
 std::optional<chat::PollInput> poll_from_json(const boost::json::object& body);
 // A poll's state; me: with the viewer's own votes (REST), not in events.
 boost::json::object poll_json(const store::Poll& p, bool me);
+// A search hit's snippet: the body around the first match (at most about
+// 160 bytes, cut on character boundaries), as parts with the matches marked.
+boost::json::array snippet_json(std::string_view body, const std::vector<std::string>& terms);
 // The "thread" member of a root message that has replies.
 boost::json::object thread_json(const store::ThreadSummary& t);
 boost::json::object conversation_json(const store::Conversation& c);

@@ -172,6 +172,8 @@ const std::string kSqlConvsForUser =
 
 }  // namespace
 
+Message SqlStore::message_row(const Stmt& s) { return read_message(s); }
+
 // Schema bookkeeping.
 
 void SqlStore::record_migration(std::int64_t version, std::string_view name, std::int64_t now) {
@@ -740,6 +742,8 @@ std::vector<Message> SqlStore::messages_before(Id conversation_id, std::int64_t 
 
 void SqlStore::update_message_body(Id conversation_id, std::int64_t seq, std::string_view body,
                                    std::int64_t now) {
+  unindex_where("SELECT id, body FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+                conversation_id, seq, true);
   prepare("UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2")
       .bind(1, conversation_id)
       .bind(2, seq)
@@ -749,6 +753,9 @@ void SqlStore::update_message_body(Id conversation_id, std::int64_t seq, std::st
 }
 
 void SqlStore::tombstone_message(Id conversation_id, std::int64_t seq, std::int64_t now) {
+  unindex_where(
+      "SELECT id, body FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND deleted_at = 0",
+      conversation_id, seq, false);
   prepare(
       "UPDATE messages SET body = '', poll = '', deleted_at = ?3 WHERE conversation_id = ?1 AND "
       "seq = ?2 "
@@ -780,6 +787,9 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
           "WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?3) RETURNING ") +
       kMsgCols;
   std::vector<Message> out;
+  unindex_where(
+      "SELECT id, body FROM messages WHERE sender_id = ?1 AND deleted_at = 0 ORDER BY id LIMIT ?2",
+      sender_id, limit, false);
   {
     auto s = prepare(kSql.c_str());
     s.bind(1, sender_id).bind(2, now).bind(3, std::int64_t{limit});
@@ -793,6 +803,9 @@ std::vector<Message> SqlStore::tombstone_sender_messages(Id sender_id, std::int6
 
 std::int64_t SqlStore::tombstone_messages_before(Id before_id, std::int64_t now, int limit) {
   std::vector<std::pair<Id, std::int64_t>> gone;
+  unindex_where(
+      "SELECT id, body FROM messages WHERE id < ?1 AND deleted_at = 0 ORDER BY id LIMIT ?2",
+      before_id, limit, false);
   {
     auto s = prepare(
         "UPDATE messages SET body = '', poll = '', deleted_at = ?2 WHERE id IN (SELECT id FROM "

@@ -101,6 +101,11 @@ class SqlStore : public Store {
                         int limit) override;
   void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) override;
 
+  // Search (sql_search.cpp): the SQLite form; PgStore has its own.
+  std::vector<SearchHit> search_messages(const SearchQuery& q) override;
+  std::int64_t index_pending(int limit) override;
+  std::int64_t search_backlog() override;
+
   // Moderation (sql_moderation.cpp).
   void set_muted_until(Id conversation_id, Id user_id, std::int64_t until) override;
   void set_last_sent(Id conversation_id, Id user_id, std::int64_t at) override;
@@ -234,6 +239,15 @@ class SqlStore : public Store {
   // Sets ok[i] to 1 where in[i] is the first use of its (sender_id,
   // client_id) in `in`, else to 0 (the caller's step-by-step path makes the
   // later ones retries of the first).
+  // Takes a message's old body out of the search indexes (a deletion; an
+  // edit then queues it again), unless it is still queued. PgStore: nothing
+  // (its indexes follow the rows).
+  virtual void unindex_message(Id id, std::string_view old_body, bool requeue);
+  virtual bool postgres_dialect() const { return false; }
+  // A message from a row whose first columns are the messages columns.
+  static Message message_row(const Stmt& s);
+  // unindex_message for each (id, body) row of sql (static text) with ?1, ?2.
+  void unindex_where(const char* sql, std::int64_t p1, std::int64_t p2, bool requeue);
   // Deletes what goes with a tombstoned message (reactions, pin, mentions, poll).
   void delete_message_extras(Id conversation_id, std::int64_t seq);
   static void mark_first_uses(std::span<Message* const> in, std::span<std::int64_t> ok);

@@ -172,6 +172,13 @@ class Store {
   virtual std::vector<Pin> pins(Id conversation_id, std::int64_t lo_seq, std::int64_t hi_seq,
                                 int limit) = 0;
   virtual void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) = 0;
+  // Search: messages of the user's conversations matching q, best first.
+  // index_pending indexes up to `limit` messages sent since the last call
+  // (SQLite; PostgreSQL indexes as it writes) and returns how many;
+  // search_backlog is how many wait.
+  virtual std::vector<SearchHit> search_messages(const SearchQuery& q) = 0;
+  virtual std::int64_t index_pending(int limit) = 0;
+  virtual std::int64_t search_backlog() = 0;
   // Moderation. A conversation's bans by user id; reports newest first
   // (open_only: not resolved), id < before_id. insert_report is false when
   // the reporter has an open report of that message already.

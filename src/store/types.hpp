@@ -57,6 +57,20 @@ struct Conversation {
   std::int64_t slow_mode_s = 0;     // members (not owners, admins) send once per this; 0: off
 };
 
+// A message search, parsed from the user's query (chat/search.cpp).
+struct SearchQuery {
+  Id user_id = 0;                    // only conversations this user belongs to
+  std::vector<std::string> terms;    // each a substring the body holds (words and "phrases")
+  std::vector<std::string> exclude;  // -term: substrings it does not hold
+  std::vector<Id> from;              // from:username
+  std::vector<Id> in;                // in:conversation
+  bool has_link = false, has_poll = false, has_file = false;
+  bool is_pinned = false, is_thread = false, is_mentioned = false;
+  std::int64_t after = 0, before = 0;  // created_at bounds (ms), 0: none
+  int limit = 20;
+  int offset = 0;
+};
+
 struct Ban {
   Id conversation_id = 0;
   Id user_id = 0;
@@ -231,6 +245,10 @@ struct CollabVersion {
   std::int64_t state_bytes = 0;
   Id created_by = 0;
   std::int64_t created_at = 0;
+};
+
+struct SearchHit {
+  Message message;  // best first
 };
 
 }  // namespace parley::store

@@ -2,7 +2,7 @@
 // against the real binary: two people chat live; typing, presence and read
 // receipts cross over; a SIGKILL restart and a network cut lose and double
 // nothing; an offline reload shows the cached history; keyboard-only use;
-// reactions; threads; mentions; pins; polls; moderation; axe on every screen; a 360 px phone; a message body that is HTML stays text.
+// reactions; threads; mentions; pins; polls; search; moderation; axe on every screen; a 360 px phone; a message body that is HTML stays text.
 import AxeBuilder from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -399,6 +399,22 @@ describe("the web app in Chromium", { skip, timeout: 420_000 }, () => {
     await card(pageA).getByRole("button", { name: "Close poll" }).click();
     await card(pageB).getByText("(closed)").waitFor();
     assert.equal(await card(pageB).getByRole("button", { name: "Change vote" }).isDisabled(), true);
+  });
+
+  test("search: a query by keyboard lists hits with the match marked; a hit opens its message", async () => {
+    await pageB.getByLabel("Search messages").focus();
+    await pageB.keyboard.type("hello bo");
+    await pageB.keyboard.press("Enter");
+    const results = pageB.getByTestId("search-results");
+    const hit = results.getByRole("button").filter({ hasText: "hello bob" });
+    await hit.waitFor();
+    assert.deepEqual(await hit.locator("mark").allTextContents(), ["hello", "bo"]);
+    await axe(pageB, "search results");
+    await hit.focus();
+    await pageB.keyboard.press("Enter");
+    await pageB.waitForFunction(() => (document.activeElement?.textContent ?? "").includes("hello bob"));
+    await pageB.getByRole("button", { name: "Clear search" }).click();
+    await results.waitFor({ state: "detached" });
   });
 
   test("shared notes: both edit one text live, by keyboard, and it is kept", async () => {

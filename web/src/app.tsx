@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { client, lastUser, rememberUser } from "./client";
 import { AccountPage } from "./components/AccountPage";
 import { Announcer, announce } from "./components/Announcer";
+import { SearchBox } from "./components/SearchBox";
 import { ConversationList } from "./components/ConversationList";
 import { ConversationView } from "./components/ConversationView";
 import { ConnectionBanner } from "./components/ConnectionBanner";
@@ -83,6 +84,7 @@ function sortByActivity(list: Conversation[]): Conversation[] {
 function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; onOnline(user: User): void }) {
   const { me } = props;
   const route = useRoute();
+  const [jump, setJump] = useState<{ conv: string; seq: number } | null>(null);
   const state = useConnectionState();
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [names, setNames] = useState<Record<string, string>>({ [me.id]: me.display_name });
@@ -253,11 +255,30 @@ function Shell(props: { me: User; startedOffline: boolean; onSignedOut(): void; 
             New
           </button>
         </div>
+        <SearchBox
+          conversations={conversations}
+          names={names}
+          onOpen={(conv, seq) => {
+            setJump({ conv, seq });
+            navigate({ name: "conversation", id: conv });
+          }}
+        />
         <ConversationList conversations={conversations} currentId={currentId} me={me} names={names} />
       </nav>
       <main id="main" class="content" tabIndex={-1}>
         {route.name === "conversation" && selected && (
-          <ConversationView key={selected.id} conversation={selected} me={me} names={names} learnNames={learnNames} onRead={markedRead} onNotify={notifyChanged} offline={state !== "connected"} />
+          <ConversationView
+            key={selected.id}
+            conversation={selected}
+            me={me}
+            names={names}
+            learnNames={learnNames}
+            onRead={markedRead}
+            onNotify={notifyChanged}
+            offline={state !== "connected"}
+            jumpTo={jump?.conv === selected.id ? jump.seq : undefined}
+            onJumped={() => setJump(null)}
+          />
         )}
         {route.name === "conversation" && !selected && <p class="empty">{conversations.length ? "This conversation is not in your list." : "Loading…"}</p>}
         {route.name === "home" && (

@@ -376,6 +376,15 @@ export class ParleyClient {
     });
   }
 
+  /**
+   * Searches the messages of my conversations: words, "phrases", -excluded,
+   * from:, in:, has:, is:, before:/after:/on:. Each hit has a `snippet` whose
+   * parts mark the matches.
+   */
+  async search(q: string, opts: { limit?: number; offset?: number } = {}) {
+    return this.api("get", "/api/search/messages", { query: { q, ...opts } });
+  }
+
   /** A poll's state with my votes. */
   async poll(conv: string, seq: number): Promise<Poll> {
     return this.api("get", "/api/conversations/{id}/messages/{seq}/poll", { path: { id: conv, seq } });

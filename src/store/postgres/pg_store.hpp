@@ -54,6 +54,11 @@ class PgStore final : public SqlStore {
   void lock_schema() override;
   // One statement for the whole run instead of round trips per message.
   void append_messages(std::span<Message* const> in, std::span<std::int64_t> out) override;
+  // PostgreSQL's indexes follow the rows (0011_search.sql): nothing to queue.
+  bool postgres_dialect() const override { return true; }
+  void unindex_message(Id, std::string_view, bool) override {}
+  std::int64_t index_pending(int) override { return 0; }
+  std::int64_t search_backlog() override { return 0; }
   void append_collab_updates(std::span<const CollabAppend> in, std::int64_t now,
                              std::span<std::int64_t> out) override;
 

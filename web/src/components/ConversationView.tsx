@@ -23,6 +23,9 @@ export function ConversationView(props: {
   learnNames(entries: Record<string, string>): void;
   onRead(conv: string, seq: number): void;
   onNotify(conv: string, level: "all" | "mentions" | "none"): void;
+  /** A message to show and focus (a search hit), then onJumped. */
+  jumpTo?: number;
+  onJumped?(): void;
   offline: boolean;
 }) {
   const conv = props.conversation;
@@ -83,6 +86,31 @@ export function ConversationView(props: {
       return next;
     });
   }, []);
+
+  // A search hit: the page around it, then the message scrolled to and focused.
+  useEffect(() => {
+    const seq = props.jumpTo;
+    if (!seq) return;
+    let alive = true;
+    client
+      .messages(conv.id, { after: Math.max(0, seq - 25), limit: 50 })
+      .then((page) => {
+        if (!alive) return;
+        merge(page.messages);
+        const target = page.messages.find((m) => m.seq === seq);
+        if (target?.reply_to && !target.broadcast) setThreadRoot(target.reply_to);
+        setTimeout(() => {
+          const el = document.getElementById(`message-${seq}`);
+          el?.scrollIntoView({ block: "center" });
+          el?.focus();
+          props.onJumped?.();
+        }, 50);
+      })
+      .catch((e) => alive && setError(problemText(e)));
+    return () => {
+      alive = false;
+    };
+  }, [props.jumpTo, conv.id]);
 
   // Opening a thread reads its replies (a page of the conversation may hold none of them).
   useEffect(() => {
