@@ -459,6 +459,9 @@ std::vector<KeyBinding> bindings(Config& c) {
       {"search.index_batch", "messages one indexing write job takes (the writer is held that long)",
        &c.search.index_batch, 10, 100000},
       {"search.max_query_bytes", "longest search query", &c.search.max_query_bytes, 16, 4096},
+      {"search.max_backlog",
+       "messages waiting for the search index past which indexing no longer yields to sends",
+       &c.search.max_backlog, 0, 100000000},
       {"messages.retention_days",
        "message bodies older than this are erased (tombstoned: the seq stays, the body goes); "
        "0 keeps them until deleted",

@@ -166,7 +166,8 @@ struct Config {
 
   struct Search {
     std::int64_t index_interval_ms = 100;  // SQLite: how often new messages are indexed
-    std::int64_t index_batch = 2000;       // messages indexed by one write job
+    std::int64_t index_batch = 500;        // messages indexed by one write job
+    std::int64_t max_backlog = 1000000;    // past it, indexing no longer waits for an idle writer
     std::int64_t max_query_bytes = 512;
   } search;
 

@@ -1,5 +1,6 @@
 #include "app/maintenance.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -84,6 +85,7 @@ SearchIndexer::SearchIndexer(const Config& cfg, store::Database& db, metrics::Re
     : db_(db),
       interval_ms_(cfg.search.index_interval_ms),
       batch_(static_cast<int>(cfg.search.index_batch)),
+      max_backlog_(cfg.search.max_backlog),
       indexed_(&m.counter("parley_search_indexed_total", "Messages added to the search indexes")),
       backlog_(&m.gauge("parley_search_backlog", "Messages sent but not yet searchable")),
       failures_(&m.counter("parley_search_index_failures_total",
@@ -103,13 +105,15 @@ void SearchIndexer::start() {
 
 std::int64_t SearchIndexer::run_once() {
   std::int64_t total = 0;
+  auto backlog = db_.read([](store::Store& s) { return s.search_backlog(); });
   for (;;) {
+    if (db_.queue_depth() > 0 && backlog - total <= max_backlog_) break;  // sends first
     auto n = db_.write([this](store::Store& s) { return s.index_pending(batch_); });
     total += n;
     indexed_->inc(static_cast<std::uint64_t>(n));
     if (n < batch_) break;
   }
-  backlog_->set(static_cast<double>(db_.read([](store::Store& s) { return s.search_backlog(); })));
+  backlog_->set(static_cast<double>(std::max<std::int64_t>(0, backlog - total)));
   return total;
 }
 

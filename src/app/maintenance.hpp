@@ -45,8 +45,11 @@ class Maintenance {
 
 // Adds messages sent since the last pass to the search indexes (SQLite; a
 // PostgreSQL store indexes as it writes), every search.index_interval_ms,
-// search.index_batch per write job: the index lags the send path by about
-// one interval. parley_search_backlog says how many wait.
+// search.index_batch per write job. Indexing yields to sends: a pass stops
+// while writes are queued, unless more than search.max_backlog messages
+// wait; so the index lags by about one interval when the writer has room,
+// and by at most search.max_backlog messages under sustained load.
+// parley_search_backlog says how many wait.
 class SearchIndexer {
  public:
   SearchIndexer(const Config& cfg, store::Database& db, metrics::Registry& m);
@@ -60,6 +63,7 @@ class SearchIndexer {
   store::Database& db_;
   std::int64_t interval_ms_;
   int batch_;
+  std::int64_t max_backlog_;
   metrics::Counter* indexed_;
   metrics::Gauge* backlog_;
   metrics::Counter* failures_;

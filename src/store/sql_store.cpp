@@ -525,6 +525,11 @@ std::int64_t SqlStore::next_seq(Id conversation_id, std::int64_t now) {
 
 namespace {
 
+const MultiRowInsert& search_queue_rows() {
+  static const MultiRowInsert rows("INSERT OR IGNORE INTO search_queue (id) VALUES ", 1);
+  return rows;
+}
+
 const MultiRowInsert& message_rows() {
   static const MultiRowInsert rows(
       "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, "
@@ -668,6 +673,11 @@ void SqlStore::append_messages(std::span<Message* const> in, std::span<std::int6
       s.bind(p + 7, m.created_at).bind(p + 8, m.reply_to).bind(p + 9, std::int64_t{m.broadcast});
     }
     s.run();
+    if (!postgres_dialect()) {  // for the search indexer (sql_search.cpp)
+      auto q = prepare(search_queue_rows().sql(n));
+      for (std::size_t r = 0; r < n; ++r) q.bind(static_cast<int>(r + 1), in[rows[k + r]]->id);
+      q.run();
+    }
     k += n;
   }
 
@@ -699,6 +709,9 @@ void SqlStore::insert_message(const Message& m) {
       .bind(10, encode_mentions(m.mentions))
       .bind(11, m.poll)
       .run();
+  if (!postgres_dialect()) {
+    prepare("INSERT OR IGNORE INTO search_queue (id) VALUES (?1)").bind(1, m.id).run();
+  }
   // One row per mentioned member, one (user 0) for all or here.
   for (Id u : m.mentions.user_ids) {
     prepare(kInsertMention).bind(1, m.conversation_id).bind(2, u).bind(3, m.seq).run();
