@@ -168,6 +168,7 @@ struct Config {
     std::int64_t index_interval_ms = 100;  // SQLite: how often new messages are indexed
     std::int64_t index_batch = 500;        // messages indexed by one write job
     std::int64_t max_backlog = 1000000;    // past it, indexing no longer waits for an idle writer
+    std::int64_t busy_sends_per_s = 2000;  // above it, indexing waits (up to max_backlog)
     std::int64_t max_query_bytes = 512;
   } search;
 

@@ -86,6 +86,8 @@ SearchIndexer::SearchIndexer(const Config& cfg, store::Database& db, metrics::Re
       interval_ms_(cfg.search.index_interval_ms),
       batch_(static_cast<int>(cfg.search.index_batch)),
       max_backlog_(cfg.search.max_backlog),
+      busy_sends_per_s_(cfg.search.busy_sends_per_s),
+      sends_(&m.counter("parley_messages_total", "Messages committed to the store")),
       indexed_(&m.counter("parley_search_indexed_total", "Messages added to the search indexes")),
       backlog_(&m.gauge("parley_search_backlog", "Messages sent but not yet searchable")),
       failures_(&m.counter("parley_search_index_failures_total",
@@ -106,6 +108,19 @@ void SearchIndexer::start() {
 std::int64_t SearchIndexer::run_once() {
   std::int64_t total = 0;
   auto backlog = db_.read([](store::Store& s) { return s.search_backlog(); });
+  // The send rate since the last pass.
+  auto now = now_ms();
+  auto sends = sends_->value();
+  bool busy =
+      last_at_ && now > last_at_ &&
+      static_cast<std::int64_t>((sends - last_sends_) * 1000 /
+                                static_cast<std::uint64_t>(now - last_at_)) > busy_sends_per_s_;
+  last_at_ = now;
+  last_sends_ = sends;
+  if (busy && backlog <= max_backlog_) {
+    backlog_->set(static_cast<double>(backlog));
+    return 0;
+  }
   for (;;) {
     if (db_.queue_depth() > 0 && backlog - total <= max_backlog_) break;  // sends first
     auto n = db_.write([this](store::Store& s) { return s.index_pending(batch_); });

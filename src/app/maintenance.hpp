@@ -45,10 +45,12 @@ class Maintenance {
 
 // Adds messages sent since the last pass to the search indexes (SQLite; a
 // PostgreSQL store indexes as it writes), every search.index_interval_ms,
-// search.index_batch per write job. Indexing yields to sends: a pass stops
-// while writes are queued, unless more than search.max_backlog messages
-// wait; so the index lags by about one interval when the writer has room,
-// and by at most search.max_backlog messages under sustained load.
+// search.index_batch per write job. Indexing yields to sends (each message
+// indexed costs several times its send): a pass is skipped while messages
+// arrive faster than search.busy_sends_per_s and stops while writes are
+// queued, unless more than search.max_backlog messages wait; so the index
+// lags by about one interval at ordinary rates, and by at most
+// search.max_backlog messages through a burst.
 // parley_search_backlog says how many wait.
 class SearchIndexer {
  public:
@@ -64,6 +66,10 @@ class SearchIndexer {
   std::int64_t interval_ms_;
   int batch_;
   std::int64_t max_backlog_;
+  std::int64_t busy_sends_per_s_;
+  metrics::Counter* sends_;  // parley_messages_total
+  std::uint64_t last_sends_ = 0;
+  std::int64_t last_at_ = 0;
   metrics::Counter* indexed_;
   metrics::Gauge* backlog_;
   metrics::Counter* failures_;
