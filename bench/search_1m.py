@@ -74,11 +74,12 @@ def main():
         words = [rnd.choice(WORDS) for _ in range(rnd.randint(4, 20))]
         if n % 50_000 == 16:  # in one of the reader's conversations
             words.append(RARE)
-        if n % 100 == 3:
+        if n % 100 == 4:
             words.append(f"https://example.com/{n}")
         db.execute("INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (next_id + n, conv, seqs[conv], sender, f"load-{n}", " ".join(words), 1_700_000_000_000 + n))
+        db.execute("INSERT INTO search_queue (id) VALUES (?)", (next_id + n,))  # as the send path does
         if n % 100_000 == 99_999:
             db.execute("COMMIT")
             db.execute("BEGIN")

@@ -208,8 +208,11 @@ std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
   std::string sql = std::string("SELECT ") + kMsgColsM + ", " + rank + " AS rank FROM " + from +
                     " JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1"
                     " WHERE m.deleted_at = 0" +
-                    where + " ORDER BY rank, m.id DESC LIMIT " + int_param(q.limit) + " OFFSET " +
-                    int_param(q.offset);
+                    where +
+                    // Without an index's rank, newest first: the scan walks the
+                    // primary key backwards and stops at the page's end.
+                    (rank == "0.0" ? " ORDER BY m.id DESC" : " ORDER BY rank, m.id DESC") +
+                    " LIMIT " + int_param(q.limit) + " OFFSET " + int_param(q.offset);
   auto s = prepare(interned(std::move(sql)));
   s.bind(1, q.user_id);
   int n = 2;
