@@ -122,7 +122,6 @@ std::int64_t SearchIndexer::run_once() {
     return 0;
   }
   for (;;) {
-    if (db_.queue_depth() > 0 && backlog - total <= max_backlog_) break;  // sends first
     auto n = db_.write([this](store::Store& s) { return s.index_pending(batch_); });
     total += n;
     indexed_->inc(static_cast<std::uint64_t>(n));

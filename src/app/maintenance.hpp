@@ -47,8 +47,8 @@ class Maintenance {
 // PostgreSQL store indexes as it writes), every search.index_interval_ms,
 // search.index_batch per write job. Indexing yields to sends (each message
 // indexed costs several times its send): a pass is skipped while messages
-// arrive faster than search.busy_sends_per_s and stops while writes are
-// queued, unless more than search.max_backlog messages wait; so the index
+// arrive faster than search.busy_sends_per_s, unless more than
+// search.max_backlog messages wait; so the index
 // lags by about one interval at ordinary rates, and by at most
 // search.max_backlog messages through a burst.
 // parley_search_backlog says how many wait.

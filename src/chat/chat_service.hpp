@@ -222,7 +222,8 @@ class ChatService {
     std::vector<store::Message> messages;
     std::vector<std::string> terms;
   };
-  SearchResult search(Id actor, std::string_view query, int limit, int offset);
+  SearchResult search(Id actor, std::string_view query, int limit, int offset,
+                      bool relevance = false);
   // Pins or unpins a message (idempotent; false when nothing changed). Who
   // may: any member, or owners and admins where the conversation's pin_role
   // is "admin".

@@ -78,7 +78,7 @@ std::int64_t parse_day(std::string_view key, std::string_view v) {
 }  // namespace
 
 ChatService::SearchResult ChatService::search(Id actor, std::string_view query, int limit,
-                                              int offset) {
+                                              int offset, bool relevance) {
   if (query.size() > static_cast<std::size_t>(cfg_.search.max_query_bytes)) {
     fail(Errc::bad_request,
          "'q' is longer than " + std::to_string(cfg_.search.max_query_bytes) + " bytes");
@@ -87,6 +87,7 @@ ChatService::SearchResult ChatService::search(Id actor, std::string_view query, 
   q.user_id = actor;
   q.limit = limit;
   q.offset = offset;
+  q.relevance = relevance;
   std::vector<std::string> from_names, in_names;
   for (auto& t : tokenize(query)) {
     auto colon = t.quoted || t.negated ? std::string::npos : t.text.find(':');

@@ -209,7 +209,11 @@ void register_message_routes(Router& r, Services& s) {
     if (!q) fail(Errc::bad_request, "query parameter 'q' is required");
     int limit = page_limit(ctx, s, 20);
     auto offset = static_cast<int>(query_int(ctx, "offset", 0, 1000).value_or(0));
-    auto result = s.chat.search(me, *q, limit, offset);
+    auto sort = ctx.req.query_param("sort").value_or("recent");
+    if (sort != "recent" && sort != "relevance") {
+      fail(Errc::bad_request, "'sort' must be recent or relevance");
+    }
+    auto result = s.chat.search(me, *q, limit, offset, sort == "relevance");
     bj::array items;
     for (const auto& m : result.messages) {
       auto o = message_json(m);

@@ -3,7 +3,8 @@
 // SQLite: terms of three or more characters match through the trigram index
 // (substrings in any script, including Chinese, Japanese and Korean), short
 // words through the word index (as prefixes), short terms of other scripts
-// with LIKE on what the other conditions left; ranked by bm25. PostgreSQL:
+// with LIKE on what the other conditions left; newest first, or by bm25 on
+// request (sort=relevance: every match is ranked, slower on common words). PostgreSQL:
 // every term is an ILIKE that pg_trgm's GIN index serves; newest first.
 // Either way the user's conversations are a join in the statement, so
 // nothing outside them is ever read into a result.
@@ -154,7 +155,7 @@ std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
   if (!tri.empty()) {
     std::string expr;
     for (const auto& t : tri) expr += (expr.empty() ? "" : " AND ") + fts_phrase(t);
-    from = "messages_tri t JOIN messages m ON m.id = t.rowid";
+    from = "messages_tri t CROSS JOIN messages m ON m.id = t.rowid";
     rank = "bm25(messages_tri)";
     where += " AND messages_tri MATCH " + text_param(expr);
   }
@@ -162,7 +163,7 @@ std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
     std::string expr;
     for (const auto& w : words) expr += (expr.empty() ? "" : " AND ") + fts_phrase(w) + "*";
     if (tri.empty()) {
-      from = "messages_fts t JOIN messages m ON m.id = t.rowid";
+      from = "messages_fts t CROSS JOIN messages m ON m.id = t.rowid";
       rank = "bm25(messages_fts)";
       where += " AND messages_fts MATCH " + text_param(expr);
     } else {
@@ -205,14 +206,21 @@ std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
   if (q.after) where += " AND m.created_at >= " + int_param(q.after);
   if (q.before) where += " AND m.created_at < " + int_param(q.before);
 
-  std::string sql = std::string("SELECT ") + kMsgColsM + ", " + rank + " AS rank FROM " + from +
+  // Newest first unless relevance is asked for: the scan then walks the
+  // index (or the messages' key) backwards and stops at the page's end;
+  // CROSS JOIN keeps SQLite from starting at the user's memberships and
+  // sorting everything they hold. bm25 ranks every match first.
+  bool relevance = q.relevance && rank != "0.0";
+  if (!fts) from = "messages m";
+  std::string sql = std::string("SELECT ") + kMsgColsM + ", " + (relevance ? rank : "0.0") +
+                    " AS rank FROM " + from + (fts ? " CROSS" : "") +
                     " JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1"
                     " WHERE m.deleted_at = 0" +
                     where +
                     // Without an index's rank, newest first: the scan walks the
                     // primary key backwards and stops at the page's end.
-                    (rank == "0.0" ? " ORDER BY m.id DESC" : " ORDER BY rank, m.id DESC") +
-                    " LIMIT " + int_param(q.limit) + " OFFSET " + int_param(q.offset);
+                    (relevance ? " ORDER BY rank, m.id DESC" : " ORDER BY m.id DESC") + " LIMIT " +
+                    int_param(q.limit) + " OFFSET " + int_param(q.offset);
   auto s = prepare(interned(std::move(sql)));
   s.bind(1, q.user_id);
   int n = 2;

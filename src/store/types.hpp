@@ -69,6 +69,7 @@ struct SearchQuery {
   std::int64_t after = 0, before = 0;  // created_at bounds (ms), 0: none
   int limit = 20;
   int offset = 0;
+  bool relevance = false;  // bm25 order (SQLite) instead of newest first
 };
 
 struct Ban {

@@ -8,6 +8,7 @@ import time
 import unittest
 from urllib.parse import quote
 
+import harness
 from harness import ServerTest
 
 
@@ -163,6 +164,18 @@ class SearchTest(ServerTest):
             self.assertIn(detail, body["detail"], q)
         status, _, _ = self.server.request("GET", "/api/search/messages", token=self.ann["access_token"])
         self.assertEqual(status, 400)
+        status, _, _ = self.server.request("GET", "/api/search/messages?q=fox&sort=loudest", token=self.ann["access_token"])
+        self.assertEqual(status, 400)
+
+    def test_newest_first_or_by_relevance(self):
+        older = self.post(self.ann, self.conv, "walrus walrus walrus by a beach")
+        self.post(self.ann, self.conv, "one walrus here")
+        self.assertEqual(self.bodies("walrus")[0], "one walrus here", "newest first by default")
+        _, _, body = self.server.request("GET", "/api/search/messages?q=walrus&sort=relevance",
+                                         token=self.ann["access_token"])
+        self.assertEqual(len(body["messages"]), 2)
+        if harness.DATABASE == "sqlite":  # PostgreSQL: newest first either way
+            self.assertEqual(body["messages"][0]["seq"], older, "bm25: the message saying it three times")
 
 
 if __name__ == "__main__":

@@ -381,7 +381,7 @@ export class ParleyClient {
    * from:, in:, has:, is:, before:/after:/on:. Each hit has a `snippet` whose
    * parts mark the matches.
    */
-  async search(q: string, opts: { limit?: number; offset?: number } = {}) {
+  async search(q: string, opts: { limit?: number; offset?: number; sort?: "recent" | "relevance" } = {}) {
     return this.api("get", "/api/search/messages", { query: { q, ...opts } });
   }
 
