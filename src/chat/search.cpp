@@ -135,7 +135,7 @@ ChatService::SearchResult ChatService::search(Id actor, std::string_view query, 
                   q.is_mentioned || q.before || q.after || !from_names.empty() || !in_names.empty();
   if (q.terms.empty() && !filtered) fail(Errc::bad_request, "nothing to search for");
   auto terms = q.terms;
-  auto hits = db_.read([&](store::Store& s) {
+  auto found = db_.read([&](store::Store& s) {
     for (const auto& name : from_names) {
       auto u = s.user_by_username(name);
       if (!u) fail(Errc::bad_request, "'from:' no user named '" + name + "'");
@@ -165,10 +165,7 @@ ChatService::SearchResult ChatService::search(Id actor, std::string_view query, 
     return s.search_messages(q);
   });
   searches_.inc();
-  SearchResult out;
-  for (auto& h : hits) out.messages.push_back(std::move(h.message));
-  out.terms = std::move(terms);
-  return out;
+  return SearchResult{std::move(found), std::move(terms)};
 }
 
 }  // namespace parley::chat

@@ -54,16 +54,6 @@ std::string fts_phrase(std::string_view term) {
   return out + "\"";
 }
 
-// A LIKE pattern that finds term anywhere, with % _ ! taken literally.
-std::string like_anywhere(std::string_view term) {
-  std::string out = "%";
-  for (char c : term) {
-    if (c == '%' || c == '_' || c == '!') out += '!';
-    out += c;
-  }
-  return out + "%";
-}
-
 constexpr const char* kMsgColsM =
     "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, "
     "m.edited_at, m.deleted_at, m.reply_to, m.broadcast, m.mentions, m.poll";
@@ -119,7 +109,7 @@ std::int64_t SqlStore::index_pending(int limit) {
   return prepare("DELETE FROM search_queue WHERE id <= ?1 RETURNING 1").bind(1, upto).count_rows();
 }
 
-std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
+std::vector<Message> SqlStore::search_messages(const SearchQuery& q) {
   const bool fts = !postgres_dialect();
   std::vector<std::string> tri, words, likes;
   for (const auto& t : q.terms) {
@@ -173,9 +163,11 @@ std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
   }
   const char* like = fts ? " LIKE " : " ILIKE ";
   for (const auto& t : likes)
-    where += " AND m.body" + std::string(like) + text_param(like_anywhere(t)) + " ESCAPE '!'";
+    where +=
+        " AND m.body" + std::string(like) + text_param("%" + like_escaped(t) + "%") + " ESCAPE '!'";
   for (const auto& t : q.exclude) {
-    where += " AND m.body NOT" + std::string(like) + text_param(like_anywhere(t)) + " ESCAPE '!'";
+    where += " AND m.body NOT" + std::string(like) + text_param("%" + like_escaped(t) + "%") +
+             " ESCAPE '!'";
   }
   auto in_list = [&](const std::vector<Id>& ids, const char* column) {
     if (ids.empty()) return;
@@ -231,12 +223,8 @@ std::vector<SearchHit> SqlStore::search_messages(const SearchQuery& q) {
       s.bind(n++, ints[i]);
     }
   }
-  std::vector<SearchHit> out;
-  while (s.step()) {
-    SearchHit h;
-    h.message = message_row(s);
-    out.push_back(std::move(h));
-  }
+  std::vector<Message> out;
+  while (s.step()) out.push_back(message_row(s));
   return out;
 }
 

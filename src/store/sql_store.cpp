@@ -232,12 +232,17 @@ std::vector<User> SqlStore::list_users(Id after_id, int limit) {
   return out;
 }
 
-std::vector<User> SqlStore::search_users(std::string_view prefix, int limit) {
-  std::string escaped;
-  for (char c : prefix) {
-    if (c == '%' || c == '_' || c == '!') escaped += '!';
-    escaped += c;
+std::string SqlStore::like_escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '!') out += '!';
+    out += c;
   }
+  return out;
+}
+
+std::vector<User> SqlStore::search_users(std::string_view prefix, int limit) {
+  std::string escaped = like_escaped(prefix);
   auto s = prepare(kSqlUsersSearch.c_str());
   s.bind(1, escaped + "%").bind(2, "% " + escaped + "%").bind(3, std::int64_t{limit});
   std::vector<User> out;

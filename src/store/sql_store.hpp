@@ -102,7 +102,7 @@ class SqlStore : public Store {
   void set_conversation_pin_role(Id id, std::string_view role, std::int64_t now) override;
 
   // Search (sql_search.cpp): the SQLite form; PgStore has its own.
-  std::vector<SearchHit> search_messages(const SearchQuery& q) override;
+  std::vector<Message> search_messages(const SearchQuery& q) override;
   std::int64_t index_pending(int limit) override;
   std::int64_t search_backlog() override;
 
@@ -244,6 +244,8 @@ class SqlStore : public Store {
   // (its indexes follow the rows).
   virtual void unindex_message(Id id, std::string_view old_body, bool requeue);
   virtual bool postgres_dialect() const { return false; }
+  // text with LIKE's % and _ (and the escape, !) taken literally: ESCAPE '!'.
+  static std::string like_escaped(std::string_view text);
   // A message from a row whose first columns are the messages columns.
   static Message message_row(const Stmt& s);
   // unindex_message for each (id, body) row of sql (static text) with ?1, ?2.

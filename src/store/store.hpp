@@ -176,7 +176,7 @@ class Store {
   // index_pending indexes up to `limit` messages sent since the last call
   // (SQLite; PostgreSQL indexes as it writes) and returns how many;
   // search_backlog is how many wait.
-  virtual std::vector<SearchHit> search_messages(const SearchQuery& q) = 0;
+  virtual std::vector<Message> search_messages(const SearchQuery& q) = 0;
   virtual std::int64_t index_pending(int limit) = 0;
   virtual std::int64_t search_backlog() = 0;
   // Moderation. A conversation's bans by user id; reports newest first

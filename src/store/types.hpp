@@ -248,8 +248,4 @@ struct CollabVersion {
   std::int64_t created_at = 0;
 };
 
-struct SearchHit {
-  Message message;  // best first
-};
-
 }  // namespace parley::store

@@ -28,10 +28,15 @@ export function Linkified(props: { text: string; highlight?: string[] }) {
   );
 }
 
+/** s with every RegExp metacharacter taken literally. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 function Marked(props: { text: string; tokens?: string[] }) {
   const tokens = props.tokens?.filter((t) => t.length > 1);
   if (!tokens?.length) return <>{props.text}</>;
-  const escaped = tokens.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const escaped = tokens.map(escapeRegExp);
   const re = new RegExp(`(${escaped.join("|")})(?![\\w.-])`, "g");
   const out: (string | { mention: string })[] = [];
   let last = 0;

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { client } from "../client";
 import { problemText } from "../hooks";
 import { ErrorText } from "./ErrorText";
+import { escapeRegExp } from "./Linkified";
 
 /** Someone the composer can @-mention. */
 export interface Mentionable {
@@ -86,7 +87,7 @@ export function MessageComposer(props: {
   const mentionsOf = (body: string): Partial<Mentions> => {
     const out: Partial<Mentions> = { user_ids: [] };
     for (const c of picked.current.values()) {
-      const escaped = c.token.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      const escaped = escapeRegExp(c.token);
       if (!new RegExp(`(^|\\s)${escaped}(?![\\w.-])`).test(body)) continue;
       if (c.user_id) out.user_ids!.push(c.user_id);
       if (c.flag) out[c.flag] = true;
